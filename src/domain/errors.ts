@@ -1,0 +1,52 @@
+/**
+ * The error catalogue: every error the service can answer with, its HTTP status (chosen here once,
+ * used only by the HTTP edge) and a default suggestion. Codes are lower_snake_case (contract §1).
+ */
+export const ERROR_CATALOGUE = {
+  missing_parameter: { http: 400, suggestion: 'Add the missing field and retry.' },
+  invalid_parameter: { http: 400, suggestion: 'Fix the value as the message says and retry.' },
+  invalid_json: { http: 400, suggestion: 'Send a well-formed JSON body.' },
+  invalid_dataset: { http: 400, suggestion: 'Fix the dataset file named in the message, upload it again and retry.' },
+  model_not_found: { http: 400, suggestion: 'Use one of the model ids listed by GET /v0.5/fine-tune/models.' },
+  file_not_found: { http: 404, suggestion: 'Upload the file first, or check the file id.' },
+  job_not_found: { http: 404, suggestion: 'Check the job id; jobs are visible only to their organization.' },
+  checkpoint_not_found: { http: 404, suggestion: 'List the job checkpoints to find a valid id.' },
+  not_found: { http: 404, suggestion: 'Check the path.' },
+  job_already_exists: { http: 409, suggestion: 'Use another id, or repeat the original request body exactly.' },
+  invalid_state_transition: { http: 409, suggestion: 'Read the job status first; see docs/lifecycle.md.' },
+  file_already_exists: { http: 409, suggestion: 'The file is already uploaded; use another name or delete it first.' },
+  invalid_file_size: { http: 413, suggestion: 'Upload a smaller file, or use a direct (multipart) upload.' },
+  invalid_file_type: { http: 400, suggestion: 'Use a supported content type.' },
+  unauthorized: { http: 401, suggestion: 'Send Authorization: Bearer <api key>.' },
+  rate_limited: { http: 429, suggestion: 'Retry after the number of seconds in Retry-After.' },
+  prediction_unavailable: { http: 409, suggestion: 'Wait until the job has a committed checkpoint.' },
+  internal_error: { http: 500, suggestion: 'Retry later; if it persists, report the error_uid.' },
+} as const satisfies Record<string, { http: number; suggestion: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorDetail {
+  code: ErrorCode;
+  message: string;
+  suggestion?: string;
+}
+
+/** A domain error carrying one or more catalogue entries (validation reports all problems at once). */
+export class FtError extends Error {
+  readonly details: ErrorDetail[];
+  constructor(code: ErrorCode, message: string, more: ErrorDetail[] = []) {
+    super(message);
+    this.details = [{ code, message }, ...more];
+  }
+  get code(): ErrorCode {
+    return this.details[0]!.code;
+  }
+  static many(details: ErrorDetail[]): FtError {
+    const [first, ...rest] = details;
+    return new FtError(first!.code, first!.message, rest);
+  }
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CATALOGUE[code].http;
+}

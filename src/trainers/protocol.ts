@@ -1,0 +1,80 @@
+/**
+ * The trainer protocol, version 1: how a worker talks to a trainer process, in any language.
+ * Newline-delimited JSON over stdio (docs/trainer-protocol.md is the prose version of this file).
+ *
+ *   worker → trainer (stdin):  one `start` line first, then at most one `stop` line, and
+ *                              `checkpoint_result` acknowledgements. stdin closing means the worker
+ *                              is gone: the trainer must exit at once (no orphan keeps training).
+ *   trainer → worker (stdout): TrainerMessage lines. Lines that are not JSON objects are kept as logs.
+ *   stderr:                    free text, kept as log events (the last 4 KiB go into a failure message).
+ *   exit code:                 0 done (completed or stopped on request), 2 invalid dataset,
+ *                              3 invalid configuration, anything else (or a signal) a crash.
+ *   cancel:                    SIGKILL to the trainer's process group; nothing it writes afterwards counts.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID_DATASET = 2;
+export const EXIT_INVALID_CONFIG = 3;
+
+export interface TrainerFile {
+  file_id: string;
+  /** Absolute path of the exact bytes snapshotted at job create (read-only). */
+  path: string;
+  /** One class per file for time-series datasets (v0.6 `label`). */
+  label?: string;
+}
+
+export interface TrainerDataset {
+  name: string;
+  split: 'train' | 'eval';
+  files: TrainerFile[];
+}
+
+export interface ResumePoint {
+  checkpoint_id: string;
+  step: number;
+  /** Absolute path of the committed checkpoint file (read-only). */
+  path: string;
+}
+
+export interface TrainerSpec {
+  protocol: number;
+  job_id: string;
+  attempt: number;
+  model: string;
+  /** Catalog trainer name, e.g. `text-sft` or `timeseries`. */
+  trainer: string;
+  /** The job's resolved config (v0.5 `config`, or the v0.6 body). */
+  config: Record<string, unknown>;
+  datasets: TrainerDataset[];
+  /** A private, writable folder for this attempt: checkpoint files are written here. */
+  work_dir: string;
+  resume: ResumePoint | null;
+  seed: number;
+}
+
+export type WorkerToTrainer =
+  | { type: 'start'; spec: TrainerSpec }
+  | { type: 'stop' }
+  | { type: 'checkpoint_result'; step: number; committed: boolean; checkpoint_id: string | null };
+
+export type TrainerMessage =
+  | { type: 'hello'; protocol: number; trainer: string }
+  | { type: 'hyperparameters'; values: Record<string, number | string | boolean> }
+  | { type: 'progress'; step: number; total_steps: number; epoch?: number; phase?: string }
+  | { type: 'metrics'; step: number; values: Record<string, number> }
+  | { type: 'eval_start'; step: number }
+  | { type: 'eval_end'; step: number; metrics: Record<string, number> }
+  /** A complete checkpoint file in work_dir; the worker verifies size + sha256, then commits it. */
+  | { type: 'checkpoint'; step: number; path: string; sha256: string; size: number; metrics: Record<string, number>; name?: string }
+  /** The training loop is over; what follows is the final evaluation (job → FINALIZING). */
+  | { type: 'finalizing' }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'error'; code: 'invalid_dataset' | 'invalid_config' | 'trainer_error'; message: string }
+  | { type: 'done'; reason: 'completed' | 'stopped'; step: number; metrics?: Record<string, number> };
+
+export function isTrainerMessage(v: unknown): v is TrainerMessage {
+  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string';
+}
