@@ -34,9 +34,15 @@ export interface ErrorDetail {
 /** A domain error carrying one or more catalogue entries (validation reports all problems at once). */
 export class FtError extends Error {
   readonly details: ErrorDetail[];
+  /** Overrides the catalogue status where the context decides (an unknown file id in a create body is a 400). */
+  httpStatus?: number;
   constructor(code: ErrorCode, message: string, more: ErrorDetail[] = []) {
     super(message);
     this.details = [{ code, message }, ...more];
+  }
+  withStatus(status: number): this {
+    this.httpStatus = status;
+    return this;
   }
   get code(): ErrorCode {
     return this.details[0]!.code;

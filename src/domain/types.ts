@@ -102,6 +102,8 @@ export interface Checkpoint {
   num_bytes: number;
   sha256: string;
   metrics: Record<string, number>;
+  /** What inference needs to know, from the trainer: labels, reader/window settings, format. */
+  meta: Record<string, unknown>;
   created_at: number;
 }
 

@@ -12,11 +12,11 @@ export function randomHex(chars: number): string {
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
-/** `prefix_` + 26 Crockford base32 characters (130 random bits, of which 128 are used). */
+/** `prefix_` + 26 Crockford base32 characters (130 random bits). */
 export function typeId(prefix: string): string {
-  const bytes = randomBytes(17);
+  const bytes = randomBytes(26);
   let out = '';
-  for (let i = 0; i < 26; i++) out += CROCKFORD[bytes[i % 17]! & 31];
+  for (let i = 0; i < 26; i++) out += CROCKFORD[bytes[i]! & 31];
   return `${prefix}_${out}`;
 }
 

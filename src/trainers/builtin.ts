@@ -13,7 +13,7 @@ export interface TrainContext {
   /** True once the worker asked for a graceful stop: start no new step, finish the evaluation in progress. */
   stopRequested(): boolean;
   /** Writes a checkpoint file atomically into work_dir and emits the `checkpoint` message for it. */
-  writeCheckpoint(step: number, bytes: Buffer, metrics: Record<string, number>, name?: string): Promise<void>;
+  writeCheckpoint(step: number, bytes: Buffer, metrics: Record<string, number>, name?: string, meta?: Record<string, unknown>): Promise<void>;
 }
 
 /** A problem found in a dataset: which file, where, what. */

@@ -47,13 +47,13 @@ async function main(): Promise<void> {
     spec,
     emit,
     stopRequested: () => stop,
-    async writeCheckpoint(step, bytes, metrics, name) {
+    async writeCheckpoint(step, bytes, metrics, name, meta) {
       const file = `ckpt-${String(step).padStart(8, '0')}.bin`;
       const tmp = join(spec.work_dir, `.${file}.tmp`);
       await writeFile(tmp, bytes);
       await rename(tmp, join(spec.work_dir, file));
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      emit({ type: 'checkpoint', step, path: file, sha256, size: bytes.length, metrics, name: name ?? `step_${step}` });
+      emit({ type: 'checkpoint', step, path: file, sha256, size: bytes.length, metrics, name: name ?? `step_${step}`, meta });
     },
   };
   try {

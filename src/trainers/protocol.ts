@@ -68,7 +68,11 @@ export type TrainerMessage =
   | { type: 'eval_start'; step: number }
   | { type: 'eval_end'; step: number; metrics: Record<string, number> }
   /** A complete checkpoint file in work_dir; the worker verifies size + sha256, then commits it. */
-  | { type: 'checkpoint'; step: number; path: string; sha256: string; size: number; metrics: Record<string, number>; name?: string }
+  | {
+      type: 'checkpoint'; step: number; path: string; sha256: string; size: number; metrics: Record<string, number>; name?: string;
+      /** Facts for the inference config: labels, reader/window settings, checkpoint format. */
+      meta?: Record<string, unknown>;
+    }
   /** The training loop is over; what follows is the final evaluation (job → FINALIZING). */
   | { type: 'finalizing' }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }

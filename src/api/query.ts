@@ -1,0 +1,34 @@
+/** Strict query-string parsing for the pagination conventions of each API family (archetype-api.md §1.7). */
+import { FtError, type ErrorDetail } from '../domain/errors.js';
+import { isJobStatus, type JobStatus } from '../domain/status.js';
+
+const INT = /^-?\d+$/;
+
+/** v0.5: `limit` -1 (all, default) or ≥ 1; `offset` ≥ 0. Problems are collected, not thrown one by one. */
+export function parseLimitOffset(q: Record<string, unknown>, problems: ErrorDetail[], defaultLimit = -1): { limit: number; offset: number } {
+  let limit = defaultLimit;
+  let offset = 0;
+  if (q.limit !== undefined) {
+    const s = String(q.limit);
+    if (!INT.test(s) || (Number(s) < 1 && Number(s) !== -1)) problems.push({ code: 'invalid_parameter', message: `limit must be -1 (all) or a positive integer, got '${s}'` });
+    else limit = Number(s);
+  }
+  if (q.offset !== undefined) {
+    const s = String(q.offset);
+    if (!INT.test(s) || Number(s) < 0) problems.push({ code: 'invalid_parameter', message: `offset must be a non-negative integer, got '${s}'` });
+    else offset = Number(s);
+  }
+  return { limit, offset };
+}
+
+export function parseStatuses(raw: unknown, problems: ErrorDetail[]): JobStatus[] | undefined {
+  if (raw === undefined) return undefined;
+  const values = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter(Boolean);
+  const bad = values.filter((v) => !isJobStatus(v) || v === 'UNKNOWN');
+  if (bad.length > 0) problems.push({ code: 'invalid_parameter', message: `unknown status value(s): ${bad.join(', ')}` });
+  return values.filter(isJobStatus);
+}
+
+export function throwIfAny(problems: ErrorDetail[]): void {
+  if (problems.length > 0) throw FtError.many(problems);
+}

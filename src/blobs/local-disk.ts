@@ -1,0 +1,153 @@
+/**
+ * BlobStore on a local (or shared NFS-style) directory. Layout: `<root>/<key>` for committed objects,
+ * `<root>/.tmp/` for writes in flight, `<root>/.work/` for trainer scratch folders. Renames within one
+ * filesystem are atomic, which is what makes commits all-or-nothing.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore } from './blob-store.js';
+
+export class LocalDiskBlobStore implements BlobStore {
+  readonly root: string;
+  private readonly tmpDir: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.tmpDir = join(this.root, '.tmp');
+  }
+
+  private pathOf(key: string): string {
+    const p = resolve(this.root, key);
+    if (!p.startsWith(this.root + sep) || key.startsWith('.')) throw new Error(`blob key outside the store: ${key}`);
+    return p;
+  }
+
+  private async tempPath(): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+  }
+
+  private async commit(tmp: string, key: string): Promise<void> {
+    const dest = this.pathOf(key);
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(tmp, dest);
+  }
+
+  async writeStream(key: string, source: Readable, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
+    const tmp = await this.tempPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    const limit = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > limit) return cb(new BlobTooLargeError(limit));
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(tmp));
+      await fsyncFile(tmp);
+      await this.commit(tmp, key);
+      return { size, sha256: hash.digest('hex') };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async writeBuffer(key: string, data: Buffer | string): Promise<BlobInfo> {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const tmp = await this.tempPath();
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(buf);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.commit(tmp, key);
+    return { size: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
+  }
+
+  async importFile(srcPath: string, key: string, expect: BlobInfo): Promise<void> {
+    const actual = await hashFile(srcPath);
+    if (actual.size !== expect.size || actual.sha256 !== expect.sha256) {
+      throw new BlobMismatchError(`expected ${expect.size} bytes sha256 ${expect.sha256}, found ${actual.size} bytes sha256 ${actual.sha256}`);
+    }
+    await this.commit(srcPath, key);
+  }
+
+  readStream(key: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.pathOf(key), range);
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(key))).size;
+    } catch {
+      return null;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.pathOf(key)).catch(() => undefined);
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await rm(this.pathOf(prefix), { recursive: true, force: true });
+  }
+
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
+  uri(key: string): string {
+    return pathToFileURL(this.pathOf(key)).href;
+  }
+
+  async scratchDir(name: string): Promise<string> {
+    const dir = join(this.root, '.work', name);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async sweepTemp(olderThanMs: number): Promise<number> {
+    let removed = 0;
+    const cutoff = Date.now() - olderThanMs;
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      const p = join(this.tmpDir, name);
+      const s = await stat(p).catch(() => null);
+      if (s && s.mtimeMs < cutoff) {
+        await rm(p, { force: true, recursive: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
+
+export async function hashFile(path: string): Promise<BlobInfo> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    size += (chunk as Buffer).length;
+    hash.update(chunk as Buffer);
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

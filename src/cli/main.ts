@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * The `ftnode` command. `serve` runs the service on embedded defaults; `keys` manages API keys in
+ * the local data directory (it opens the same SQLite file; WAL lets it write while the server runs).
+ */
+import { Command } from 'commander';
+import { appConfig, startApp } from '../app/app.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { AuthService } from '../service/auth-service.js';
+import { systemClock } from '../lib/clock.js';
+import type { ConfigOverrides } from '../config/config.js';
+
+const program = new Command('ftnode').description('Self-hosted fine-tuning service (Archetype AI Fine-Tuning API compatible)');
+
+function common(cmd: Command): Command {
+  return cmd.option('--home <dir>', 'data directory (FTNODE_HOME, default ./.ftnode)').option('--config <file>', 'config file, YAML or JSON (FTNODE_CONFIG)');
+}
+
+function overrides(o: Record<string, string | undefined>): ConfigOverrides {
+  const out: ConfigOverrides = {};
+  if (o.home) out.home = o.home;
+  if (o.config) out.configFile = o.config;
+  if (o.port !== undefined) out.port = Number(o.port);
+  if (o.host) out.host = o.host;
+  if (o.workers !== undefined) out.builtinWorkers = Number(o.workers);
+  return out;
+}
+
+common(program.command('serve').description('run the API server with its built-in worker'))
+  .option('--port <n>', 'port (FTNODE_PORT, default 8642; 0 = any free port)')
+  .option('--host <addr>', 'listen address (FTNODE_HOST, default 127.0.0.1)')
+  .option('--workers <n>', 'built-in worker slots (FTNODE_WORKERS, default 1; 0 = none)')
+  .action(async (o: Record<string, string | undefined>) => {
+    const config = appConfig(overrides(o));
+    const app = await startApp(config);
+    process.stdout.write(`ftnode listening on ${app.url}  (data: ${config.home})\n`);
+    if (app.bootstrapKey) {
+      process.stdout.write(`bootstrap API key for org '${config.bootstrapOrg}' (shown once; stored hashed):\n  ${app.bootstrapKey}\n`);
+      process.stdout.write(`try: curl -H "Authorization: Bearer ${app.bootstrapKey}" ${app.url}/v0.5/fine-tune/models\n`);
+    }
+    const shutdown = (): void => {
+      void app.close().finally(() => process.exit(0));
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+
+const keys = program.command('keys').description('API keys (stored hashed in the data directory)');
+
+async function withAuth<T>(o: Record<string, string | undefined>, fn: (auth: AuthService, store: SqliteStore) => Promise<T>): Promise<T> {
+  const config = appConfig(overrides(o));
+  const store = SqliteStore.open(config.databaseFile);
+  await store.migrate();
+  try {
+    return await fn(new AuthService(store, systemClock), store);
+  } finally {
+    await store.close();
+  }
+}
+
+common(keys.command('create').description('create an API key for an organization (created if new)'))
+  .requiredOption('--org <name>', 'organization name')
+  .option('--name <name>', 'a label for the key', 'cli')
+  .option('--json', 'print JSON')
+  .action(async (o: Record<string, string | undefined>) => {
+    const r = await withAuth(o, (auth) => auth.createKey(o.org!, o.name));
+    if (o.json) process.stdout.write(`${JSON.stringify({ key: r.key, id: r.record.id, org: r.org.name, org_uuid: r.org.uuid })}\n`);
+    else process.stdout.write(`${r.key}\n`);
+  });
+
+common(keys.command('list').description("list an organization's keys (prefixes only)"))
+  .requiredOption('--org <name>', 'organization name')
+  .option('--json', 'print JSON')
+  .action(async (o: Record<string, string | undefined>) => {
+    const list = await withAuth(o, async (auth, store) => auth.listKeys((await store.ensureOrg(o.org!, Date.now())).uuid));
+    if (o.json) process.stdout.write(`${JSON.stringify(list)}\n`);
+    else for (const k of list) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.name}\t${k.revoked_at ? 'revoked' : 'active'}\n`);
+  });
+
+common(keys.command('revoke').description('revoke a key by id'))
+  .requiredOption('--org <name>', 'organization name')
+  .argument('<id>', 'key id (from keys list)')
+  .action(async (id: string, o: Record<string, string | undefined>) => {
+    const ok = await withAuth(o, async (auth, store) => auth.revokeKey((await store.ensureOrg(o.org!, Date.now())).uuid, id));
+    if (!ok) {
+      process.stderr.write(`error key_not_found: no active key '${id}' in org '${o.org}'\n`);
+      process.exitCode = 1;
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`error: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,119 @@
+/**
+ * Every setting with its default and unit, and loadConfig(): flags > environment (FTNODE_*) >
+ * config file (YAML or JSON) > defaults. The only reader of process.env in the service.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_CATALOG, type CatalogEntry } from './catalog.js';
+
+export interface Config {
+  home: string; // data directory: database + artifacts
+  host: string;
+  port: number; // 0 = ephemeral (tests)
+  databaseFile: string;
+  artifactsDir: string;
+  bootstrapKey: string | null; // created on first start when set (like a database root password)
+  bootstrapOrg: string;
+  builtinWorkers: number; // in-process worker slots; 0 = none (remote workers only)
+  leaseMs: number; // an attempt whose heartbeat is older than this is lost
+  heartbeatMs: number;
+  reaperIntervalMs: number;
+  maxAttempts: number; // attempts per job before FAILED worker_lost
+  stopGraceMs: number; // how long STOPPING may take before the control plane finalizes
+  cancelKillMs: number; // cancel → trainer process gone
+  maxUploadBytes: number;
+  logLevel: string;
+  catalog: Record<string, CatalogEntry>;
+  trainerCommand: string[]; // how built-in trainers are started (node + the compiled entry)
+}
+
+type Source = Record<string, string | undefined>;
+
+const ENV_KEYS: Record<string, keyof Config> = {
+  FTNODE_HOME: 'home',
+  FTNODE_HOST: 'host',
+  FTNODE_PORT: 'port',
+  FTNODE_BOOTSTRAP_KEY: 'bootstrapKey',
+  FTNODE_BOOTSTRAP_ORG: 'bootstrapOrg',
+  FTNODE_WORKERS: 'builtinWorkers',
+  FTNODE_LEASE_MS: 'leaseMs',
+  FTNODE_HEARTBEAT_MS: 'heartbeatMs',
+  FTNODE_REAPER_INTERVAL_MS: 'reaperIntervalMs',
+  FTNODE_MAX_ATTEMPTS: 'maxAttempts',
+  FTNODE_STOP_GRACE_MS: 'stopGraceMs',
+  FTNODE_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  FTNODE_LOG_LEVEL: 'logLevel',
+};
+
+const NUMERIC: ReadonlySet<keyof Config> = new Set([
+  'port', 'builtinWorkers', 'leaseMs', 'heartbeatMs', 'reaperIntervalMs', 'maxAttempts', 'stopGraceMs',
+  'cancelKillMs', 'maxUploadBytes',
+]);
+
+export const DEFAULT_PORT = 8642;
+
+export interface ConfigOverrides extends Partial<Omit<Config, 'catalog'>> {
+  configFile?: string;
+  catalog?: Record<string, CatalogEntry>;
+}
+
+function defaults(home: string, trainerEntry: string): Config {
+  return {
+    home,
+    host: '127.0.0.1',
+    port: DEFAULT_PORT,
+    databaseFile: join(home, 'ftnode.db'),
+    artifactsDir: join(home, 'artifacts'),
+    bootstrapKey: null,
+    bootstrapOrg: 'default',
+    builtinWorkers: 1,
+    leaseMs: 30_000, // 10 missed 3 s heartbeats; long enough for a GC pause, short enough to recover in < 1 min
+    heartbeatMs: 3_000,
+    reaperIntervalMs: 2_000,
+    maxAttempts: 3,
+    stopGraceMs: 120_000,
+    cancelKillMs: 1_000,
+    maxUploadBytes: 512_000_000,
+    logLevel: 'info',
+    catalog: DEFAULT_CATALOG,
+    trainerCommand: [process.execPath, trainerEntry],
+  };
+}
+
+function coerce(key: keyof Config, raw: unknown): unknown {
+  if (NUMERIC.has(key)) {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`config: ${String(key)} must be a non-negative number, got '${String(raw)}'`);
+    return n;
+  }
+  return raw;
+}
+
+/** Builds the frozen config. `env` defaults to process.env; `trainerEntry` is the compiled trainer main. */
+export function loadConfig(overrides: ConfigOverrides = {}, env: Source = process.env, trainerEntry = ''): Readonly<Config> {
+  const home = resolve(overrides.home ?? env.FTNODE_HOME ?? '.ftnode');
+  const cfg: Config = defaults(home, trainerEntry);
+  const file = overrides.configFile ?? env.FTNODE_CONFIG ?? join(home, 'config.yaml');
+  if (existsSync(file)) {
+    const parsed = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(parsed)) {
+      if (k === 'models' && v && typeof v === 'object') {
+        cfg.catalog = { ...cfg.catalog, ...(v as Record<string, CatalogEntry>) };
+      } else if (k in cfg) {
+        (cfg as unknown as Record<string, unknown>)[k] = coerce(k as keyof Config, v);
+      }
+    }
+  }
+  for (const [envKey, key] of Object.entries(ENV_KEYS)) {
+    const v = env[envKey];
+    if (v !== undefined && v !== '') (cfg as unknown as Record<string, unknown>)[key] = coerce(key, v);
+  }
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v !== undefined && k !== 'configFile') (cfg as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (!overrides.databaseFile) cfg.databaseFile = join(cfg.home, 'ftnode.db');
+  if (!overrides.artifactsDir) cfg.artifactsDir = join(cfg.home, 'artifacts');
+  if (!overrides.heartbeatMs && !env.FTNODE_HEARTBEAT_MS) cfg.heartbeatMs = Math.max(50, Math.floor(cfg.leaseMs / 10));
+  return Object.freeze(cfg);
+}

@@ -1,0 +1,32 @@
+/**
+ * What a worker holds while it runs a job: the claimed job, its fence (attempt + lease token),
+ * the catalog entry to run, the datasets as local paths and where to resume from.
+ */
+import type { CatalogEntry } from './catalog.js';
+import type { Job } from './types.js';
+
+/** A fenced write's credentials: the attempt and the token it was given at claim. */
+export interface Fence {
+  attempt_id: string;
+  lease_token: number;
+}
+
+export interface ClaimedWork {
+  job: Job;
+  fence: Fence;
+  attempt_number: number;
+  entry: CatalogEntry;
+  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; path: string; label?: string }> }>;
+  resume: { checkpoint_id: string; step: number; path: string } | null;
+}
+
+export interface CheckpointReport {
+  step: number;
+  name: string;
+  /** Absolute path of the finished file in the attempt's scratch folder. */
+  path: string;
+  size: number;
+  sha256: string;
+  metrics: Record<string, number>;
+  meta: Record<string, unknown>;
+}

@@ -1,0 +1,114 @@
+/**
+ * /v0.5/fine-tune/jobs: create, list, get, stop, cancel, delete, metrics, events (JSON or live SSE),
+ * checkpoints (+ download), inference config and predict (extensions per contract §7).
+ */
+import type { FastifyInstance } from 'fastify';
+import { checkpointDto, eventDto, jobDto } from '../../api/dto.js';
+import { parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
+import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, PredictBody } from '../../api/schemas.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import { DEFAULT_MODEL_ID } from '../../domain/catalog.js';
+import type { HttpDeps } from '../server.js';
+import { streamEvents } from './sse.js';
+
+const BASE = '/v0.5/fine-tune/jobs';
+const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 404: ErrorEnvelopeSchema, 409: ErrorEnvelopeSchema };
+const tags = ['fine-tune v0.5'];
+
+type IdParams = { job_id: string };
+
+export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
+  const { jobs, creator } = deps;
+
+  app.post<{ Body: CreateJobV05 }>(BASE, { schema: { tags, body: CreateJobV05, response: { 200: JobRecord, 201: JobRecord, ...errors } } }, async (req, reply) => {
+    const body = req.body;
+    if (body === undefined || body === null || typeof body !== 'object') throw new FtError('missing_parameter', 'the request body must be a JSON object with name and config');
+    const problems: ErrorDetail[] = [];
+    if ('hyperparameters' in body || 'hyperparameters' in body.config) {
+      problems.push({ code: 'invalid_parameter', message: 'hyperparameters are not accepted: epochs, learning rate and batch size are chosen from the dataset size (see the job events and metrics)' });
+    }
+    const model = body.config.model ?? DEFAULT_MODEL_ID;
+    const entry = deps.catalog[model];
+    if (entry && entry.kind !== 'text') {
+      problems.push({ code: 'invalid_parameter', message: `model '${model}' is a ${entry.kind} model: create its jobs with POST /v0.6/fine_tuning/jobs` });
+    }
+    if (!body.config.datasets.some((d) => d.split === 'train')) problems.push({ code: 'invalid_parameter', message: "config.datasets needs at least one dataset with split 'train'" });
+    throwIfAny(problems);
+    const idem = req.headers['idempotency-key'];
+    const { job, created } = await creator.create({
+      org_uuid: req.principal.org.uuid,
+      api_version: 'v0.5',
+      client_id: body.id,
+      name: body.name,
+      model,
+      config: { ...body.config, model },
+      datasets: body.config.datasets.map((d) => ({ name: d.name, split: d.split, files: d.file_ids.map((file_id) => ({ file_id })) })),
+      request: { name: body.name, id: body.id, config: body.config },
+      idempotency_key: typeof idem === 'string' && idem ? idem.slice(0, 255) : undefined,
+      id_prefix: 'ftj-',
+    });
+    return reply.code(created ? 201 : 200).send(jobDto(job));
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags, querystring: ListQuery, response: { 200: { type: 'array', items: JobRecord }, ...errors } } }, async (req) => {
+    const problems: ErrorDetail[] = [];
+    const { limit, offset } = parseLimitOffset(req.query, problems);
+    const statuses = parseStatuses(req.query.statuses, problems);
+    throwIfAny(problems);
+    return (await jobs.list(req.principal.org.uuid, statuses, limit, offset)).map(jobDto);
+  });
+
+  const one = { tags, params: JobIdParams, response: { 200: JobRecord, ...errors } };
+  app.get<{ Params: IdParams }>(`${BASE}/:job_id`, { schema: one }, async (req) => jobDto(await jobs.get(req.principal.org.uuid, req.params.job_id)));
+  app.put<{ Params: IdParams }>(`${BASE}/:job_id/stop`, { schema: one }, async (req) => jobDto(await jobs.stop(req.principal.org.uuid, req.params.job_id)));
+  app.put<{ Params: IdParams }>(`${BASE}/:job_id/cancel`, { schema: one }, async (req) => jobDto(await jobs.cancel(req.principal.org.uuid, req.params.job_id)));
+  app.delete<{ Params: IdParams }>(`${BASE}/:job_id`, { schema: { tags, params: JobIdParams } }, async (req) => {
+    const job = await jobs.delete(req.principal.org.uuid, req.params.job_id);
+    return { is_valid: true, id: job.id, uuid: job.uuid };
+  });
+
+  app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>(`${BASE}/:job_id/metrics`, { schema: { tags, params: JobIdParams, querystring: ListQuery } }, async (req) => {
+    const problems: ErrorDetail[] = [];
+    const { limit, offset } = parseLimitOffset(req.query, problems);
+    throwIfAny(problems);
+    return jobs.metrics(req.principal.org.uuid, req.params.job_id, limit, offset);
+  });
+
+  app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>(`${BASE}/:job_id/events`, { schema: { tags, params: JobIdParams, querystring: ListQuery } }, async (req, reply) => {
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) {
+      const job = await jobs.get(req.principal.org.uuid, req.params.job_id);
+      return streamEvents(req, reply, jobs, job);
+    }
+    const problems: ErrorDetail[] = [];
+    const { limit } = parseLimitOffset(req.query, problems, 100);
+    throwIfAny(problems);
+    const order = req.query.order === 'asc' ? false : true;
+    return { data: (await jobs.events(req.principal.org.uuid, req.params.job_id, { limit, newestFirst: order })).map(eventDto) };
+  });
+
+  app.get<{ Params: IdParams }>(`${BASE}/:job_id/checkpoints`, { schema: { tags, params: JobIdParams } }, async (req) => ({
+    data: (await jobs.checkpoints(req.principal.org.uuid, req.params.job_id)).map(checkpointDto),
+  }));
+
+  app.get<{ Params: IdParams & { ckp_id: string } }>(`${BASE}/:job_id/checkpoints/:ckp_id/download`, { schema: { tags } }, async (req, reply) => {
+    const { checkpoint } = await jobs.checkpoint(req.principal.org.uuid, req.params.job_id, req.params.ckp_id);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', checkpoint.num_bytes)
+      .header('content-disposition', `attachment; filename="${checkpoint.id}.ckpt"`)
+      .header('x-checksum-sha256', checkpoint.sha256)
+      .send(jobs.openCheckpoint(checkpoint));
+  });
+
+  app.get<{ Params: IdParams }>(`${BASE}/:job_id/inference-config`, { schema: { tags, params: JobIdParams } }, async (req, reply) => {
+    const { stream } = await jobs.inferenceConfig(req.principal.org.uuid, req.params.job_id);
+    return reply.header('content-type', 'application/yaml; charset=utf-8').send(stream);
+  });
+
+  app.post<{ Params: IdParams; Body: PredictBody }>(`${BASE}/:job_id/predict`, { schema: { tags, params: JobIdParams, body: PredictBody } }, async (req) => {
+    const b = req.body ?? {};
+    if (!b.examples && !b.file_ids && !b.rows) throw new FtError('missing_parameter', 'send examples (text models), or file_ids or rows (time-series models)');
+    const r = await jobs.predict(req.principal.org.uuid, req.params.job_id, b);
+    return { job_id: r.job.id, checkpoint_id: r.checkpoint.id, step: r.checkpoint.step, stand_in: deps.catalog[r.job.model]?.stand_in ?? false, predictions: r.predictions };
+  });
+}

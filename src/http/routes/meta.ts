@@ -1,0 +1,24 @@
+/** Health, fleet status and the model catalog. */
+import type { FastifyInstance } from 'fastify';
+import { isoMicros } from '../../domain/time.js';
+import type { HttpDeps } from '../server.js';
+
+export function registerMeta(app: FastifyInstance, deps: HttpDeps): void {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+
+  app.get('/v0.5/fine-tune/status', { schema: { tags: ['fine-tune v0.5'] } }, async () => {
+    const s = await deps.fleet.status();
+    return { ...s, updated_at: isoMicros(s.updated_at) };
+  });
+
+  app.get('/v0.5/fine-tune/models', { schema: { tags: ['fine-tune v0.5'] } }, async () => ({
+    data: Object.entries(deps.catalog).map(([id, e]) => ({
+      id,
+      trainer: e.trainer,
+      kind: e.kind,
+      stand_in: e.stand_in ?? false,
+      description: e.description ?? null,
+      api: e.kind === 'timeseries' ? '/v0.6/fine_tuning/jobs' : '/v0.5/fine-tune/jobs',
+    })),
+  }));
+}

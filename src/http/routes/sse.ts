@@ -1,0 +1,56 @@
+/**
+ * Live job events as server-sent events: first every recorded event after Last-Event-ID (so a
+ * reconnect resumes without gaps), then each new one as it is recorded, plus a `status` event on
+ * every status change. The stream ends after the job reaches a terminal status. A comment line every
+ * 15 s keeps proxies from closing an idle stream.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { eventDto, jobDto } from '../../api/dto.js';
+import { isTerminal } from '../../domain/status.js';
+import type { Job } from '../../domain/types.js';
+import type { JobsService } from '../../service/jobs-service.js';
+
+const KEEPALIVE_MS = 15_000;
+
+export async function streamEvents(req: FastifyRequest, reply: FastifyReply, jobs: JobsService, job: Job): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  let lastSeq = Number(req.headers['last-event-id'] ?? 0) || 0;
+  let lastStatus = '';
+  let closed = false;
+  let pumping = Promise.resolve();
+  const org = job.org_uuid;
+
+  const pump = async (): Promise<void> => {
+    if (closed) return;
+    const events = await jobs.events(org, job.id, { limit: -1, newestFirst: false, afterSeq: lastSeq }).catch(() => []);
+    for (const e of events) {
+      res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventDto(e))}\n\n`);
+      lastSeq = e.seq;
+    }
+    const current = await jobs.get(org, job.id).catch(() => null);
+    if (!current) return finish();
+    const sig = `${current.status}|${JSON.stringify(current.progress)}`;
+    if (sig !== lastStatus) {
+      lastStatus = sig;
+      res.write(`event: status\ndata: ${JSON.stringify(jobDto(current))}\n\n`);
+    }
+    if (isTerminal(current.status)) finish();
+  };
+  const schedule = (): void => {
+    pumping = pumping.then(pump);
+  };
+  const unsubscribe = jobs.subscribe(job, schedule);
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+  function finish(): void {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    clearInterval(keepalive);
+    res.end();
+  }
+  req.raw.on('close', finish);
+  schedule();
+  await pumping;
+}

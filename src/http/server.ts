@@ -1,0 +1,98 @@
+/**
+ * The HTTP server: Fastify with body parsing that accepts JSON whatever the Content-Type says (the
+ * official client sends none), multipart uploads, bearer auth on every versioned route, the error
+ * envelope, the OpenAPI document and the route modules per API family.
+ */
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { FtError } from '../domain/errors.js';
+import type { AuthService, Principal } from '../service/auth-service.js';
+import type { FilesService } from '../service/files-service.js';
+import type { FleetService } from '../service/fleet.js';
+import type { JobCreator } from '../service/job-create.js';
+import type { JobsService } from '../service/jobs-service.js';
+import type { Catalog } from '../domain/catalog.js';
+import { installErrorHandlers } from './errors.js';
+import { registerFilesV05 } from './routes/files-v05.js';
+import { registerJobsV05 } from './routes/jobs-v05.js';
+import { registerMeta } from './routes/meta.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export interface HttpDeps {
+  auth: AuthService;
+  jobs: JobsService;
+  creator: JobCreator;
+  files: FilesService;
+  fleet: FleetService;
+  catalog: Catalog;
+  maxUploadBytes: number;
+  logger: Logger | false;
+  /** Extra route modules (v0.6, batch, workers API) registered by the composition root. */
+  extraRoutes?: Array<(app: FastifyInstance) => void>;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/openapi.json', '/metrics']);
+
+export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger || undefined,
+    logger: deps.logger ? undefined : false,
+    bodyLimit: 16 * 1024 * 1024, // JSON bodies (predict rows): 16 MiB; files go through multipart streams
+    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: true } },
+    disableRequestLogging: true,
+    genReqId: () => Math.random().toString(36).slice(2, 10),
+  }) as unknown as FastifyInstance;
+
+  installErrorHandlers(app);
+  installJsonParser(app);
+  await app.register(multipart, { limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 10 } });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ftnode', version: '0.1.0', description: 'Self-hosted fine-tuning service, wire-compatible with the Archetype AI Fine-Tuning API' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const path = req.url.split('?')[0]!;
+    if (PUBLIC_PATHS.has(path) || !/^\/v0\.[56]\//.test(path) || isSignedPartUrl(path)) return;
+    const principal = await deps.auth.authenticate(req.headers.authorization);
+    if (!principal) throw new FtError('unauthorized', 'missing or invalid API key: send Authorization: Bearer <key>');
+    req.principal = principal;
+  });
+
+  registerMeta(app, deps);
+  registerJobsV05(app, deps);
+  registerFilesV05(app, deps);
+  for (const add of deps.extraRoutes ?? []) add(app);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+/** Signed direct-upload part URLs carry their own HMAC instead of a bearer key. */
+function isSignedPartUrl(path: string): boolean {
+  return /^\/v0\.5\/files\/uploads\/[^/]+\/parts\/\d+$/.test(path);
+}
+
+/** JSON for application/json and for any other non-multipart type; an empty body is no body. */
+function installJsonParser(app: FastifyInstance): void {
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(new FtError('invalid_json', `the request body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * The control plane as workers see it: claim, heartbeat, progress, metrics, checkpoint commits and the
+ * end of an attempt. Every call carries the attempt's fence; a worker that lost its lease (reaped,
+ * superseded, job cancelled) gets `false`/null back and must stop. The in-process worker calls this
+ * directly; remote workers reach the same methods over HTTP.
+ */
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Catalog } from '../domain/catalog.js';
+import type { JobStatus } from '../domain/status.js';
+import type { Checkpoint, EventLevel, Job, JobProgress } from '../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence } from '../domain/work.js';
+import type { Clock } from '../lib/clock.js';
+import { typeId } from '../lib/ids.js';
+import type { NewEvent, Store } from '../store/store.js';
+import type { Bus } from './bus.js';
+import type { Finalizer } from './finalize.js';
+
+export interface AttemptSettings {
+  leaseMs: number;
+}
+
+export class AttemptsService {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly catalog: Catalog,
+    private readonly finalizer: Finalizer,
+    private readonly clock: Clock,
+    private readonly bus: Bus,
+    private readonly settings: AttemptSettings,
+  ) {}
+
+  get leaseMs(): number {
+    return this.settings.leaseMs;
+  }
+
+  async claim(worker_id: string): Promise<ClaimedWork | null> {
+    for (;;) {
+      const c = await this.store.claimJob(worker_id, this.clock.now(), this.settings.leaseMs);
+      if (!c) return null;
+      this.bus.emit('job-changed', c.job);
+      const entry = this.catalog[c.job.model];
+      const fence = { attempt_id: c.attempt.id, lease_token: c.attempt.lease_token };
+      if (!entry) {
+        await this.fail(fence, 'model_not_found', `model '${c.job.model}' was removed from the catalog`);
+        continue;
+      }
+      const datasets = [];
+      for (const ds of c.job.datasets) {
+        const files = [];
+        for (const f of ds.files) {
+          const rec = await this.store.getFileByUid(c.job.org_uuid, f.file_uid);
+          files.push({ file_id: f.file_id, path: this.blobs.localPath(rec!.blob_key), ...(f.label !== undefined ? { label: f.label } : {}) });
+        }
+        datasets.push({ name: ds.name, split: ds.split, files });
+      }
+      const resume = c.resume ? { checkpoint_id: c.resume.id, step: c.resume.step, path: this.blobs.localPath(c.resume.blob_key) } : null;
+      return { job: c.job, fence, attempt_number: c.attempt.number, entry, datasets, resume };
+    }
+  }
+
+  heartbeat(fence: Fence): Promise<JobStatus | null> {
+    return this.store.heartbeat(fence, this.clock.now(), this.settings.leaseMs);
+  }
+
+  async currentStatus(job_uuid: string): Promise<JobStatus | null> {
+    return (await this.store.getJobByUuid(job_uuid))?.status ?? null;
+  }
+
+  scratchDir(job: Job, attempt_number: number): Promise<string> {
+    return this.blobs.scratchDir(`${job.uuid}/attempt-${attempt_number}`);
+  }
+
+  async progress(fence: Fence, job: Job, p: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean> {
+    const ok = await this.store.updateProgress(fence, this.clock.now(), p, hyperparameters);
+    if (ok) this.bus.emit('job-touched', job.uuid);
+    return ok;
+  }
+
+  async metrics(fence: Fence, job: Job, step: number, values: Record<string, number>): Promise<boolean> {
+    const ok = await this.store.appendMetrics(fence, job.uuid, step, values, this.clock.now());
+    if (ok) this.bus.emit('job-touched', job.uuid);
+    return ok;
+  }
+
+  async event(fence: Fence, job: Job, level: EventLevel, type: string, message: string, data?: Record<string, unknown>): Promise<boolean> {
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return false;
+    await this.store.appendEvent(job.uuid, this.clock.now(), { level, type, message, data: data ?? null });
+    this.bus.emit('job-touched', job.uuid);
+    return true;
+  }
+
+  /** STARTING → RUNNING (data checked, trainer up); RUNNING → FINALIZING (training loop over). */
+  async advance(fence: Fence, action: 'start_training' | 'finalize', event: NewEvent, progress?: JobProgress): Promise<Job | null> {
+    const job = await this.store.fencedTransition(fence, action, this.clock.now(), event, progress ? { progress } : {});
+    if (job) this.bus.emit('job-changed', job);
+    return job;
+  }
+
+  /** Verify (size, sha256) → move into the artifact store → fenced row insert. Refused: the bytes are deleted. */
+  async commitCheckpoint(fence: Fence, job: Job, r: CheckpointReport): Promise<Checkpoint | null> {
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return null;
+    const id = typeId('ckp');
+    const blob_key = `checkpoints/${job.uuid}/${id}.ckpt`;
+    await this.blobs.importFile(r.path, blob_key, { size: r.size, sha256: r.sha256 });
+    const ckpt: Checkpoint = {
+      id, job_uuid: job.uuid, attempt_id: fence.attempt_id, step: r.step, name: r.name, blob_key,
+      num_bytes: r.size, sha256: r.sha256, metrics: r.metrics, meta: r.meta, created_at: this.clock.now(),
+    };
+    if (!(await this.store.commitCheckpoint(fence, ckpt))) {
+      await this.blobs.delete(blob_key);
+      return null;
+    }
+    this.bus.emit('job-touched', job.uuid);
+    return ckpt;
+  }
+
+  /**
+   * The trainer finished (completed, or stopped on request): finalize from the latest committed
+   * checkpoint. RUNNING/FINALIZING end COMPLETED, STOPPING ends STOPPED; anything else (cancelled,
+   * reaped) only closes the attempt.
+   */
+  async finish(fence: Fence, job_uuid: string): Promise<Job | null> {
+    const job = await this.store.getJobByUuid(job_uuid);
+    if (!job) return null;
+    if (job.status === 'RUNNING') {
+      await this.advance(fence, 'finalize', { level: 'info', type: 'finalizing', message: 'Training finished; finalizing' });
+    }
+    const current = await this.store.getJobByUuid(job_uuid);
+    if (!current || (current.status !== 'FINALIZING' && current.status !== 'STOPPING')) {
+      await this.store.endAttempt(fence, this.clock.now());
+      return current;
+    }
+    const phase = { step: current.progress?.step ?? 0, total_steps: current.progress?.total_steps ?? null, epoch: current.progress?.epoch ?? null, phase: 'writing_inference_config', eta_seconds: null };
+    await this.store.updateProgress(fence, this.clock.now(), phase);
+    const path = await this.finalizer.writeInferenceConfig(current);
+    const stopping = current.status === 'STOPPING';
+    const done = await this.store.fencedTransition(fence, stopping ? 'finish_stop' : 'complete', this.clock.now(), {
+      level: 'info',
+      type: stopping ? 'job_stopped' : 'job_completed',
+      message: stopping
+        ? `Stopped gracefully; ${path ? 'inference config written from the last committed checkpoint' : 'no checkpoint had been committed, so no inference config'}`
+        : 'Completed; inference config written',
+      data: { inference_config_path: path },
+    }, { inference_config_path: path });
+    if (done) this.bus.emit('job-changed', done);
+    else await this.store.endAttempt(fence, this.clock.now());
+    return done ?? (await this.store.getJobByUuid(job_uuid));
+  }
+
+  async fail(fence: Fence, code: string, message: string): Promise<Job | null> {
+    const job = await this.store.fencedTransition(fence, 'fail', this.clock.now(), { level: 'error', type: 'job_failed', message: `${code}: ${message}` }, { error: { code, message } });
+    if (job) this.bus.emit('job-changed', job);
+    else await this.store.endAttempt(fence, this.clock.now());
+    return job;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Job creation, shared by v0.5 and v0.6: id rules, idempotent retries (same client id or
+ * Idempotency-Key with an identical body → the existing job; a different body → 409), model
+ * resolution, file snapshots (every missing id in one 400) and dataset validation. Nothing is stored
+ * unless every check passes.
+ */
+import type { Catalog, CatalogEntry } from '../domain/catalog.js';
+import { FtError, type ErrorDetail } from '../domain/errors.js';
+import type { ApiVersion, DatasetSnapshot, Job } from '../domain/types.js';
+import type { Clock } from '../lib/clock.js';
+import { randomHex, slug, uuid } from '../lib/ids.js';
+import { canonicalJson, sha256Hex } from '../lib/json.js';
+import type { Store } from '../store/store.js';
+import type { Bus } from './bus.js';
+import type { FilesService } from './files-service.js';
+import { describeProblem, type TrainerHooks } from './trainer-hooks.js';
+
+export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface JobDraft {
+  org_uuid: string;
+  api_version: ApiVersion;
+  client_id?: string;
+  name: string;
+  model: string;
+  /** The resolved config echoed in the record. */
+  config: Record<string, unknown>;
+  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; label?: string }> }>;
+  /** The request as the client sent it: what makes a retry "identical". */
+  request: unknown;
+  idempotency_key?: string;
+  id_prefix: string; // `ftj-` (v0.5) or `ftj_` (v0.6)
+}
+
+export class JobCreator {
+  constructor(
+    private readonly store: Store,
+    private readonly files: FilesService,
+    private readonly hooks: TrainerHooks,
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+    private readonly bus: Bus,
+  ) {}
+
+  modelEntry(model: string): CatalogEntry {
+    const entry = this.catalog[model];
+    if (!entry) {
+      throw new FtError('model_not_found', `model '${model}' is not in the catalog; available: ${Object.keys(this.catalog).join(', ')}`);
+    }
+    return entry;
+  }
+
+  async create(d: JobDraft): Promise<{ job: Job; created: boolean }> {
+    if (d.client_id !== undefined && !JOB_ID_PATTERN.test(d.client_id)) {
+      throw new FtError('invalid_parameter', `id '${d.client_id.slice(0, 80)}' must match ${JOB_ID_PATTERN.source} (1-64 characters, no '/')`);
+    }
+    const request_hash = sha256Hex(canonicalJson(d.request));
+    const prior = await this.findPrior(d);
+    if (prior) return this.replay(prior, request_hash, d);
+    const entry = this.modelEntry(d.model);
+    const datasets = await this.snapshot(d);
+    await this.validateData(entry, d, datasets);
+    const now = this.clock.now();
+    const job: Job = {
+      uuid: uuid(), org_uuid: d.org_uuid, id: d.client_id ?? this.generateId(d.name, d.id_prefix), name: d.name,
+      api_version: d.api_version, model: d.model, status: 'REGISTERED', config: d.config, datasets, request_hash,
+      idempotency_key: d.idempotency_key ?? null, created_at: now, updated_at: now, inference_config_path: null,
+      error: null, progress: null, attempts: 0, current_attempt_id: null, stop_requested_at: null, hyperparameters: null,
+    };
+    const result = await this.store.createJob(job, { level: 'info', type: 'job_registered', message: `Job ${job.id} registered for model ${d.model}` });
+    if (!result.created) return this.replay(result.job, request_hash, d); // lost a race with an identical id
+    this.bus.emit('job-changed', result.job);
+    this.bus.emit('work-queued');
+    return result;
+  }
+
+  private async findPrior(d: JobDraft): Promise<Job | null> {
+    if (d.client_id !== undefined) return this.store.getJob(d.org_uuid, d.client_id);
+    if (d.idempotency_key) return this.store.findJobByIdempotencyKey(d.org_uuid, d.idempotency_key);
+    return null;
+  }
+
+  private replay(prior: Job, request_hash: string, d: JobDraft): { job: Job; created: boolean } {
+    if (prior.request_hash === request_hash && prior.api_version === d.api_version) return { job: prior, created: false };
+    const what = d.client_id !== undefined ? `id '${d.client_id}'` : `Idempotency-Key '${d.idempotency_key}'`;
+    throw new FtError('job_already_exists', `a job with ${what} already exists with a different request body`);
+  }
+
+  private generateId(name: string, prefix: string): string {
+    // prefix (4) + slug + '-' (1) + 8 hex = at most 64 characters
+    return `${prefix}${slug(name, 64 - prefix.length - 9)}-${randomHex(8)}`;
+  }
+
+  private async snapshot(d: JobDraft): Promise<DatasetSnapshot[]> {
+    const ids = d.datasets.flatMap((ds) => ds.files.map((f) => f.file_id));
+    let found;
+    try {
+      found = await this.files.resolveMany(d.org_uuid, ids);
+    } catch (err) {
+      if (err instanceof FtError) throw err.withStatus(400); // a bad reference in the body is a 400
+      throw err;
+    }
+    return d.datasets.map((ds) => ({
+      name: ds.name,
+      split: ds.split,
+      files: ds.files.map((f) => ({ file_id: f.file_id, file_uid: found.get(f.file_id)!.file_uid, ...(f.label !== undefined ? { label: f.label } : {}) })),
+    }));
+  }
+
+  private async validateData(entry: CatalogEntry, d: JobDraft, datasets: DatasetSnapshot[]): Promise<void> {
+    const withPaths = [];
+    for (const ds of datasets) {
+      const files = [];
+      for (const f of ds.files) {
+        const rec = await this.store.getFileByUid(d.org_uuid, f.file_uid);
+        files.push({ file_id: f.file_id, path: this.files.localPath(rec!), ...(f.label !== undefined ? { label: f.label } : {}) });
+      }
+      withPaths.push({ name: ds.name, split: ds.split, files });
+    }
+    const problems = await this.hooks.validate(entry, { config: d.config, datasets: withPaths });
+    if (problems.length > 0) {
+      const details: ErrorDetail[] = problems.map((p) => ({ code: 'invalid_dataset', message: describeProblem(p) }));
+      throw FtError.many(details);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * User-facing job use-cases: read, list, stop, cancel, delete, metrics, events, checkpoints,
+ * inference config and prediction. Stop and cancel read the status, look the action up in the
+ * transition table and compare-and-set; a lost race re-reads and decides again, so 50 concurrent
+ * calls still end in one legal state.
+ */
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Catalog } from '../domain/catalog.js';
+import { FtError } from '../domain/errors.js';
+import { outcome, type JobStatus } from '../domain/status.js';
+import type { Checkpoint, Job, JobEvent, MetricEntry } from '../domain/types.js';
+import type { Clock } from '../lib/clock.js';
+import type { Store } from '../store/store.js';
+import type { Bus } from './bus.js';
+import { inferenceConfigKey } from './finalize.js';
+import type { FilesService } from './files-service.js';
+import type { PredictRequest, TrainerHooks } from './trainer-hooks.js';
+
+export interface MetricsPage {
+  last_checkpoint_step: number;
+  metrics: Array<Record<string, number>>;
+}
+
+export class JobsService {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly files: FilesService,
+    private readonly hooks: TrainerHooks,
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+    private readonly bus: Bus,
+  ) {}
+
+  async get(org_uuid: string, id: string): Promise<Job> {
+    const job = await this.store.getJob(org_uuid, id);
+    if (!job) throw new FtError('job_not_found', `job '${id}' not found`);
+    return job;
+  }
+
+  list(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number): Promise<Job[]> {
+    return this.store.listJobs({ org_uuid, statuses, limit, offset });
+  }
+
+  stop(org_uuid: string, id: string): Promise<Job> {
+    return this.act(org_uuid, id, 'stop');
+  }
+
+  cancel(org_uuid: string, id: string): Promise<Job> {
+    return this.act(org_uuid, id, 'cancel');
+  }
+
+  private async act(org_uuid: string, id: string, action: 'stop' | 'cancel'): Promise<Job> {
+    for (;;) {
+      const job = await this.get(org_uuid, id);
+      const o = outcome(action, job.status);
+      if (o.kind === 'conflict') {
+        throw new FtError('invalid_state_transition', `cannot ${action} job '${id}': it is ${job.status}`);
+      }
+      if (o.kind === 'noop') return job;
+      const now = this.clock.now();
+      const event = action === 'stop'
+        ? { level: 'info' as const, type: 'stop_requested', message: o.to === 'STOPPED' ? 'Stopped before it started: nothing to finalize' : 'Stop requested: finishing the evaluation in progress, then finalizing from the last checkpoint' }
+        : { level: 'warn' as const, type: 'cancelled', message: `Cancelled from ${job.status}: training process killed, no further checkpoints` };
+      const patch = action === 'stop' ? { stop_requested_at: now, inference_config_path: null } : { inference_config_path: null };
+      const moved = await this.store.transition(job.uuid, action, job.status, now, event, patch);
+      if (moved) {
+        this.bus.emit('job-changed', moved);
+        return moved;
+      }
+      // Someone else changed the status between our read and our write: decide again from the new status.
+    }
+  }
+
+  async delete(org_uuid: string, id: string): Promise<Job> {
+    const job = await this.get(org_uuid, id);
+    if (!(await this.store.deleteJob(job.uuid))) {
+      throw new FtError('invalid_state_transition', `job '${id}' is ${job.status}; stop or cancel it before deleting`);
+    }
+    await this.blobs.deletePrefix(`checkpoints/${job.uuid}`);
+    await this.blobs.delete(inferenceConfigKey(job));
+    await this.files.collectGarbage();
+    return job;
+  }
+
+  async metrics(org_uuid: string, id: string, limit: number, offset: number): Promise<MetricsPage> {
+    const job = await this.get(org_uuid, id);
+    const rows = await this.store.listMetrics(job.uuid, -1, 0);
+    const latest = await this.store.latestCheckpoint(job.uuid);
+    const merged = mergeByStep(rows);
+    const page = limit < 0 ? merged.slice(offset) : merged.slice(offset, offset + limit);
+    return { last_checkpoint_step: latest?.step ?? 0, metrics: page };
+  }
+
+  async events(org_uuid: string, id: string, opts: { limit: number; newestFirst: boolean; afterSeq?: number }): Promise<JobEvent[]> {
+    const job = await this.get(org_uuid, id);
+    return this.store.listEvents(job.uuid, opts);
+  }
+
+  async checkpoints(org_uuid: string, id: string): Promise<Checkpoint[]> {
+    const job = await this.get(org_uuid, id);
+    return this.store.listCheckpoints(job.uuid);
+  }
+
+  async checkpoint(org_uuid: string, id: string, ckpt_id: string): Promise<{ job: Job; checkpoint: Checkpoint }> {
+    const job = await this.get(org_uuid, id);
+    const checkpoint = await this.store.getCheckpoint(job.uuid, ckpt_id);
+    if (!checkpoint) throw new FtError('checkpoint_not_found', `checkpoint '${ckpt_id}' not found for job '${id}'`);
+    return { job, checkpoint };
+  }
+
+  openCheckpoint(c: Checkpoint): NodeJS.ReadableStream {
+    return this.blobs.readStream(c.blob_key);
+  }
+
+  async inferenceConfig(org_uuid: string, id: string): Promise<{ job: Job; stream: NodeJS.ReadableStream }> {
+    const job = await this.get(org_uuid, id);
+    if (!job.inference_config_path) {
+      throw new FtError('not_found', `job '${id}' has no inference config yet (it is ${job.status}; configs are written when a job completes or stops with a checkpoint)`);
+    }
+    return { job, stream: this.blobs.readStream(inferenceConfigKey(job)) };
+  }
+
+  async predict(org_uuid: string, id: string, body: { checkpoint_id?: string; examples?: unknown[]; file_ids?: string[]; rows?: Array<Record<string, unknown>> }): Promise<{ job: Job; checkpoint: Checkpoint; predictions: unknown[] }> {
+    const job = await this.get(org_uuid, id);
+    const checkpoint = body.checkpoint_id
+      ? (await this.checkpoint(org_uuid, id, body.checkpoint_id)).checkpoint
+      : await this.store.latestCheckpoint(job.uuid);
+    if (!checkpoint) throw new FtError('prediction_unavailable', `job '${id}' has no committed checkpoint yet`);
+    const entry = this.catalog[job.model];
+    if (!entry) throw new FtError('model_not_found', `model '${job.model}' is no longer in the catalog`);
+    const req: PredictRequest = { examples: body.examples, rows: body.rows };
+    if (body.file_ids) {
+      const found = await this.files.resolveMany(org_uuid, body.file_ids).catch((e: unknown) => {
+        throw e instanceof FtError ? e.withStatus(400) : e;
+      });
+      req.files = body.file_ids.map((fid) => ({ file_id: fid, path: this.files.localPath(found.get(fid)!) }));
+    }
+    try {
+      const predictions = await this.hooks.predict(entry, this.blobs.localPath(checkpoint.blob_key), req);
+      return { job, checkpoint, predictions };
+    } catch (err) {
+      if (err instanceof FtError) throw err;
+      throw new FtError('invalid_parameter', `prediction failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Calls `onTouched` whenever anything is recorded for this job (SSE); returns the unsubscribe function. */
+  subscribe(job: Job, onTouched: () => void): () => void {
+    const offTouched = this.bus.on('job-touched', (u) => u === job.uuid && onTouched());
+    const offChange = this.bus.on('job-changed', (j) => j.uuid === job.uuid && onTouched());
+    return () => {
+      offTouched();
+      offChange();
+    };
+  }
+}
+
+/** One entry per step, keys merged (training loss and eval metrics of the same step side by side). */
+function mergeByStep(rows: MetricEntry[]): Array<Record<string, number>> {
+  const byStep = new Map<number, Record<string, number>>();
+  for (const r of rows) byStep.set(r.step, { ...(byStep.get(r.step) ?? { step: r.step }), ...r.values, step: r.step });
+  return [...byStep.values()].sort((a, b) => a.step! - b.step!);
+}
