@@ -1,0 +1,100 @@
+/**
+ * SWaT benchmark of the built-in time-series trainer (model `omega`).
+ *   node dist/bench/swat.js [--method head|knn] [--window 128] [--step 4] [--seed 0]
+ *                           [--hp key=value ...] [--no-nshot]
+ * Trains on the `train` files (4 normal + 4 attack) with the `tune` files as validation_files, exactly
+ * as a job would (same trainer code, in-process context), then scores the best checkpoint on the
+ * `nshot` files too: they are EARLIER in time than train, so they are a second out-of-time check
+ * besides tune (the real held-out split, later in time, is not distributed).
+ * Data: $FTNODE_SWAT_DIR, default ../shared/datasets/swat relative to the repository root.
+ * Prints one JSON line of results; docs/benchmarks-swat.md records the figures.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrainContext } from '../src/trainers/builtin.js';
+import type { TrainerMessage, TrainerSpec } from '../src/trainers/protocol.js';
+import { predictWindowsFromCheckpoint, timeseriesTrainer } from '../src/trainers/timeseries/index.js';
+import { macroF1 } from '../src/trainers/timeseries/metrics.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const swatDir = resolve(repoRoot, process.env.FTNODE_SWAT_DIR ?? '../shared/datasets/swat');
+
+function args(): { method: 'head' | 'knn'; window: number; step: number | null; seed: number; hp: Record<string, unknown>; nshot: boolean } {
+  const a = process.argv.slice(2);
+  const out = { method: 'head' as 'head' | 'knn', window: 128, step: null as number | null, seed: 0, hp: {} as Record<string, unknown>, nshot: true };
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i + 1];
+    if (a[i] === '--method') (out.method = v as 'head' | 'knn'), i++;
+    else if (a[i] === '--window') (out.window = Number(v)), i++;
+    else if (a[i] === '--step') (out.step = Number(v)), i++;
+    else if (a[i] === '--seed') (out.seed = Number(v)), i++;
+    else if (a[i] === '--hp') {
+      const [k, val] = v!.split('=');
+      out.hp[k!] = val === 'true' ? true : val === 'false' ? false : Number.isNaN(Number(val)) ? val : Number(val);
+      i++;
+    } else if (a[i] === '--no-nshot') out.nshot = false;
+    else throw new Error(`unknown argument ${a[i]}`);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const opt = args();
+  const names = (await readdir(swatDir)).filter((f) => f.endsWith('.csv')).sort();
+  const files = (split: string) =>
+    names.filter((f) => f.includes(`_${split}_`)).map((f) => ({ file_id: f, path: join(swatDir, f), label: f.startsWith('swat_attack') ? 'attack' : 'normal' }));
+  const step = opt.step ?? 4;
+  const work = await mkdtemp(join(tmpdir(), 'ftnode-swat-'));
+  const spec: TrainerSpec = {
+    protocol: 1, job_id: 'bench-swat', attempt: 1, model: 'omega', trainer: 'timeseries', seed: opt.seed, work_dir: work, resume: null,
+    config: { name: 'swat', seed: opt.seed, model: 'omega', method: { type: opt.method, [opt.method]: { hyperparameters: opt.hp, reader: { window_size: opt.window, step_size: step } } } },
+    datasets: [
+      { name: 'training_files', split: 'train', files: files('train') },
+      { name: 'validation_files', split: 'eval', files: files('tune') },
+    ],
+  };
+  const evals: Array<Record<string, number>> = [];
+  let hyper: Record<string, unknown> = {};
+  let bestPath = '';
+  const t0 = performance.now();
+  let tEncoded = 0;
+  const ctx: TrainContext = {
+    spec,
+    emit(m: TrainerMessage) {
+      if (m.type === 'eval_end') evals.push(m.metrics);
+      if (m.type === 'hyperparameters') hyper = m.values;
+      if (m.type === 'progress' && m.phase !== 'encoding' && !tEncoded && m.step > 0) tEncoded = performance.now();
+      if (m.type === 'log') process.stderr.write(`[${m.level}] ${m.message}\n`);
+      if (m.type === 'eval_end') process.stderr.write(`eval ${m.step}: ${JSON.stringify(m.metrics)}\n`);
+    },
+    stopRequested: () => false,
+    async writeCheckpoint(s, bytes, metrics) {
+      bestPath = join(work, `ckpt-${s}.bin`);
+      await writeFile(bestPath, bytes);
+      process.stderr.write(`checkpoint step ${s}: ${(bytes.length / 1e6).toFixed(1)} MB\n`);
+    },
+  };
+  const result = await timeseriesTrainer.train(ctx);
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const report: Record<string, unknown> = {
+    method: opt.method, window: opt.window, step, seed: opt.seed, hp: opt.hp, hyperparameters: hyper,
+    tune_macro_f1: result.metrics?.macro_f1, tune_accuracy: result.metrics?.accuracy, best_epoch: result.metrics?.epoch,
+    epochs_run: evals.length, train_seconds: +trainSeconds.toFixed(1), encode_seconds: tEncoded ? +((tEncoded - t0) / 1000).toFixed(1) : null,
+  };
+  if (opt.nshot && bestPath) {
+    const t1 = performance.now();
+    const nshot = files('nshot');
+    const preds = await predictWindowsFromCheckpoint(bestPath, nshot);
+    const labels = ['attack', 'normal'];
+    const truth = preds.map((p) => labels.indexOf(nshot.find((f) => f.file_id === p.file_id)!.label));
+    report.nshot_macro_f1 = +macroF1(truth, preds.map((p) => labels.indexOf(p.prediction)), 2).toFixed(4);
+    report.nshot_predict_seconds = +((performance.now() - t1) / 1000).toFixed(1);
+  }
+  report.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
+  console.log(JSON.stringify(report));
+  await rm(work, { recursive: true, force: true });
+}
+
+void main();

@@ -1,0 +1,176 @@
+/**
+ * The time-series trainer's view of a job config (the v0.6 Omega create body, archetype-api.md §3.2):
+ * parses `method.{type, head|knn}.{hyperparameters, reader}` into TsConfig with defaults resolved,
+ * and reports every problem at once (file_id '(config)', column = the field path).
+ * Archetype only documents batch_size / n_epochs (head) and the knn fields; the extra keys accepted
+ * here (learning_rate, weight_decay, hidden_units, patience, instance_norm, num_features) are
+ * ftnode extensions; unknown keys are ignored with a warning so newer clients keep working.
+ */
+import type { DatasetProblem } from '../builtin.js';
+
+export const CONFIG_FILE_ID = '(config)';
+/** The Omega encoder accepts windows of 16–1024 timesteps (archetype-api.md §5.2). */
+export const MIN_WINDOW = 16;
+export const MAX_WINDOW = 1024;
+
+export interface ReaderSettings {
+  windowSize: number;
+  stepSize: number;
+  /** null: every column except the timestamp column, taken from the first training file. */
+  dataColumns: string[] | null;
+  timestampColumn: string;
+}
+
+export interface EncoderSettings {
+  /** Subtract each window's per-channel mean before the transform (default true: levels drift over days). */
+  instanceNorm: boolean;
+  /** MiniRocket feature count; null = the kernel default (about 10k). */
+  numFeatures: number | null;
+}
+
+export interface HeadSettings {
+  batchSize: number | null; // null: chosen from the dataset size (hparams.ts)
+  nEpochs: number | null;
+  learningRate: number;
+  weightDecay: number;
+  /** 0 = multinomial logistic regression; > 0 = one hidden ReLU layer of that width. */
+  hiddenUnits: number;
+  /** Epochs without a validation macro-F1 improvement before early stopping. */
+  patience: number;
+}
+
+export interface KnnSettings {
+  batchSize: number | null;
+  nNeighbors: number;
+  metric: 'cosine' | 'euclidean';
+  weights: 'uniform' | 'distance';
+  normalizeEmbeddings: boolean;
+}
+
+export interface TsConfig {
+  method: 'head' | 'knn';
+  reader: ReaderSettings;
+  encoder: EncoderSettings;
+  head: HeadSettings;
+  knn: KnnSettings;
+}
+
+export const HEAD_DEFAULTS = { learningRate: 1e-3, weightDecay: 0.01, hiddenUnits: 0, patience: 5 } as const;
+export const KNN_DEFAULTS = { nNeighbors: 5, metric: 'cosine', weights: 'uniform', normalizeEmbeddings: true } as const;
+/** Used only when the request has no reader: Archetype's example grid winner (window 128, step 4). */
+export const READER_DEFAULTS = { windowSize: 128, stepSize: 4, timestampColumn: 'timestamp' } as const;
+
+const HEAD_KEYS = ['batch_size', 'n_epochs', 'learning_rate', 'weight_decay', 'hidden_units', 'patience', 'instance_norm', 'num_features'];
+const KNN_KEYS = ['batch_size', 'n_neighbors', 'metric', 'weights', 'normalize_embeddings', 'instance_norm', 'num_features'];
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Collector {
+  problems: DatasetProblem[] = [];
+  warnings: string[] = [];
+  bad(column: string, message: string): void {
+    this.problems.push({ file_id: CONFIG_FILE_ID, column, message });
+  }
+  int(o: Obj, key: string, path: string, min: number, max: number, why = ''): number | null {
+    const v = o[key];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.bad(`${path}.${key}`, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}${why}`);
+      return null;
+    }
+    return v;
+  }
+  num(o: Obj, key: string, path: string, min: number, max: number, dflt: number): number {
+    const v = o[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      this.bad(`${path}.${key}`, `must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+      return dflt;
+    }
+    return v;
+  }
+  bool(o: Obj, key: string, path: string, dflt: boolean): boolean {
+    const v = o[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'boolean') {
+      this.bad(`${path}.${key}`, `must be true or false, got ${JSON.stringify(v)}`);
+      return dflt;
+    }
+    return v;
+  }
+  oneOf<T extends string>(o: Obj, key: string, path: string, allowed: readonly T[], dflt: T): T {
+    const v = o[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+      this.bad(`${path}.${key}`, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+      return dflt;
+    }
+    return v as T;
+  }
+}
+
+function parseReader(c: Collector, raw: unknown, path: string): ReaderSettings {
+  const r: Obj = isObj(raw) ? raw : {};
+  if (raw !== undefined && !isObj(raw)) c.bad(path, 'must be an object');
+  const windowSize = c.int(r, 'window_size', path, MIN_WINDOW, MAX_WINDOW, ' (the Omega encoder accepts windows of 16–1024 timesteps)') ?? READER_DEFAULTS.windowSize;
+  const stepSize = c.int(r, 'step_size', path, 1, 1_000_000) ?? READER_DEFAULTS.stepSize;
+  let dataColumns: string[] | null = null;
+  if (r.data_columns !== undefined && r.data_columns !== null) {
+    const dc = r.data_columns;
+    if (!Array.isArray(dc) || dc.length === 0 || !dc.every((x) => typeof x === 'string' && x.length > 0)) {
+      c.bad(`${path}.data_columns`, 'must be a non-empty array of column names');
+    } else if (new Set(dc).size !== dc.length) {
+      c.bad(`${path}.data_columns`, 'lists a column more than once');
+    } else dataColumns = dc as string[];
+  }
+  let timestampColumn: string = READER_DEFAULTS.timestampColumn;
+  if (r.timestamp_column !== undefined && r.timestamp_column !== null) {
+    if (typeof r.timestamp_column !== 'string' || r.timestamp_column === '') c.bad(`${path}.timestamp_column`, 'must be a column name');
+    else timestampColumn = r.timestamp_column;
+  }
+  if (dataColumns?.includes(timestampColumn)) c.bad(`${path}.data_columns`, `must not include the timestamp column '${timestampColumn}'`);
+  return { windowSize, stepSize, dataColumns, timestampColumn };
+}
+
+export interface ParsedConfig {
+  config: TsConfig;
+  problems: DatasetProblem[];
+  warnings: string[];
+}
+
+/** Parses the job config; `problems` empty means `config` is usable. */
+export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
+  const c = new Collector();
+  const method: Obj = isObj(raw.method) ? raw.method : {};
+  if (raw.method !== undefined && !isObj(raw.method)) c.bad('method', 'must be an object');
+  const type = c.oneOf(method, 'type', 'method', ['head', 'knn'] as const, 'head');
+  const path = `method.${type}`;
+  const body: Obj = isObj(method[type]) ? (method[type] as Obj) : {};
+  const hp: Obj = isObj(body.hyperparameters) ? body.hyperparameters : {};
+  const hpPath = `${path}.hyperparameters`;
+  const known = type === 'head' ? HEAD_KEYS : KNN_KEYS;
+  for (const k of Object.keys(hp)) if (!known.includes(k)) c.warnings.push(`${hpPath}.${k} is not used by the omega trainer; ignored`);
+  const reader = parseReader(c, body.reader, `${path}.reader`);
+  const encoder: EncoderSettings = {
+    instanceNorm: c.bool(hp, 'instance_norm', hpPath, true),
+    numFeatures: c.int(hp, 'num_features', hpPath, 84, 50_000),
+  };
+  const head: HeadSettings = {
+    batchSize: type === 'head' ? c.int(hp, 'batch_size', hpPath, 1, 65_536) : null,
+    nEpochs: type === 'head' ? c.int(hp, 'n_epochs', hpPath, 1, 10_000) : null,
+    learningRate: type === 'head' ? c.num(hp, 'learning_rate', hpPath, 1e-7, 1, HEAD_DEFAULTS.learningRate) : HEAD_DEFAULTS.learningRate,
+    weightDecay: type === 'head' ? c.num(hp, 'weight_decay', hpPath, 0, 10, HEAD_DEFAULTS.weightDecay) : HEAD_DEFAULTS.weightDecay,
+    hiddenUnits: (type === 'head' ? c.int(hp, 'hidden_units', hpPath, 0, 4096) : null) ?? HEAD_DEFAULTS.hiddenUnits,
+    patience: (type === 'head' ? c.int(hp, 'patience', hpPath, 1, 10_000) : null) ?? HEAD_DEFAULTS.patience,
+  };
+  const knn: KnnSettings = {
+    batchSize: type === 'knn' ? c.int(hp, 'batch_size', hpPath, 1, 65_536) : null,
+    // The batch API refuses n_neighbors < 3 (archetype-api.md §6); keep the same floor.
+    nNeighbors: (type === 'knn' ? c.int(hp, 'n_neighbors', hpPath, 3, 1000) : null) ?? KNN_DEFAULTS.nNeighbors,
+    metric: type === 'knn' ? c.oneOf(hp, 'metric', hpPath, ['cosine', 'euclidean'] as const, KNN_DEFAULTS.metric) : KNN_DEFAULTS.metric,
+    weights: type === 'knn' ? c.oneOf(hp, 'weights', hpPath, ['uniform', 'distance'] as const, KNN_DEFAULTS.weights) : KNN_DEFAULTS.weights,
+    normalizeEmbeddings: type === 'knn' ? c.bool(hp, 'normalize_embeddings', hpPath, KNN_DEFAULTS.normalizeEmbeddings) : KNN_DEFAULTS.normalizeEmbeddings,
+  };
+  return { config: { method: type, reader, encoder, head, knn }, problems: c.problems, warnings: c.warnings };
+}

@@ -1,0 +1,127 @@
+/**
+ * A trained time-series model: everything prediction needs, and its checkpoint encoding.
+ * Header fields (JSON, see checkpoint.ts for the container):
+ *   format "ftnode-timeseries", version 1, trainer "timeseries", stand_in true, method "head"|"knn",
+ *   labels [names, index = class id], reader {window_size, step_size, data_columns, timestamp_column},
+ *   encoder {instance_norm, n_channels, window_len, n_features}, head {in_dim, hidden, n_classes,
+ *   adam_t[], settings} | knn {n, dim, settings}, epoch, seed, metrics, kernels.
+ * Tensors: channel_mean/std [C]; rocket_* (RocketParams arrays); feature_mean/std [F];
+ *   head: l<i>_w, l<i>_b and the AdamW moments l<i>_mw, l<i>_vw, l<i>_mb, l<i>_vb (kept so a resumed
+ *   run continues exactly where the checkpoint was taken); knn: knn_embeddings [n, F], knn_labels [n].
+ */
+import { readFile } from 'node:fs/promises';
+import type { HeadSettings, KnnSettings } from './config.js';
+import { decodeContainer, encodeContainer, type Tensor } from './checkpoint.js';
+import { embedWindows, type EncoderParams, type FeatureStats } from './encoder.js';
+import { headProbaBatched, type HeadModel } from './head.js';
+import { knnProba, type KnnModel } from './knn.js';
+import type { RocketParams } from './numeric.js';
+import type { ChannelStats, WindowSet } from './windows.js';
+
+export const CHECKPOINT_FORMAT = 'ftnode-timeseries';
+export const CHECKPOINT_VERSION = 1;
+
+export interface StoredReader {
+  windowSize: number;
+  stepSize: number;
+  dataColumns: string[];
+  timestampColumn: string;
+}
+
+export interface TsModel {
+  method: 'head' | 'knn';
+  labels: string[];
+  reader: StoredReader;
+  channelStats: ChannelStats;
+  encoder: EncoderParams & { features: FeatureStats };
+  head?: { model: HeadModel; settings: HeadSettings };
+  knn?: KnnModel;
+  epoch: number;
+  seed: number;
+  metrics: Record<string, number>;
+  kernels: string;
+}
+
+const ROCKET_ARRAYS = ['kernelIndex', 'dilation', 'padding', 'channelOffsets', 'channelIndices', 'biasOffsets', 'biases'] as const;
+
+export function serializeModel(m: TsModel): Buffer {
+  const t: Record<string, Tensor> = { channel_mean: m.channelStats.mean, channel_std: m.channelStats.std };
+  for (const k of ROCKET_ARRAYS) t[`rocket_${k}`] = m.encoder.rocket[k];
+  t.feature_mean = m.encoder.features.mean;
+  t.feature_std = m.encoder.features.std;
+  const meta: Record<string, unknown> = {
+    format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, trainer: 'timeseries', stand_in: true, method: m.method,
+    labels: m.labels,
+    reader: { window_size: m.reader.windowSize, step_size: m.reader.stepSize, data_columns: m.reader.dataColumns, timestamp_column: m.reader.timestampColumn },
+    encoder: { instance_norm: m.encoder.instanceNorm, n_channels: m.encoder.rocket.nChannels, window_len: m.encoder.rocket.windowLen, n_features: m.encoder.rocket.nFeatures },
+    epoch: m.epoch, seed: m.seed, metrics: m.metrics, kernels: m.kernels,
+  };
+  if (m.head) {
+    const hm = m.head.model;
+    meta.head = { in_dim: hm.inDim, hidden: hm.hidden, n_classes: hm.nClasses, adam_t: hm.layers.map((l) => l.adam.t), settings: m.head.settings };
+    hm.layers.forEach((l, i) => Object.assign(t, { [`l${i}_w`]: l.w, [`l${i}_b`]: l.b, [`l${i}_mw`]: l.adam.mW, [`l${i}_vw`]: l.adam.vW, [`l${i}_mb`]: l.adam.mb, [`l${i}_vb`]: l.adam.vb }));
+  }
+  if (m.knn) {
+    meta.knn = { n: m.knn.n, dim: m.knn.dim, settings: m.knn.settings };
+    t.knn_embeddings = m.knn.embeddings;
+    t.knn_labels = m.knn.labels;
+  }
+  return encodeContainer(meta, t);
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export function deserializeModel(buf: Buffer): TsModel {
+  const { meta, tensors } = decodeContainer(buf);
+  const m = meta as any;
+  if (m.format !== CHECKPOINT_FORMAT || m.version !== CHECKPOINT_VERSION) throw new Error(`unsupported checkpoint format ${m.format} v${m.version}`);
+  const f32 = (name: string): Float32Array => {
+    const v = tensors[name];
+    if (!(v instanceof Float32Array)) throw new Error(`checkpoint lacks f32 tensor ${name}`);
+    return v;
+  };
+  const i32 = (name: string): Int32Array => {
+    const v = tensors[name];
+    if (!(v instanceof Int32Array)) throw new Error(`checkpoint lacks i32 tensor ${name}`);
+    return v;
+  };
+  const rocket = { nChannels: m.encoder.n_channels, windowLen: m.encoder.window_len, nFeatures: m.encoder.n_features } as RocketParams;
+  for (const k of ROCKET_ARRAYS) (rocket as any)[k] = k === 'biases' ? f32(`rocket_${k}`) : i32(`rocket_${k}`);
+  const model: TsModel = {
+    method: m.method,
+    labels: m.labels,
+    reader: { windowSize: m.reader.window_size, stepSize: m.reader.step_size, dataColumns: m.reader.data_columns, timestampColumn: m.reader.timestamp_column },
+    channelStats: { mean: f32('channel_mean'), std: f32('channel_std') },
+    encoder: { instanceNorm: m.encoder.instance_norm, rocket, features: { mean: f32('feature_mean'), std: f32('feature_std') } },
+    epoch: m.epoch, seed: m.seed, metrics: m.metrics ?? {}, kernels: m.kernels,
+  };
+  if (m.head) {
+    const h = m.head;
+    const dims = h.hidden > 0 ? [[h.in_dim, h.hidden], [h.hidden, h.n_classes]] : [[h.in_dim, h.n_classes]];
+    const layers = dims.map(([inDim, outDim], i) => ({
+      inDim: inDim!, outDim: outDim!, w: f32(`l${i}_w`), b: f32(`l${i}_b`),
+      adam: { mW: f32(`l${i}_mw`), vW: f32(`l${i}_vw`), mb: f32(`l${i}_mb`), vb: f32(`l${i}_vb`), t: h.adam_t[i] as number },
+    }));
+    model.head = { model: { inDim: h.in_dim, hidden: h.hidden, nClasses: h.n_classes, layers }, settings: h.settings };
+  }
+  if (m.knn) {
+    const settings = m.knn.settings as KnnSettings;
+    model.knn = { settings, dim: m.knn.dim, n: m.knn.n, nClasses: model.labels.length, embeddings: f32('knn_embeddings'), labels: i32('knn_labels') };
+  }
+  return model;
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export async function loadModel(path: string): Promise<TsModel> {
+  return deserializeModel(await readFile(path));
+}
+
+/** Class probabilities [n, K] for windows idx of ws (already channel-normalised with the model's stats). */
+export async function predictProba(m: TsModel, ws: WindowSet, idx: ArrayLike<number>, yieldHook?: () => Promise<boolean>): Promise<Float32Array> {
+  const hook = yieldHook ? async () => yieldHook() : undefined;
+  const x = await embedWindows(ws, idx, m.encoder, hook);
+  if (!x) throw new Error('embedding aborted');
+  const n = idx.length;
+  if (m.head) return headProbaBatched(m.head.model, x, n);
+  if (m.knn) return knnProba(m.knn, x, n);
+  throw new Error('checkpoint has neither a head nor knn vectors');
+}

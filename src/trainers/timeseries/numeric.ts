@@ -1,0 +1,7 @@
+/**
+ * The one place this trainer imports numeric kernels from (kernels/ is another engineer's folder):
+ * getKernels() (wasm SIMD when built, else the plain TypeScript reference; FTNODE_KERNELS=reference
+ * forces the latter) and the MiniRocket fit. Kernels are process-wide: alloc()'d memory is never freed.
+ */
+export { fitRocket, getKernels } from './kernels/index.js';
+export type { Kernels, RocketParams, AdamState, AdamOptions } from './kernels/index.js';

@@ -1,0 +1,58 @@
+/**
+ * The `knn` method: embed the training windows (the "steps" are embedding batches of `batch_size`
+ * windows, default 256), keep embeddings + labels as the model, then in finalization evaluate on the
+ * validation files and commit the one checkpoint (`step_1`), as Archetype's knn worker does.
+ * Stop: checked before every embedding batch; a stop before the checkpoint leaves none (nothing
+ * to finalize from); a stop during the evaluation lets it finish and commit.
+ * A resumed knn job already has its checkpoint: it finalizes without writing another.
+ */
+import type { TrainContext } from '../builtin.js';
+import { ENCODE_BATCH } from './encoder.js';
+import { buildKnn } from './knn.js';
+import { evalMetrics } from './metrics.js';
+import { predictProba, serializeModel, type TsModel } from './model.js';
+import { getKernels } from './numeric.js';
+import { prepare, tick } from './prepare.js';
+import { identity } from './windows.js';
+import type { TrainResult } from './train-head.js';
+
+export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
+  let total = 1;
+  let batch = ENCODE_BATCH;
+  const p = await prepare(ctx, ({ nTrain, nVal, cfg }) => {
+    batch = cfg.knn.batchSize ?? ENCODE_BATCH;
+    total = Math.max(1, Math.ceil(nTrain / batch));
+    ctx.emit({ type: 'hyperparameters', values: {
+      method: 'knn', batch_size: batch, n_neighbors: cfg.knn.nNeighbors, metric: cfg.knn.metric, weights: cfg.knn.weights,
+      normalize_embeddings: cfg.knn.normalizeEmbeddings, window_size: cfg.reader.windowSize, step_size: cfg.reader.stepSize,
+      instance_norm: cfg.encoder.instanceNorm, n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
+    } });
+    return async (done) => {
+      await tick();
+      if (ctx.stopRequested()) return true;
+      ctx.emit({ type: 'progress', step: Math.floor(done / batch), total_steps: total, epoch: 0, phase: 'embedding' });
+      return false;
+    };
+  });
+  if (!p) return { reason: 'stopped', step: 0 };
+  if (p.resumed?.knn) {
+    ctx.emit({ type: 'finalizing' });
+    return { reason: 'completed', step: p.resumed.epoch, metrics: p.resumed.metrics };
+  }
+  ctx.emit({ type: 'progress', step: total, total_steps: total, epoch: 1 });
+  const K = p.data.labels.length;
+  const F = p.encoder.rocket.nFeatures;
+  const knn = buildKnn(p.cfg.knn, p.xTrain, p.trainWs.count, F, p.yTrain, K);
+  const model: TsModel = {
+    method: 'knn', labels: p.data.labels, channelStats: p.channelStats, encoder: p.encoder,
+    reader: { ...p.cfg.reader, dataColumns: p.data.columns }, knn, epoch: 1, seed: ctx.spec.seed, metrics: {}, kernels: getKernels().name,
+  };
+  ctx.emit({ type: 'finalizing' });
+  ctx.emit({ type: 'eval_start', step: 1 });
+  const probs = await predictProba(model, p.valWs, identity(p.valWs.count), async () => (await tick(), false));
+  const { macro_f1, accuracy } = evalMetrics(probs, p.yVal, K);
+  model.metrics = { macro_f1, accuracy };
+  ctx.emit({ type: 'eval_end', step: 1, metrics: model.metrics });
+  await ctx.writeCheckpoint(1, serializeModel(model), model.metrics, 'step_1');
+  return { reason: 'completed', step: 1, metrics: model.metrics };
+}
