@@ -52,6 +52,8 @@ export class WorkerPool {
   private registry?: NodeJS.Timeout;
 
   start(): void {
+    this.stopped = false;
+    this.loops = [];
     this.offWork = this.feed?.onWork(() => this.wake.notify());
     const registerAll = (): void => {
       for (let slot = 0; slot < this.o.concurrency; slot++) void this.register(slot).catch(this.o.onError);

@@ -39,6 +39,14 @@ export interface Kernels {
   sqDistances(a: Float32Array, na: number, b: Float32Array, nb: number, d: number): Float32Array;
   /** Dot products between rows → [na, nb] (cosine similarity when rows are unit length). */
   dots(a: Float32Array, na: number, b: Float32Array, nb: number, d: number): Float32Array;
+  /**
+   * A zeroed Float32Array of `length` that the kernels read and write in place, without copying
+   * (added with the wasm kernels). For the wasm kernels it lives in their WebAssembly memory (a
+   * SharedArrayBuffer that never detaches); for the reference it is a plain array. Use it for
+   * weights, Adam moments and reused batch buffers: with D=2000 a train step otherwise copies ~3.5 MB
+   * in and out, about as long as the step itself. Never freed: allocate once per job, not per batch.
+   */
+  alloc(length: number): Float32Array;
 }
 
 export interface AdamState {

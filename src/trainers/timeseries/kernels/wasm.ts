@@ -1,0 +1,115 @@
+/**
+ * `Kernels` on the AssemblyScript WebAssembly SIMD module (assembly/, built to build/wasm/kernels.wasm).
+ * Arrays from alloc() are used in place; any other array is copied into scratch and results copied
+ * back (wasm-memory.ts). The GEMM family (linearForward, dots, sqDistances) streams blocks of rows
+ * through 32 MiB of scratch (STREAM_BYTES); the backward pass stages a whole layer at once (it needs
+ * all of x, dy and W; 64×10k weights + moments ≈ 7.7 MB).
+ */
+import type { AdamOptions, AdamState, Kernels, RocketParams } from './api.js';
+import { checkAdam, checkDims, checkLen } from './reference.js';
+import { WasmMemory } from './wasm-memory.js';
+import { wasmRocketTransform } from './wasm-rocket.js';
+
+type GemmMode = { kind: 'dot'; bias: Float32Array | null } | { kind: 'sqdist' };
+
+/** out [na, nb] = a·bᵀ (+ bias) or squared distances, streaming row blocks of a and b. */
+function gemm(mem: WasmMemory, a: Float32Array, na: number, b: Float32Array, nb: number, d: number, mode: GemmMode, out: Float32Array): void {
+  if (na === 0 || nb === 0) return;
+  const aRes = mem.residentPtr(a) >= 0, bRes = mem.residentPtr(b) >= 0, outRes = mem.residentPtr(out) >= 0;
+  const rowBytes = 4 * d;
+  const half = mem.streamBytes / 2;
+  const bRows = bRes || nb * rowBytes <= half ? nb : Math.max(1, Math.floor(half / rowBytes));
+  const perARow = (aRes ? 0 : rowBytes) + (outRes && bRows === nb ? 0 : 4 * bRows);
+  const aRows = Math.max(1, Math.min(na, Math.floor(half / Math.max(perARow, 4))));
+  const s = mem.scratch();
+  const bPtr = bRes ? -1 : s.reserve(bRows * rowBytes);
+  const aPtr = aRes ? -1 : s.reserve(aRows * rowBytes);
+  const directOut = outRes && bRows === nb;
+  const oPtr = directOut ? -1 : s.reserve(aRows * bRows * 4);
+  const biasPtr = mode.kind === 'dot' && mode.bias ? s.input(mode.bias, nb) : 0;
+  const workPtr = mode.kind === 'sqdist' ? s.reserve(4 * (aRows + bRows)) : 0;
+  const heap = mem.heapF32(); // everything reserved: stays valid for the call
+  for (let j0 = 0; j0 < nb; j0 += bRows) {
+    const bn = Math.min(bRows, nb - j0);
+    let bp = mem.residentPtr(b);
+    if (bp >= 0) bp += j0 * rowBytes;
+    else { heap.set(b.subarray(j0 * d, (j0 + bn) * d), bPtr >> 2); bp = bPtr; }
+    for (let i0 = 0; i0 < na; i0 += aRows) {
+      const an = Math.min(aRows, na - i0);
+      let ap = mem.residentPtr(a);
+      if (ap >= 0) ap += i0 * rowBytes;
+      else { heap.set(a.subarray(i0 * d, (i0 + an) * d), aPtr >> 2); ap = aPtr; }
+      const op = directOut ? mem.residentPtr(out) + i0 * nb * 4 : oPtr;
+      const ldo = directOut ? nb : bn;
+      if (mode.kind === 'dot') mem.exports.gemmNT(ap, an, bp, bn, d, biasPtr ? biasPtr + j0 * 4 : 0, op, ldo);
+      else mem.exports.sqDistances(ap, an, bp, bn, d, op, ldo, workPtr);
+      if (directOut) continue;
+      if (bn === nb) out.set(heap.subarray(op >> 2, (op >> 2) + an * nb), i0 * nb);
+      else for (let i = 0; i < an; i++) out.set(heap.subarray((op >> 2) + i * bn, (op >> 2) + (i + 1) * bn), (i0 + i) * nb + j0);
+    }
+  }
+}
+
+function backward(
+  mem: WasmMemory, x: Float32Array, dy: Float32Array, n: number, d: number, k: number,
+  w: Float32Array, b: Float32Array, state: AdamState, opt: AdamOptions, dxOut?: Float32Array,
+): void {
+  checkDims({ n, d, k });
+  checkLen('x', x, n * d); checkLen('dy', dy, n * k); checkLen('w', w, k * d); checkLen('b', b, k);
+  checkAdam(state, k, d);
+  if (dxOut) checkLen('dxOut', dxOut, n * d);
+  const s = mem.scratch();
+  const xp = s.input(x, n * d), dyp = s.input(dy, n * k);
+  const wp = s.input(w, k * d), bp = s.input(b, k);
+  const mWp = s.input(state.mW, k * d), vWp = s.input(state.vW, k * d);
+  const mbp = s.input(state.mb, k), vbp = s.input(state.vb, k);
+  const dxp = dxOut ? s.output(dxOut, n * d) : 0;
+  const work = s.reserve(4 * (k + 2 * k * n + n + 2 * n * k));
+  // Bias corrections in float64 (β2ᵗ underflows gracefully; 1 − β2ᵗ at t=1 is 1e-3, exact enough in f32).
+  const bc1 = 1 - opt.beta1 ** state.t, bc2 = 1 - opt.beta2 ** state.t;
+  mem.exports.denseBackwardAdamW(xp, dyp, n, d, k, wp, bp, mWp, vWp, mbp, vbp, dxp, work,
+    opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weightDecay, bc1, bc2);
+  s.readBack(w, wp, k * d); s.readBack(b, bp, k);
+  s.readBack(state.mW, mWp, k * d); s.readBack(state.vW, vWp, k * d);
+  s.readBack(state.mb, mbp, k); s.readBack(state.vb, vbp, k);
+  if (dxOut) s.readBack(dxOut, dxp, n * d);
+}
+
+export interface WasmKernelOptions {
+  /** Default: build/wasm/kernels.wasm under the package root. */
+  wasmPath?: string;
+  /** Scratch bytes a streaming call aims for (default 32 MiB); tests shrink it to exercise chunking. */
+  streamBytes?: number;
+}
+
+/** Builds the wasm kernels; throws when the module is missing or cannot be instantiated. */
+export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
+  const mem = new WasmMemory(opts.wasmPath, opts.streamBytes);
+  return {
+    name: 'wasm',
+    rocketTransform: (params: RocketParams, windows: Float32Array, n: number) => wasmRocketTransform(mem, params, windows, n),
+    linearForward(x, n, d, w, b, k, out) {
+      checkDims({ n, d, k });
+      const y = out ?? new Float32Array(n * k);
+      checkLen('x', x, n * d); checkLen('w', w, k * d); checkLen('b', b, k); checkLen('out', y, n * k);
+      gemm(mem, x, n, w, k, d, { kind: 'dot', bias: b }, y);
+      return y;
+    },
+    linearBackwardAdamW: (x, dy, n, d, k, w, b, state, opt, dxOut) => backward(mem, x, dy, n, d, k, w, b, state, opt, dxOut),
+    sqDistances(a, na, b, nb, d) {
+      checkDims({ na, nb, d });
+      checkLen('a', a, na * d); checkLen('b', b, nb * d);
+      const out = new Float32Array(na * nb);
+      gemm(mem, a, na, b, nb, d, { kind: 'sqdist' }, out);
+      return out;
+    },
+    dots(a, na, b, nb, d) {
+      checkDims({ na, nb, d });
+      checkLen('a', a, na * d); checkLen('b', b, nb * d);
+      const out = new Float32Array(na * nb);
+      gemm(mem, a, na, b, nb, d, { kind: 'dot', bias: null }, out);
+      return out;
+    },
+    alloc: (length: number) => mem.alloc(length),
+  };
+}
