@@ -4,7 +4,7 @@
  * an atomic rename after its size and sha256 are known (and, for imports, verified), so a reader never
  * sees a partial object. A local-disk store today; an S3-compatible one slots in behind this interface.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 
 export interface BlobInfo {
   size: number;
@@ -30,6 +30,47 @@ export interface BlobStore {
   scratchDir(name: string): Promise<string>;
   /** Removes temporary files older than `olderThanMs` (left by a crash mid-upload). */
   sweepTemp(olderThanMs: number): Promise<number>;
+
+  // ---- streamed uploads (files API): stage, check, then commit or discard
+  /**
+   * Streams `source` into a temporary object without committing it. Past `maxBytes` the bytes are
+   * dropped but the source is still read to its end (`overLimit` is then true), so an HTTP body is
+   * always consumed and the client can read the answer. Rejects (leaving nothing) if the source fails.
+   */
+  stage(source: Readable, opts?: StageOptions): Promise<StagedBlob>;
+  /** Opens `key` for reading before any byte is sent, so a missing object fails early (null). */
+  openRead(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
+  /** Streams one part of a direct upload into the part group `group` (same rules as stage). */
+  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string }): Promise<StagedPart>;
+  /** The named parts of a group, concatenated in order, as one stream. */
+  readParts(group: string, names: string[]): Readable;
+  /** Deletes the named parts, or the whole group when `names` is omitted. */
+  deleteParts(group: string, names?: string[]): Promise<void>;
+  /** Every part group on disk with its part names (startup reconciliation). */
+  listPartGroups(): Promise<Map<string, string[]>>;
+}
+
+export interface StageOptions {
+  maxBytes?: number;
+  /** Sees every accepted chunk in order (checksums, dataset checks) without buffering. */
+  tap?: (chunk: Buffer) => void;
+  /** sha256 costs ~0.6 ms per MB; parts skip it (the assembled file is hashed once). */
+  hash?: boolean;
+  /** A transform between the source and the meter (base64 decoding); errors travel both ways. */
+  through?: Transform;
+}
+
+/** A finished temporary object: commit() makes it visible under a key (atomic rename), or discard(). */
+export interface StagedBlob extends BlobInfo {
+  readonly overLimit: boolean;
+  commit(key: string): Promise<void>;
+  discard(): Promise<void>;
+}
+
+export interface StagedPart {
+  name: string;
+  size: number;
+  overLimit: boolean;
 }
 
 export class BlobTooLargeError extends Error {

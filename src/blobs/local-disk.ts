@@ -1,7 +1,8 @@
 /**
  * BlobStore on a local (or shared NFS-style) directory. Layout: `<root>/<key>` for committed objects,
- * `<root>/.tmp/` for writes in flight, `<root>/.work/` for trainer scratch folders. Renames within one
- * filesystem are atomic, which is what makes commits all-or-nothing.
+ * `<root>/.tmp/` for writes in flight, `<root>/.work/` for trainer scratch folders, `<root>/.parts/`
+ * for parts of direct uploads (local-staging.ts). Renames within one filesystem are atomic, which is
+ * what makes commits all-or-nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -10,15 +11,20 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore } from './blob-store.js';
+import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, type StageOptions, type StagedBlob, type StagedPart } from './blob-store.js';
+import {
+  deletePartFiles, fsyncPath, listPartFiles, openReadStream, readPartFiles, streamToFile, writePartFile,
+} from './local-staging.js';
 
 export class LocalDiskBlobStore implements BlobStore {
   readonly root: string;
   private readonly tmpDir: string;
+  private readonly partsDir: string;
 
   constructor(root: string) {
     this.root = resolve(root);
     this.tmpDir = join(this.root, '.tmp');
+    this.partsDir = join(this.root, '.parts');
   }
 
   private pathOf(key: string): string {
@@ -130,6 +136,54 @@ export class LocalDiskBlobStore implements BlobStore {
       }
     }
     return removed;
+  }
+
+  // ---- streamed uploads (local-staging.ts holds the stream plumbing)
+  async stage(source: Readable, opts: StageOptions = {}): Promise<StagedBlob> {
+    const tmp = await this.tempPath();
+    const r = await streamToFile(tmp, source, opts);
+    let done = r.overLimit; // an over-limit stream left no file
+    return {
+      size: r.size,
+      sha256: r.sha256,
+      overLimit: r.overLimit,
+      commit: async (key: string) => {
+        if (done) throw new Error('staged blob already committed or discarded');
+        done = true;
+        try {
+          await fsyncPath(tmp);
+          await this.commit(tmp, key);
+        } catch (err) {
+          await rm(tmp, { force: true });
+          throw err;
+        }
+      },
+      discard: async () => {
+        if (done) return;
+        done = true;
+        await rm(tmp, { force: true });
+      },
+    };
+  }
+
+  openRead(key: string, range?: { start: number; end: number }): Promise<Readable | null> {
+    return openReadStream(this.pathOf(key), range);
+  }
+
+  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string }): Promise<StagedPart> {
+    return writePartFile(this.partsDir, group, source, opts);
+  }
+
+  readParts(group: string, names: string[]): Readable {
+    return readPartFiles(this.partsDir, group, names);
+  }
+
+  deleteParts(group: string, names?: string[]): Promise<void> {
+    return deletePartFiles(this.partsDir, group, names);
+  }
+
+  listPartGroups(): Promise<Map<string, string[]>> {
+    return listPartFiles(this.partsDir);
   }
 }
 

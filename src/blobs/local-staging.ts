@@ -1,0 +1,123 @@
+/**
+ * Streamed writes of the local-disk blob store for uploads: a source is metered into a temporary
+ * file (sha256 and an optional tap computed on the way), never buffered whole. Invariants:
+ * - a source that fails (client gone mid-body) leaves no file behind;
+ * - past `maxBytes` the bytes are dropped but the source is still read to its end, because the
+ *   HTTP client must be able to read the 413 after sending its whole body (contract §4);
+ * - part files of direct uploads live in `<root>/.parts/<group>/`, one file per received part, so
+ *   parts can arrive concurrently and out of order without sharing a file descriptor.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { StageOptions } from './blob-store.js';
+
+/** 1 MiB reads: large enough that per-chunk overhead is negligible, small enough to stay off the RSS. */
+export const READ_CHUNK = 1 << 20;
+
+export interface StreamResult {
+  size: number;
+  sha256: string;
+  overLimit: boolean;
+}
+
+/** Streams `source` into `path` (see the header for the invariants). */
+export async function streamToFile(path: string, source: Readable, opts: StageOptions = {}): Promise<StreamResult> {
+  const hash = opts.hash === false ? null : createHash('sha256');
+  const limit = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  const tap = opts.tap;
+  let size = 0;
+  let over = false;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (over || size + chunk.length > limit) {
+        over = true; // keep reading, drop the bytes
+        return cb();
+      }
+      size += chunk.length;
+      hash?.update(chunk);
+      tap?.(chunk);
+      cb(null, chunk);
+    },
+  });
+  try {
+    if (opts.through) await pipeline(source, opts.through, meter, createWriteStream(path));
+    else await pipeline(source, meter, createWriteStream(path));
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+  if (over) await rm(path, { force: true });
+  return { size, sha256: hash ? hash.digest('hex') : '', overLimit: over };
+}
+
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Opens first, then streams: ENOENT becomes null before any response byte is written. */
+export async function openReadStream(path: string, range?: { start: number; end: number }): Promise<Readable | null> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return fh.createReadStream({ ...range, highWaterMark: READ_CHUNK });
+}
+
+export function uniqueName(label: string): string {
+  return `${label}-${Date.now()}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The folder of one part group; group names are ids ([A-Za-z0-9_-]), never paths. */
+export function partDir(partsRoot: string, group: string): string {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(group)) throw new Error(`bad part group name: ${group}`);
+  return join(partsRoot, group);
+}
+
+function checkPartName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name) || name.startsWith('.')) throw new Error(`bad part name: ${name}`);
+  return name;
+}
+
+export async function writePartFile(partsRoot: string, group: string, source: Readable, opts: { maxBytes: number; label: string }) {
+  const dir = partDir(partsRoot, group);
+  await mkdir(dir, { recursive: true });
+  const name = uniqueName(opts.label);
+  const r = await streamToFile(join(dir, name), source, { maxBytes: opts.maxBytes, hash: false });
+  return { name, size: r.size, overLimit: r.overLimit };
+}
+
+export function readPartFiles(partsRoot: string, group: string, names: string[]): Readable {
+  const dir = partDir(partsRoot, group);
+  async function* concat(): AsyncGenerator<Buffer> {
+    for (const name of names) {
+      for await (const chunk of createReadStream(join(dir, checkPartName(name)), { highWaterMark: READ_CHUNK })) yield chunk as Buffer;
+    }
+  }
+  return Readable.from(concat(), { objectMode: false, highWaterMark: READ_CHUNK });
+}
+
+export async function deletePartFiles(partsRoot: string, group: string, names?: string[]): Promise<void> {
+  const dir = partDir(partsRoot, group);
+  if (!names) return rm(dir, { recursive: true, force: true });
+  for (const name of names) await rm(join(dir, checkPartName(name)), { force: true });
+}
+
+export async function listPartFiles(partsRoot: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const group of await readdir(partsRoot).catch(() => [] as string[])) {
+    out.set(group, await readdir(join(partsRoot, group)).catch(() => [] as string[]));
+  }
+  return out;
+}
