@@ -58,6 +58,56 @@ export interface LostAttempt {
   action: 'requeued' | 'failed' | 'stopped' | 'released';
 }
 
+// ---- direct uploads and the files API v0.5 (docs/files.md); implemented in sqlite/sqlite-uploads.ts
+/** open → completing → completed; open → aborted | expired; completing → open when assembly fails. */
+export type UploadState = 'open' | 'completing' | 'completed' | 'aborted' | 'expired';
+
+export interface UploadRecord {
+  upload_id: string;
+  org_uuid: string;
+  file_id: string;
+  file_uid: string; // reserved at initiate, used by the file version that complete creates
+  file_type: string;
+  num_bytes: number;
+  part_size: number;
+  num_parts: number;
+  state: UploadState;
+  created_at: number;
+  updated_at: number; // last activity; the expiry sweep counts idle time from here
+}
+
+export interface UploadPart {
+  upload_id: string;
+  part_number: number;
+  token: string; // the ETag handed to the client; a re-sent part gets a new one
+  num_bytes: number;
+  staged_name: string; // the part's file in the blob store's part group of the upload
+  checkpointed: boolean;
+  created_at: number;
+}
+
+export interface PartRef {
+  part_number: number;
+  token: string;
+}
+
+export type BeginUploadResult =
+  | { kind: 'created'; upload: UploadRecord; superseded: UploadRecord | null }
+  | { kind: 'resumed'; upload: UploadRecord; parts: UploadPart[] }
+  | { kind: 'file_exists' }
+  | { kind: 'busy'; upload: UploadRecord };
+
+/** ok, or why not: the upload is not open (state), tokens that do not match (bad), parts absent (missing). */
+export type PartsResult =
+  | { ok: true; parts: UploadPart[] }
+  | { ok: false; state: UploadState | null; bad: number[]; missing: number[] };
+
+export interface FileStats {
+  num_files: number;
+  num_bytes: number;
+  last_updated: number | null; // ms of the newest upload or delete in the org
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -129,6 +179,37 @@ export interface Store {
   listCheckpoints(job_uuid: string): Promise<Checkpoint[]>;
   getCheckpoint(job_uuid: string, id: string): Promise<Checkpoint | null>;
   latestCheckpoint(job_uuid: string): Promise<Checkpoint | null>;
+
+  // files API v0.5 and direct uploads (sqlite/sqlite-uploads.ts)
+  fileStats(org_uuid: string): Promise<FileStats>;
+  /**
+   * Initiate, atomically: file_exists when the name has a current file; busy when an upload of the
+   * name is completing; resumed (resume=true, same num_bytes) returns the open upload of the name;
+   * otherwise any open upload of the name is superseded (aborted) and `u` is inserted.
+   */
+  beginUpload(u: UploadRecord, resume: boolean): Promise<BeginUploadResult>;
+  getUpload(upload_id: string): Promise<UploadRecord | null>;
+  /** The open or completing upload of a name, if any. */
+  getLiveUpload(org_uuid: string, file_id: string): Promise<UploadRecord | null>;
+  listUploadParts(upload_id: string): Promise<UploadPart[]>;
+  /** Records (or replaces) a part while the upload is open; `replaced` names the superseded part file. */
+  recordUploadPart(part: UploadPart, now: number): Promise<{ recorded: boolean; replaced: string | null }>;
+  /** Marks parts checkpointed when every token matches the part's current one; all or nothing. */
+  checkpointUploadParts(upload_id: string, refs: PartRef[], now: number): Promise<PartsResult>;
+  /** open → completing, once every part is checkpointed or named here with its current token. */
+  beginCompleteUpload(upload_id: string, refs: PartRef[], now: number): Promise<PartsResult>;
+  /** completing → completed plus the new file version, in one write; null when not completing. */
+  finishUpload(upload_id: string, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null>;
+  /** completing → open (assembly failed or the checksum did not match); the parts stay. */
+  reopenUpload(upload_id: string, now: number): Promise<void>;
+  /** open → aborted; returns the state before (null: no such upload). */
+  abortUpload(upload_id: string, now: number): Promise<UploadState | null>;
+  /** Open uploads idle since before `cutoff` → expired; returned so their part files can go. */
+  expireUploads(cutoff: number, now: number): Promise<UploadRecord[]>;
+  /** At startup: uploads left completing by a dead process → open. Returns how many. */
+  reopenInterruptedUploads(now: number): Promise<number>;
+  /** The part files every open upload still needs, by upload id (startup reconciliation). */
+  listLiveUploadParts(): Promise<Map<string, string[]>>;
 
   // workers (fleet status)
   upsertWorker(w: WorkerRecord): Promise<void>;

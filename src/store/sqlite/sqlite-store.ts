@@ -2,7 +2,7 @@
  * The Store on embedded SQLite (better-sqlite3). Every method is one synchronous transaction, so each
  * use-case is atomic; BEGIN IMMEDIATE takes the write lock up front, so two writers never interleave a
  * read-then-write (compare-and-set guards come from domain/status.ts). Attempt/lease writes live in
- * sqlite-attempts.ts.
+ * sqlite-attempts.ts, direct uploads and file statistics in sqlite-uploads.ts.
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
 import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
@@ -11,12 +11,12 @@ import {
   apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, metricFromRow, workerFromRow,
 } from '../rows.js';
 import type { CreateJobResult, ListJobsQuery, NewEvent, Store, TransitionPatch } from '../store.js';
-import { SqliteAttempts } from './sqlite-attempts.js';
+import { SqliteUploads } from './sqlite-uploads.js';
 import { migrateSqlite, openSqlite, type Db } from './db.js';
 
 type Row = Record<string, unknown>;
 
-export class SqliteStore extends SqliteAttempts implements Store {
+export class SqliteStore extends SqliteUploads implements Store {
   readonly dialect = 'sqlite' as const;
 
   static open(file: string): SqliteStore {
@@ -80,20 +80,22 @@ export class SqliteStore extends SqliteAttempts implements Store {
 
   // ---- files
   async insertFileVersion(f: Omit<FileRecord, 'file_index' | 'is_current'>): Promise<FileRecord> {
-    return this.db.transaction(() => {
-      const prev = this.db.prepare('SELECT file_index FROM files WHERE org_uuid = ? AND file_id = ? AND is_current = 1').get(f.org_uuid, f.file_id) as Row | undefined;
-      this.db.prepare('UPDATE files SET is_current = 0 WHERE org_uuid = ? AND file_id = ? AND is_current = 1').run(f.org_uuid, f.file_id);
-      const next = prev
-        ? Number(prev.file_index)
-        : Number((this.db.prepare('SELECT COALESCE(MAX(file_index), -1) + 1 AS n FROM files WHERE org_uuid = ?').get(f.org_uuid) as Row).n);
-      const rec: FileRecord = { ...f, is_current: true, file_index: next };
-      this.db
-        .prepare(`INSERT INTO files (file_uid, org_uuid, file_id, file_type, num_bytes, sha256, blob_key, status, is_current,
-                  file_index, attributes, created_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`)
-        .run(rec.file_uid, rec.org_uuid, rec.file_id, rec.file_type, rec.num_bytes, rec.sha256, rec.blob_key, rec.status,
-          rec.file_index, JSON.stringify(rec.attributes), rec.created_at, rec.deleted_at);
-      return rec;
-    }).immediate();
+    return this.db.transaction(() => this.insertFileVersionRow(f)).immediate();
+  }
+
+  protected insertFileVersionRow(f: Omit<FileRecord, 'file_index' | 'is_current'>): FileRecord {
+    const prev = this.db.prepare('SELECT file_index FROM files WHERE org_uuid = ? AND file_id = ? AND is_current = 1').get(f.org_uuid, f.file_id) as Row | undefined;
+    this.db.prepare('UPDATE files SET is_current = 0 WHERE org_uuid = ? AND file_id = ? AND is_current = 1').run(f.org_uuid, f.file_id);
+    const next = prev
+      ? Number(prev.file_index)
+      : Number((this.db.prepare('SELECT COALESCE(MAX(file_index), -1) + 1 AS n FROM files WHERE org_uuid = ?').get(f.org_uuid) as Row).n);
+    const rec: FileRecord = { ...f, is_current: true, file_index: next };
+    this.db
+      .prepare(`INSERT INTO files (file_uid, org_uuid, file_id, file_type, num_bytes, sha256, blob_key, status, is_current,
+                file_index, attributes, created_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`)
+      .run(rec.file_uid, rec.org_uuid, rec.file_id, rec.file_type, rec.num_bytes, rec.sha256, rec.blob_key, rec.status,
+        rec.file_index, JSON.stringify(rec.attributes), rec.created_at, rec.deleted_at);
+    return rec;
   }
 
   async getCurrentFile(org_uuid: string, file_id: string): Promise<FileRecord | null> {
