@@ -23,6 +23,12 @@ export interface Config {
   stopGraceMs: number; // how long STOPPING may take before the control plane finalizes
   cancelKillMs: number; // cancel → trainer process gone
   maxUploadBytes: number;
+  // direct (multipart) uploads, docs/files.md
+  uploadTtlMs: number; // an unfinished upload idle this long is deleted with its parts
+  uploadPartBytes: number; // part size offered at initiate (raised when a file would need > 10,000 parts)
+  uploadUrlTtlMs: number; // lifetime of a signed part URL
+  maxDirectUploadBytes: number;
+  publicUrl: string | null; // base of signed part URLs when clients reach the server through a proxy; else the request's Host
   logLevel: string;
   catalog: Record<string, CatalogEntry>;
   trainerCommand: string[]; // how built-in trainers are started (node + the compiled entry)
@@ -43,12 +49,14 @@ const ENV_KEYS: Record<string, keyof Config> = {
   FTNODE_MAX_ATTEMPTS: 'maxAttempts',
   FTNODE_STOP_GRACE_MS: 'stopGraceMs',
   FTNODE_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  FTNODE_UPLOAD_TTL_MS: 'uploadTtlMs',
+  FTNODE_PUBLIC_URL: 'publicUrl',
   FTNODE_LOG_LEVEL: 'logLevel',
 };
 
 const NUMERIC: ReadonlySet<keyof Config> = new Set([
   'port', 'builtinWorkers', 'leaseMs', 'heartbeatMs', 'reaperIntervalMs', 'maxAttempts', 'stopGraceMs',
-  'cancelKillMs', 'maxUploadBytes',
+  'cancelKillMs', 'maxUploadBytes', 'uploadTtlMs', 'uploadPartBytes', 'uploadUrlTtlMs', 'maxDirectUploadBytes',
 ]);
 
 export const DEFAULT_PORT = 8642;
@@ -75,6 +83,11 @@ function defaults(home: string, trainerEntry: string): Config {
     stopGraceMs: 120_000,
     cancelKillMs: 1_000,
     maxUploadBytes: 512_000_000,
+    uploadTtlMs: 24 * 3600_000, // a day: long enough to resume an interrupted multi-GB upload the next morning
+    uploadPartBytes: 8 * 1024 * 1024, // 8 MiB, Archetype's example part size
+    uploadUrlTtlMs: 3600_000, // 1 h: a part URL outlives a slow 8 MiB PUT by far; clients ask for fresh ones
+    maxDirectUploadBytes: 250_000_000_000, // 250 GB, Archetype's documented direct-to-cloud limit
+    publicUrl: null,
     logLevel: 'info',
     catalog: DEFAULT_CATALOG,
     trainerCommand: [process.execPath, trainerEntry],

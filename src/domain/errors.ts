@@ -17,6 +17,8 @@ export const ERROR_CATALOGUE = {
   file_already_exists: { http: 409, suggestion: 'The file is already uploaded; use another name or delete it first.' },
   invalid_file_size: { http: 413, suggestion: 'Upload a smaller file, or use a direct (multipart) upload.' },
   invalid_file_type: { http: 400, suggestion: 'Use a supported content type.' },
+  upload_not_found: { http: 404, suggestion: 'Check the upload_id; start a new upload with POST /v0.5/files/uploads/initiate.' },
+  checksum_mismatch: { http: 400, suggestion: 'The assembled bytes differ from the file: upload the parts again (resume_if_started) and complete.' },
   unauthorized: { http: 401, suggestion: 'Send Authorization: Bearer <api key>.' },
   rate_limited: { http: 429, suggestion: 'Retry after the number of seconds in Retry-After.' },
   prediction_unavailable: { http: 409, suggestion: 'Wait until the job has a committed checkpoint.' },
