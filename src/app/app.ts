@@ -4,6 +4,7 @@
  * file garbage collection). The only place that names concrete classes.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -42,6 +43,7 @@ export interface App {
   server: FastifyInstance;
   url: string;
   store: Store;
+  files: FilesService;
   bus: Bus;
   auth: AuthService;
   jobs: JobsService;
@@ -65,7 +67,14 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
   const auth = new AuthService(store, clock);
-  const files = new FilesService(store, blobs, clock, config.maxUploadBytes);
+  const files = new FilesService(store, blobs, clock, {
+    maxUploadBytes: config.maxUploadBytes,
+    uploads: {
+      partBytes: config.uploadPartBytes, urlTtlMs: config.uploadUrlTtlMs, ttlMs: config.uploadTtlMs, maxBytes: config.maxDirectUploadBytes,
+      publicUrl: config.publicUrl, signingKeyFile: join(config.home, 'upload-signing.key'),
+    },
+  });
+  await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen
   const finalizer = new Finalizer(store, blobs, config.catalog, clock);
   const jobs = new JobsService(store, blobs, files, hooks, config.catalog, clock, bus);
   const creator = new JobCreator(store, files, hooks, config.catalog, clock, bus);
@@ -100,11 +109,12 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     timers.push(setInterval(() => void recovery.tick().catch(onError), config.reaperIntervalMs));
     timers.push(setInterval(() => void files.collectGarbage().catch(onError), 60_000));
     timers.push(setInterval(() => void blobs.sweepTemp(24 * 3600_000).catch(onError), 3600_000));
+    timers.push(setInterval(() => void files.uploads.sweep().catch(onError), Math.max(1_000, Math.min(config.uploadTtlMs, 600_000))));
   }
   for (const t of timers) t.unref();
 
   return {
-    config, server, url, store, bus, auth, jobs, attempts, recovery, pool, bootstrapKey,
+    config, server, url, store, files, bus, auth, jobs, attempts, recovery, pool, bootstrapKey,
     async close() {
       for (const t of timers) clearInterval(t);
       await pool?.stop();

@@ -1,84 +1,127 @@
 /**
  * Uploaded files (contract §4): `file_id` is the base name, every stored version gets a new
- * `file_uid`, a simple upload of an existing name replaces it (last commit wins, bytes never mix
- * because each version streams to its own blob). Jobs snapshot `file_uid`s, so a replaced or deleted
- * version keeps its bytes until no non-terminal job needs them (collectGarbage).
+ * `file_uid`, a simple or base64 upload of an existing name replaces it (last commit wins, bytes
+ * never mix because each version streams to its own blob). Jobs snapshot `file_uid`s, so a replaced
+ * or deleted version keeps its bytes until no non-terminal job needs them (collectGarbage).
+ * An upload is staged, checked (size limit, base64 validity), committed by an atomic rename and only
+ * then recorded: a failed or oversize upload leaves no row and no bytes. Direct (multipart) uploads
+ * live in uploads-service.ts; dataset checks in files-inspect.ts.
  */
 import type { Readable } from 'node:stream';
-import { BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { FtError } from '../domain/errors.js';
 import type { FileRecord } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
 import { typeId } from '../lib/ids.js';
 import type { Store } from '../store/store.js';
+import { Base64Decoder } from './files-base64.js';
+import { inspectorFor } from './files-inspect.js';
+import { checkFileName, fileBlobKey, resolveContentType, SIMPLE_UPLOAD_TYPES, tooLarge } from './files-rules.js';
+import { UploadsService, type UploadsOptions } from './uploads-service.js';
 
-/** Content types POST /v0.5/files accepts (archetype-api.md §4.3); JSONL arrives as text/plain. */
-export const SIMPLE_UPLOAD_TYPES = ['image/jpeg', 'image/png', 'video/mp4', 'text/plain', 'text/csv', 'application/json'];
-
-const BY_EXTENSION: Record<string, string> = {
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.mp4': 'video/mp4', '.csv': 'text/csv',
-  '.json': 'text/plain', '.jsonl': 'text/plain', '.txt': 'text/plain', '.text': 'text/plain', '.yaml': 'text/plain', '.yml': 'text/plain',
-};
-
-/** Refuses names with a path separator, `..`, a NUL, control characters or more than 255 bytes. */
-export function checkFileName(name: string): void {
-  if (!name || Buffer.byteLength(name) > 255 || /[/\\\0]/.test(name) || name === '.' || name.includes('..') || /[\x00-\x1f]/.test(name)) {
-    throw new FtError('invalid_parameter', `file name '${name.slice(0, 300)}' is not allowed: no path separators, '..', NUL or control characters, at most 255 bytes`);
-  }
+export interface FilesOptions {
+  maxUploadBytes: number; // simple and base64 uploads (base64: counted on the encoded text)
+  uploads: UploadsOptions;
 }
 
-/**
- * The stored content type. A generic `application/octet-stream` part (what curl sends for an unknown
- * extension such as .jsonl) is resolved from the extension, as the official client would have sent it.
- */
-export function resolveContentType(name: string, declared: string | undefined): string {
-  const type = (declared ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type && type !== 'application/octet-stream') return type;
-  const ext = name.slice(name.lastIndexOf('.')).toLowerCase();
-  return BY_EXTENSION[ext] ?? 'application/octet-stream';
-}
+/** A multipart file stream: busboy sets `truncated` when the part went past its size limit. */
+export type UploadSource = Readable & { truncated?: boolean };
 
 export class FilesService {
+  readonly uploads: UploadsService;
+  readonly maxUploadBytes: number;
+  private gcRun: Promise<void> | null = null;
+  private gcAgain = false;
+
   constructor(
     private readonly store: Store,
     private readonly blobs: BlobStore,
     private readonly clock: Clock,
-    private readonly maxUploadBytes: number,
-  ) {}
+    opts: FilesOptions,
+  ) {
+    this.maxUploadBytes = opts.maxUploadBytes;
+    this.uploads = new UploadsService(store, blobs, clock, opts.uploads, () => this.scheduleGarbage());
+  }
 
-  /** Simple upload: streams `source` to a new version of `fileName`, replacing the current one. */
-  async upload(org_uuid: string, fileName: string, declaredType: string | undefined, source: Readable): Promise<FileRecord> {
+  /** Simple or base64 upload: streams `source` to a new version of `fileName`, replacing the current one. */
+  async upload(org_uuid: string, fileName: string, declaredType: string | undefined, source: UploadSource, encoding: 'raw' | 'base64' = 'raw'): Promise<FileRecord> {
     checkFileName(fileName);
-    const fileType = resolveContentType(fileName, declaredType);
-    if (!SIMPLE_UPLOAD_TYPES.includes(fileType)) {
-      source.resume(); // drain so the client can read the answer (contract §4)
-      throw new FtError('invalid_file_type', `content type '${fileType}' is not accepted; use one of ${SIMPLE_UPLOAD_TYPES.join(', ')}`);
+    const file_type = resolveContentType(fileName, declaredType);
+    if (!SIMPLE_UPLOAD_TYPES.includes(file_type)) {
+      throw new FtError('invalid_file_type', `content type '${file_type}' is not accepted here; use one of ${SIMPLE_UPLOAD_TYPES.join(', ')} (JSON Lines as text/plain), or a direct upload`);
+    }
+    const inspector = inspectorFor(fileName, file_type);
+    const decoder = encoding === 'base64' ? new Base64Decoder() : undefined;
+    const staged = await this.blobs.stage(source, { maxBytes: this.maxUploadBytes, through: decoder, tap: inspector ? (c) => inspector.update(c) : undefined });
+    if (staged.overLimit || source.truncated === true) {
+      await staged.discard();
+      throw tooLarge(this.maxUploadBytes, encoding === 'base64' ? 'the base64 text' : 'file');
+    }
+    if (decoder?.error) {
+      await staged.discard();
+      throw new FtError('invalid_parameter', `the part of '${fileName}' is not valid base64: ${decoder.error}`);
     }
     const file_uid = typeId('fil');
-    const blob_key = `files/${org_uuid}/${file_uid}`;
-    let info;
+    const blob_key = fileBlobKey(org_uuid, file_uid);
+    await staged.commit(blob_key);
+    let rec: FileRecord;
     try {
-      info = await this.blobs.writeStream(blob_key, source, { maxBytes: this.maxUploadBytes });
+      rec = await this.store.insertFileVersion({
+        file_uid, org_uuid, file_id: fileName, file_type, num_bytes: staged.size, sha256: staged.sha256, blob_key,
+        status: 'ready', attributes: inspector?.result() ?? {}, created_at: this.clock.now(), deleted_at: null,
+      });
     } catch (err) {
-      if (err instanceof BlobTooLargeError) {
-        source.resume();
-        throw new FtError('invalid_file_size', `file is larger than the ${this.maxUploadBytes}-byte limit for simple uploads`);
-      }
+      await this.blobs.delete(blob_key);
       throw err;
     }
-    if ((source as Readable & { truncated?: boolean }).truncated) {
-      await this.blobs.delete(blob_key);
-      throw new FtError('invalid_file_size', `file is larger than the ${this.maxUploadBytes}-byte limit for simple uploads`);
-    }
-    return this.store.insertFileVersion({
-      file_uid, org_uuid, file_id: fileName, file_type: fileType, num_bytes: info.size, sha256: info.sha256, blob_key,
-      status: 'ready', attributes: {}, created_at: this.clock.now(), deleted_at: null,
-    });
+    this.scheduleGarbage(); // the version it replaced may be collectable now
+    return rec;
   }
 
   async get(org_uuid: string, file_id: string): Promise<FileRecord> {
     const f = await this.store.getCurrentFile(org_uuid, file_id);
     if (!f) throw new FtError('file_not_found', `file '${file_id}' not found`);
+    return f;
+  }
+
+  /** The current version for a download: 400 while only an unfinished direct upload holds the name. */
+  async getForDownload(org_uuid: string, file_id: string): Promise<FileRecord> {
+    const f = await this.store.getCurrentFile(org_uuid, file_id);
+    if (f) return f;
+    if (await this.store.getLiveUpload(org_uuid, file_id)) {
+      throw new FtError('invalid_parameter', `file '${file_id}' is still uploading; complete the upload first`);
+    }
+    throw new FtError('file_not_found', `file '${file_id}' not found`);
+  }
+
+  /** The bytes of a version (a range is inclusive); opened before any byte is sent. */
+  async openBytes(f: FileRecord, range?: { start: number; end: number }): Promise<Readable> {
+    const stream = await this.blobs.openRead(f.blob_key, range);
+    if (!stream) throw new FtError('invalid_parameter', `the bytes of file '${f.file_id}' are missing (file corrupt); upload it again`);
+    return stream;
+  }
+
+  async info(org_uuid: string): Promise<{ num_files: number; num_bytes: number; num_ingested: number; last_updated: number }> {
+    const s = await this.store.fileStats(org_uuid);
+    // every stored file is usable at once, so ingested = stored; last_updated: unix seconds (float)
+    return { num_files: s.num_files, num_bytes: s.num_bytes, num_ingested: s.num_files, last_updated: (s.last_updated ?? 0) / 1000 };
+  }
+
+  /**
+   * Current files in upload order, sharded: `max` -1 means one shard holding everything; `shard` -1
+   * means every shard. Shard i of size k is items [i·k, (i+1)·k).
+   */
+  async list(org_uuid: string, shard: number, max: number): Promise<FileRecord[]> {
+    const all = await this.store.listCurrentFiles(org_uuid);
+    if (shard === -1) return all;
+    if (max === -1) return shard === 0 ? all : [];
+    return all.slice(shard * max, (shard + 1) * max);
+  }
+
+  async delete(org_uuid: string, file_id: string): Promise<FileRecord> {
+    const f = await this.store.deleteCurrentFile(org_uuid, file_id, this.clock.now());
+    if (!f) throw new FtError('file_not_found', `file '${file_id}' not found`);
+    this.scheduleGarbage();
     return f;
   }
 
@@ -109,5 +152,27 @@ export class FilesService {
       await this.store.markFileVersionPurged(v.file_uid);
     }
     return versions.length;
+  }
+
+  /** Startup: temp files of a dead process are garbage; interrupted direct uploads are reconciled. */
+  async recoverAtBoot(): Promise<void> {
+    await this.blobs.sweepTemp(0);
+    await this.uploads.recover();
+  }
+
+  /** Runs collectGarbage in the background after a replace or delete; concurrent requests coalesce. */
+  private scheduleGarbage(): void {
+    if (this.gcRun) {
+      this.gcAgain = true;
+      return;
+    }
+    this.gcRun = (async () => {
+      do {
+        this.gcAgain = false;
+        await this.collectGarbage().catch(() => 0); // the periodic sweep in app.ts logs persistent failures
+      } while (this.gcAgain);
+    })().finally(() => {
+      this.gcRun = null;
+    });
   }
 }

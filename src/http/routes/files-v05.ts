@@ -1,12 +1,24 @@
 /**
- * /v0.5/files: simple multipart upload (field `file`) and metadata. The upload streams straight to
- * the blob store; an oversize or broken upload stores nothing, and the rest of the request body is
- * drained so a client that sends the whole body first still reads the 413 (contract §4).
+ * /v0.5/files: simple multipart upload (field `file`), base64 upload, info, metadata (list and one),
+ * download (streamed, HTTP Range) and delete; the direct-upload routes are in uploads-v05.ts.
+ * Uploads stream straight to the blob store. On every failure the rest of the request body is read
+ * before the answer goes out, so a client that sends its whole body before reading (the official
+ * Python client) gets the 413/400 instead of a connection reset (contract §4).
+ * Routes taking a file_id use a wildcard: names may be up to 255 bytes, past the router's 100-character
+ * parameter limit.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { FtError } from '../../domain/errors.js';
+import type { Multipart, MultipartFile } from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { throwIfAny } from '../../api/query.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { FileRecord } from '../../domain/types.js';
 import type { HttpDeps } from '../server.js';
+import { registerUploadsV05 } from './uploads-v05.js';
+
+const tags = ['files v0.5'];
+/** Multipart framing and small fields (≤ 10 fields of ≤ 1 MiB) on top of the file itself. */
+const MULTIPART_ALLOWANCE = 16 * 1024 * 1024;
 
 export function fileMetadataDto(f: FileRecord): Record<string, unknown> {
   return {
@@ -22,37 +34,129 @@ export function fileMetadataDto(f: FileRecord): Record<string, unknown> {
   };
 }
 
-async function drain(req: FastifyRequest): Promise<void> {
-  if (req.raw.readableEnded) return;
+/** Reads the rest of a request body and throws it away (the bytes nobody will store). */
+export async function drainBody(raw: IncomingMessage): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return;
   await new Promise<void>((resolve) => {
-    req.raw.on('end', resolve).on('error', resolve).on('close', resolve);
-    req.raw.resume();
+    raw.once('end', resolve).once('close', resolve).once('error', resolve);
+    raw.unpipe(); // a parser that stopped reading would hold the body back
+    raw.resume();
   });
 }
 
-export function registerFilesV05(app: FastifyInstance, deps: HttpDeps): void {
-  app.post('/v0.5/files', { schema: { tags: ['files v0.5'], consumes: ['multipart/form-data'] } }, async (req) => {
-    if (!req.isMultipart()) throw new FtError('invalid_parameter', 'send the file as multipart/form-data with a part named "file"');
-    let stored: FileRecord | null = null;
-    try {
-      for await (const part of req.parts()) {
-        if (part.type !== 'file') continue;
-        if (part.fieldname !== 'file' || stored) {
-          part.file.resume();
-          continue;
-        }
-        stored = await deps.files.upload(req.principal.org.uuid, part.filename, part.mimetype, part.file);
+const fileIdOf = (req: FastifyRequest): string => (req.params as Record<string, string>)['*'] ?? '';
+
+async function receive(req: FastifyRequest, deps: HttpDeps, encoding: 'raw' | 'base64'): Promise<Record<string, unknown>> {
+  const max = deps.files.maxUploadBytes;
+  if (!req.isMultipart()) {
+    await drainBody(req.raw);
+    throw new FtError('invalid_parameter', 'send the file as multipart/form-data with a part named "file"');
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max + MULTIPART_ALLOWANCE) {
+    await drainBody(req.raw); // certainly over the limit: read past it without writing anything
+    throw new FtError('invalid_file_size', `the request is ${declared} bytes, over the ${max}-byte limit for simple uploads; use a direct upload (POST /v0.5/files/uploads/initiate)`);
+  }
+  let stored: FileRecord | null = null;
+  let current: MultipartFile | null = null;
+  try {
+    // preservePath: a name with a path separator is refused, not silently cut to its base name
+    const parts = req.parts({ limits: { fileSize: max }, throwFileSizeLimit: false, preservePath: true } as never) as AsyncIterableIterator<Multipart>;
+    for await (const part of parts) {
+      if (part.type !== 'file') continue;
+      if (part.fieldname !== 'file' || stored) {
+        part.file.resume();
+        continue;
       }
-    } catch (err) {
-      await drain(req);
-      throw err;
+      current = part;
+      stored = await deps.files.upload(req.principal.org.uuid, part.filename, part.mimetype, part.file, encoding);
+      current = null;
     }
-    if (!stored) throw new FtError('missing_parameter', 'the multipart body has no part named "file"');
-    return { is_valid: true, file_id: stored.file_id, file_uid: stored.file_uid };
+  } catch (err) {
+    current?.file.resume();
+    await drainBody(req.raw);
+    throw err;
+  }
+  if (!stored) throw new FtError('missing_parameter', 'the multipart body has no file part named "file"');
+  return { is_valid: true, file_id: stored.file_id, file_uid: stored.file_uid };
+}
+
+/** One `bytes=` range (inclusive ends) → the slice, 'unsatisfiable', or null (absent or ignored). */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+  if (!header) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header); // several ranges: ignored (RFC 9110 allows it)
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (m[2] !== '' && Number(m[2]) < start) return null; // syntactically invalid: ignore the header
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
+}
+
+function parseShardQuery(q: Record<string, unknown>): { shard: number; max: number } {
+  const problems: ErrorDetail[] = [];
+  const read = (name: string, min: number): number => {
+    const v = q[name];
+    if (v === undefined) return -1;
+    const s = String(v);
+    if (Array.isArray(v) || !/^-?\d+$/.test(s) || (Number(s) < min && Number(s) !== -1)) {
+      problems.push({ code: 'invalid_parameter', message: `${name} must be -1 (all) or an integer ≥ ${min}, got '${s}'` });
+      return -1;
+    }
+    return Number(s);
+  };
+  const shard = read('shard_index', 0);
+  const max = read('max_items_per_shard', 1);
+  throwIfAny(problems);
+  return { shard, max };
+}
+
+async function download(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps): Promise<FastifyReply> {
+  const f = await deps.files.getForDownload(req.principal.org.uuid, fileIdOf(req));
+  const range = parseRange(req.headers.range, f.num_bytes);
+  reply.header('accept-ranges', 'bytes');
+  if (range === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${f.num_bytes}`);
+    throw new FtError('invalid_parameter', `range '${req.headers.range}' is outside the file's ${f.num_bytes} bytes`).withStatus(416);
+  }
+  const stream = await deps.files.openBytes(f, range ?? undefined);
+  const ascii = f.file_id.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  reply
+    .header('content-type', 'application/octet-stream')
+    .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(f.file_id)}`)
+    .header('content-length', range ? range.end - range.start + 1 : f.num_bytes);
+  if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${f.num_bytes}`);
+  return reply.send(stream);
+}
+
+export function registerFilesV05(app: FastifyInstance, deps: HttpDeps): void {
+  const { files } = deps;
+  const multipart = { tags, consumes: ['multipart/form-data'] };
+  app.post('/v0.5/files', { schema: multipart }, async (req) => receive(req, deps, 'raw'));
+  app.post('/v0.5/files/base64', { schema: multipart }, async (req) => receive(req, deps, 'base64'));
+
+  app.get('/v0.5/files/info', { schema: { tags } }, async (req) => files.info(req.principal.org.uuid));
+
+  app.get<{ Querystring: Record<string, unknown> }>('/v0.5/files/metadata', { schema: { tags } }, async (req) => {
+    const { shard, max } = parseShardQuery(req.query);
+    return (await files.list(req.principal.org.uuid, shard, max)).map(fileMetadataDto);
   });
 
-  app.get<{ Params: { file_id: string } }>('/v0.5/files/metadata/:file_id', { schema: { tags: ['files v0.5'] } }, async (req) => {
-    const f = await deps.files.get(req.principal.org.uuid, req.params.file_id);
+  app.get('/v0.5/files/metadata/*', { schema: { tags } }, async (req) => {
+    const f = await files.get(req.principal.org.uuid, fileIdOf(req));
     return { ...fileMetadataDto(f), is_valid: true };
   });
+
+  app.get('/v0.5/files/download/*', { schema: { tags } }, async (req, reply) => download(req, reply, deps));
+
+  app.delete('/v0.5/files/delete/*', { schema: { tags } }, async (req) => {
+    const f = await files.delete(req.principal.org.uuid, fileIdOf(req));
+    return { is_valid: true, file_id: f.file_id, file_uid: f.file_uid };
+  });
+
+  registerUploadsV05(app, deps);
 }

@@ -1,0 +1,75 @@
+/**
+ * Completing a direct upload: the parts, in part order, are streamed through one pass that
+ * computes sha256 (for the file record), the optional CRC-32C and the dataset checks, into one
+ * staged blob; nothing is held in memory beyond a 1 MiB read buffer. Only when the size and the
+ * checksum agree is the blob committed (atomic rename) and the file version recorded, together
+ * with the upload's move to completed (store.finishUpload). Any failure discards the staged bytes
+ * and reopens the upload (its parts are kept), so the client can fix parts and complete again.
+ */
+import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
+import { FtError } from '../domain/errors.js';
+import type { Clock } from '../lib/clock.js';
+import { Crc32c, crc32cFromBase64 } from '../lib/crc32c.js';
+import type { Store, UploadPart, UploadRecord } from '../store/store.js';
+import { inspectorFor } from './files-inspect.js';
+import { fileBlobKey } from './files-rules.js';
+
+export interface CompleteAnswer {
+  file_uid: string;
+  file_name: string;
+  num_bytes: number;
+  file_status: 'Registered';
+  file_attributes: { metadata_status: 'not_extracted' };
+}
+
+/** The checksum's wire form, or a 400 that says what it must look like. */
+export function parseChecksum(text: string | null): number | null {
+  if (text === null || text.trim() === '') return null;
+  const v = crc32cFromBase64(text.trim());
+  if (v === null) {
+    throw new FtError('invalid_parameter', `integrity_checksum '${text.slice(0, 40)}' is not a CRC-32C: send the base64 of its 4 big-endian bytes (8 characters, e.g. "4waSgw==")`);
+  }
+  return v;
+}
+
+export async function assembleUpload(
+  deps: { store: Store; blobs: BlobStore; clock: Clock },
+  u: UploadRecord,
+  parts: UploadPart[],
+  checksum: string | null,
+): Promise<CompleteAnswer> {
+  const { store, blobs, clock } = deps;
+  let staged: StagedBlob | null = null;
+  let committed = false;
+  const blob_key = fileBlobKey(u.org_uuid, u.file_uid);
+  try {
+    const expected = parseChecksum(checksum);
+    const crc = expected === null ? null : new Crc32c();
+    const inspector = inspectorFor(u.file_id, u.file_type);
+    const tap = (chunk: Buffer): void => {
+      crc?.update(chunk);
+      inspector?.update(chunk);
+    };
+    staged = await blobs.stage(blobs.readParts(u.upload_id, parts.map((p) => p.staged_name)), { tap });
+    if (staged.size !== u.num_bytes) throw new Error(`upload ${u.upload_id}: assembled ${staged.size} bytes, expected ${u.num_bytes}`);
+    if (crc && expected !== null && crc.value() !== expected) {
+      throw new FtError('checksum_mismatch', `integrity_checksum ${checksum!.trim()} does not match the CRC-32C of the ${u.num_bytes} bytes received (${crc.base64()}); nothing was stored`);
+    }
+    await staged.commit(blob_key);
+    committed = true;
+    const now = clock.now();
+    const rec = await store.finishUpload(u.upload_id, {
+      file_uid: u.file_uid, org_uuid: u.org_uuid, file_id: u.file_id, file_type: u.file_type, num_bytes: staged.size,
+      sha256: staged.sha256, blob_key, status: 'ready', attributes: inspector?.result() ?? {}, created_at: now, deleted_at: null,
+    }, now);
+    if (!rec) throw new Error(`upload ${u.upload_id} left the completing state during assembly`);
+    committed = false; // recorded: the bytes belong to the file version now
+    await blobs.deleteParts(u.upload_id);
+    return { file_uid: u.file_uid, file_name: u.file_id, num_bytes: staged.size, file_status: 'Registered', file_attributes: { metadata_status: 'not_extracted' } };
+  } catch (err) {
+    await staged?.discard();
+    if (committed) await blobs.delete(blob_key);
+    await store.reopenUpload(u.upload_id, clock.now());
+    throw err;
+  }
+}
