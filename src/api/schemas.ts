@@ -15,7 +15,8 @@ export const DatasetRef = Type.Object({
 
 export const CreateJobV05 = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 256 }),
+    // A human-readable name with no documented limit; the generated id is cut to 64 characters anyway.
+    name: Type.String({ minLength: 1, maxLength: 4096 }),
     id: Type.Optional(Type.String({ maxLength: 1000 })),
     config: Type.Object(
       {

@@ -30,6 +30,8 @@ export interface JobDraft {
   request: unknown;
   idempotency_key?: string;
   id_prefix: string; // `ftj-` (v0.5) or `ftj_` (v0.6)
+  /** Problems the route already found in the body: reported together with the model and file checks. */
+  problems?: ErrorDetail[];
 }
 
 export class JobCreator {
@@ -44,21 +46,30 @@ export class JobCreator {
 
   modelEntry(model: string): CatalogEntry {
     const entry = this.catalog[model];
-    if (!entry) {
-      throw new FtError('model_not_found', `model '${model}' is not in the catalog; available: ${Object.keys(this.catalog).join(', ')}`);
-    }
+    if (!entry) throw FtError.many(this.missingModel(model));
     return entry;
   }
 
+  private missingModel(model: string): ErrorDetail[] {
+    return [{ code: 'model_not_found', message: `model '${model}' is not in the catalog; available: ${Object.keys(this.catalog).join(', ')}` }];
+  }
+
   async create(d: JobDraft): Promise<{ job: Job; created: boolean }> {
+    // Every problem of the request comes back in one answer (contract §1): the route's, the id's,
+    // the model's and every missing file. Dataset contents are checked only once all of those pass.
+    const problems: ErrorDetail[] = [...(d.problems ?? [])];
     if (d.client_id !== undefined && !JOB_ID_PATTERN.test(d.client_id)) {
-      throw new FtError('invalid_parameter', `id '${d.client_id.slice(0, 80)}' must match ${JOB_ID_PATTERN.source} (1-64 characters, no '/')`);
+      problems.push({ code: 'invalid_parameter', message: `id '${d.client_id.slice(0, 80)}' must match ${JOB_ID_PATTERN.source} (1-64 characters, no '/')` });
     }
     const request_hash = sha256Hex(canonicalJson(d.request));
-    const prior = await this.findPrior(d);
+    // A request with problems was never stored, so it cannot be a retry: answer its problems, not 409.
+    const prior = problems.length === 0 ? await this.findPrior(d) : null;
     if (prior) return this.replay(prior, request_hash, d);
-    const entry = this.modelEntry(d.model);
-    const datasets = await this.snapshot(d);
+    const entry = this.catalog[d.model];
+    if (!entry) problems.push(...this.missingModel(d.model));
+    const datasets = await this.snapshot(d, problems);
+    // A bad reference in the body is a 400, file_not_found included.
+    if (!entry || !datasets || problems.length > 0) throw FtError.many(problems).withStatus(400);
     await this.validateData(entry, d, datasets);
     const now = this.clock.now();
     const job: Job = {
@@ -91,14 +102,16 @@ export class JobCreator {
     return `${prefix}${slug(name, 64 - prefix.length - 9)}-${randomHex(8)}`;
   }
 
-  private async snapshot(d: JobDraft): Promise<DatasetSnapshot[]> {
+  /** The file_uids the job will use; null (with a problem per missing id added) when some are missing. */
+  private async snapshot(d: JobDraft, problems: ErrorDetail[]): Promise<DatasetSnapshot[] | null> {
     const ids = d.datasets.flatMap((ds) => ds.files.map((f) => f.file_id));
     let found;
     try {
       found = await this.files.resolveMany(d.org_uuid, ids);
     } catch (err) {
-      if (err instanceof FtError) throw err.withStatus(400); // a bad reference in the body is a 400
-      throw err;
+      if (!(err instanceof FtError)) throw err;
+      problems.push(...err.details);
+      return null;
     }
     return d.datasets.map((ds) => ({
       name: ds.name,

@@ -33,7 +33,6 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
       problems.push({ code: 'invalid_parameter', message: `model '${model}' is a ${entry.kind} model: create its jobs with POST /v0.6/fine_tuning/jobs` });
     }
     if (!body.config.datasets.some((d) => d.split === 'train')) problems.push({ code: 'invalid_parameter', message: "config.datasets needs at least one dataset with split 'train'" });
-    throwIfAny(problems);
     const idem = req.headers['idempotency-key'];
     const { job, created } = await creator.create({
       org_uuid: req.principal.org.uuid,
@@ -46,6 +45,7 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
       request: { name: body.name, id: body.id, config: body.config },
       idempotency_key: typeof idem === 'string' && idem ? idem.slice(0, 255) : undefined,
       id_prefix: 'ftj-',
+      problems, // reported together with the id, model and file checks
     });
     return reply.code(created ? 201 : 200).send(jobDto(job));
   });

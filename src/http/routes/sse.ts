@@ -24,12 +24,16 @@ export async function streamEvents(req: FastifyRequest, reply: FastifyReply, job
 
   const pump = async (): Promise<void> => {
     if (closed) return;
+    // The job first, then the events: a status change and its event are one write, so every event up
+    // to the status read is in the events read after it. (Events first could miss `job_completed` when
+    // it lands between the two reads, and the stream would end without it.) It also sends the event
+    // before the `status` event it caused.
+    const current = await jobs.get(org, job.id).catch(() => null);
     const events = await jobs.events(org, job.id, { limit: -1, newestFirst: false, afterSeq: lastSeq }).catch(() => []);
     for (const e of events) {
       res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventDto(e))}\n\n`);
       lastSeq = e.seq;
     }
-    const current = await jobs.get(org, job.id).catch(() => null);
     if (!current) return finish();
     const sig = `${current.status}|${JSON.stringify(current.progress)}`;
     if (sig !== lastStatus) {
