@@ -93,7 +93,7 @@ export class JobCreator {
 
   private replay(prior: Job, request_hash: string, d: JobDraft): { job: Job; created: boolean } {
     if (prior.request_hash === request_hash && prior.api_version === d.api_version) return { job: prior, created: false };
-    const what = d.client_id !== undefined ? `id '${d.client_id}'` : `Idempotency-Key '${d.idempotency_key}'`;
+    const what = d.client_id !== undefined && prior.id === d.client_id ? `id '${d.client_id}'` : `Idempotency-Key '${d.idempotency_key}'`;
     throw new FtError('job_already_exists', `a job with ${what} already exists with a different request body`);
   }
 
@@ -132,7 +132,12 @@ export class JobCreator {
     }
     const problems = await this.hooks.validate(entry, { config: d.config, datasets: withPaths });
     if (problems.length > 0) {
-      const details: ErrorDetail[] = problems.map((p) => ({ code: 'invalid_dataset', message: describeProblem(p) }));
+      // Trainers report configuration problems with a parenthesised pseudo file id such as '(config)':
+      // those are bad request fields, not bad data.
+      const details: ErrorDetail[] = problems.map((p) =>
+        p.file_id.startsWith('(')
+          ? { code: 'invalid_parameter', message: `${p.column ? `'${p.column}' ` : ''}${p.message}` }
+          : { code: 'invalid_dataset', message: describeProblem(p) });
       throw FtError.many(details);
     }
   }

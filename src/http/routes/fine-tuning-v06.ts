@@ -1,0 +1,84 @@
+/**
+ * /v0.6/fine_tuning/jobs (archetype-api.md §3, contract §7): create (Omega body), list, get, cancel,
+ * stop (extension), events (newest first) and checkpoints. The same jobs are visible and stoppable
+ * through /v0.5/fine-tune/jobs.
+ */
+import type { FastifyInstance } from 'fastify';
+import { checkpointDtoV06, eventDtoV06, jobDtoV06, list } from '../../api/dto-v06.js';
+import { parseLimitOffset, throwIfAny } from '../../api/query.js';
+import { CreateJobV06 } from '../../api/schemas-v06.js';
+import { ErrorEnvelopeSchema, JobIdParams } from '../../api/schemas.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import type { HttpDeps } from '../server.js';
+
+const BASE = '/v0.6/fine_tuning/jobs';
+const tags = ['fine_tuning v0.6'];
+const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 404: ErrorEnvelopeSchema, 409: ErrorEnvelopeSchema };
+type IdParams = { job_id: string };
+
+export function registerFineTuningV06(app: FastifyInstance, deps: HttpDeps): void {
+  const { jobs, creator } = deps;
+
+  app.post<{ Body: CreateJobV06 }>(BASE, { schema: { tags, body: CreateJobV06, response: errors } }, async (req, reply) => {
+    const b = req.body;
+    const problems: ErrorDetail[] = [];
+    const entry = deps.catalog[b.model];
+    if (entry && entry.kind !== 'timeseries') {
+      problems.push({ code: 'invalid_parameter', message: `model '${b.model}' is a ${entry.kind} model: create its jobs with POST /v0.5/fine-tune/jobs` });
+    }
+    const type = b.method?.type ?? 'head';
+    const config = { ...b, seed: b.seed ?? 0, method: { ...(b.method ?? {}), type } };
+    const idem = req.headers['idempotency-key'];
+    const { job, created } = await creator.create({
+      org_uuid: req.principal.org.uuid,
+      api_version: 'v0.6',
+      client_id: b.id,
+      name: b.name ?? `${b.model}-${type}-fine-tune`,
+      model: b.model,
+      config,
+      datasets: [
+        { name: 'training_files', split: 'train', files: b.training_files.map((f) => ({ file_id: f.file_id, label: f.label })) },
+        { name: 'validation_files', split: 'eval', files: b.validation_files.map((f) => ({ file_id: f.file_id, label: f.label })) },
+      ],
+      request: b,
+      idempotency_key: typeof idem === 'string' && idem ? idem.slice(0, 255) : undefined,
+      id_prefix: 'ftj_',
+      problems,
+    });
+    return reply.code(created ? 201 : 200).send(jobDtoV06(job));
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags } }, async (req) => {
+    const problems: ErrorDetail[] = [];
+    const { limit } = parseLimitOffset(req.query, problems, 20);
+    throwIfAny(problems);
+    const all = await jobs.list(req.principal.org.uuid, undefined, -1, 0);
+    let start = 0;
+    if (req.query.after !== undefined) {
+      start = all.findIndex((j) => j.id === String(req.query.after)) + 1;
+      if (start === 0) throw new FtError('invalid_parameter', `after: no job '${String(req.query.after)}'`);
+    }
+    const page = limit < 0 ? all.slice(start) : all.slice(start, start + limit);
+    return list(page.map(jobDtoV06), limit >= 0 && start + limit < all.length);
+  });
+
+  const one = { tags, params: JobIdParams, response: errors };
+  app.get<{ Params: IdParams }>(`${BASE}/:job_id`, { schema: one }, async (req) => jobDtoV06(await jobs.get(req.principal.org.uuid, req.params.job_id)));
+  app.post<{ Params: IdParams }>(`${BASE}/:job_id/cancel`, { schema: one }, async (req) => jobDtoV06(await jobs.cancel(req.principal.org.uuid, req.params.job_id)));
+  app.post<{ Params: IdParams }>(`${BASE}/:job_id/stop`, { schema: one }, async (req) => jobDtoV06(await jobs.stop(req.principal.org.uuid, req.params.job_id)));
+
+  app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>(`${BASE}/:job_id/events`, { schema: { tags, params: JobIdParams } }, async (req) => {
+    const problems: ErrorDetail[] = [];
+    const { limit } = parseLimitOffset(req.query, problems, 20);
+    throwIfAny(problems);
+    const events = await jobs.events(req.principal.org.uuid, req.params.job_id, { limit: limit < 0 ? -1 : limit + 1, newestFirst: true });
+    const more = limit >= 0 && events.length > limit;
+    return list((more ? events.slice(0, limit) : events).map(eventDtoV06), more);
+  });
+
+  app.get<{ Params: IdParams }>(`${BASE}/:job_id/checkpoints`, { schema: { tags, params: JobIdParams } }, async (req) => {
+    const ckpts = await jobs.checkpoints(req.principal.org.uuid, req.params.job_id);
+    // Newest (highest step) first, as OpenAI lists them; the Archetype client takes max(step) anyway.
+    return list([...ckpts].reverse().map((c) => checkpointDtoV06(c, req.params.job_id)));
+  });
+}
