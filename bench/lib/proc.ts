@@ -1,0 +1,61 @@
+/** Process helpers: liveness (signal 0), /proc/<pid>/status memory figures, waiting for a pid to vanish. */
+import { readFileSync } from 'node:fs';
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** VmRSS and VmHWM (peak RSS) in KiB, or null once the process is gone (or a zombie). */
+export function procMemory(pid: number): { rssKiB: number; hwmKiB: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+  if (!rss || !hwm) return null;
+  return { rssKiB: Number(rss[1]), hwmKiB: Number(hwm[1]) };
+}
+
+/**
+ * Samples a process's memory every `everyMs` until stop() or until it is gone; the result is the
+ * highest VmHWM (the kernel's own peak RSS, so a spike between two samples is not missed, only
+ * whatever happens after the last sample) and the highest sampled VmRSS.
+ */
+export function sampleMemory(pid: number, everyMs = 5): { stop(): { peakHwmKiB: number; peakRssKiB: number; samples: number } } {
+  let peakHwmKiB = 0;
+  let peakRssKiB = 0;
+  let samples = 0;
+  const take = (): void => {
+    const m = procMemory(pid);
+    if (!m) return;
+    samples++;
+    peakHwmKiB = Math.max(peakHwmKiB, m.hwmKiB);
+    peakRssKiB = Math.max(peakRssKiB, m.rssKiB);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { peakHwmKiB, peakRssKiB, samples };
+    },
+  };
+}
+
+/** Polls `kill(pid, 0)` every `everyMs` (a timer, so the event loop keeps reaping children) until it fails. */
+export async function waitGone(pid: number, everyMs = 1, timeoutMs = 10_000): Promise<number> {
+  const t0 = performance.now();
+  while (pidAlive(pid)) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`pid ${pid} still alive after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return performance.now();
+}
