@@ -1,0 +1,109 @@
+/**
+ * Server-sent events over fetch (EventSource cannot send an Authorization header): `parseSse` turns a
+ * response body into messages, `followJob` reads a job's live stream (`GET …/events` with
+ * `Accept: text/event-stream`) and reconnects with Last-Event-ID when the connection drops before the
+ * job is terminal, so no event is lost or repeated. The server ends the stream after the terminal
+ * `status` message, which is the last thing `followJob` yields.
+ */
+import type { FtClient } from './client.js';
+import { ApiError } from './errors.js';
+import { ROUTES } from './routes.js';
+import { isTerminalStatus, type Job, type JobEvent } from './types.js';
+
+export interface SseMessage {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+export type JobStreamMessage = { kind: 'status'; job: Job } | { kind: 'event'; event: JobEvent };
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  /** Resume after this event seq (the SSE id). */
+  lastEventId?: string;
+  /** Reconnects allowed in a row without receiving anything (default 5). */
+  maxReconnects?: number;
+}
+
+export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const m = parseBlock(block);
+        if (m) yield m;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+    await body.cancel().catch(() => undefined);
+  }
+}
+
+function parseBlock(block: string): SseMessage | null {
+  const m: SseMessage = { event: 'message', data: '' };
+  const data: string[] = [];
+  for (const line of block.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue; // comment (keepalive)
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'data') data.push(value);
+    else if (field === 'event') m.event = value;
+    else if (field === 'id') m.id = value;
+  }
+  if (data.length === 0) return null;
+  m.data = data.join('\n');
+  return m;
+}
+
+export async function* followJob(client: FtClient, jobId: string, o: FollowOptions = {}): AsyncGenerator<JobStreamMessage> {
+  let lastId = o.lastEventId;
+  let quietReconnects = 0;
+  const max = o.maxReconnects ?? 5;
+  for (;;) {
+    let received = false;
+    try {
+      const headers: Record<string, string> = { ...client.authHeaders(), accept: 'text/event-stream' };
+      if (lastId) headers['last-event-id'] = lastId;
+      const res = await client.fetchOk(client.url(ROUTES.jobEvents, { job_id: jobId }), { headers, signal: o.signal });
+      if (!res.body) throw ApiError.local('stream_failed', 'the event stream has no body');
+      for await (const m of parseSse(res.body)) {
+        received = true;
+        if (m.event === 'status') {
+          const job = JSON.parse(m.data) as Job;
+          yield { kind: 'status', job };
+          if (isTerminalStatus(job.status)) return;
+        } else {
+          if (m.id) lastId = m.id;
+          yield { kind: 'event', event: JSON.parse(m.data) as JobEvent };
+        }
+      }
+    } catch (err) {
+      // A refusal (401, 404) is final; a dropped or refused connection is retried below.
+      if (o.signal?.aborted || (err instanceof ApiError && err.status !== 0) || !(err instanceof ApiError || err instanceof TypeError)) throw err;
+    }
+    quietReconnects = received ? 0 : quietReconnects + 1;
+    if (quietReconnects > max) throw ApiError.local('stream_failed', `the event stream of job ${jobId} closed ${max + 1} times in a row before the job ended`);
+    await backoff(Math.min(250 * 2 ** quietReconnects, 5000), o.signal);
+  }
+}
+
+function backoff(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
