@@ -9,6 +9,7 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { AuthService } from '../service/auth-service.js';
 import { systemClock } from '../lib/clock.js';
 import type { ConfigOverrides } from '../config/config.js';
+import { registerRemoteCommands } from './commands/index.js';
 
 const program = new Command('ftnode').description('Self-hosted fine-tuning service (Archetype AI Fine-Tuning API compatible)');
 
@@ -87,6 +88,8 @@ common(keys.command('revoke').description('revoke a key by id'))
       process.exitCode = 1;
     }
   });
+
+registerRemoteCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`error: ${err.message}\n`);
