@@ -15,6 +15,7 @@ import type { JobCreator } from '../service/job-create.js';
 import type { JobsService } from '../service/jobs-service.js';
 import type { Catalog } from '../domain/catalog.js';
 import { installErrorHandlers } from './errors.js';
+import { registerDashboard } from './routes/dashboard.js';
 import { registerFilesV05 } from './routes/files-v05.js';
 import { registerFineTuningV06 } from './routes/fine-tuning-v06.js';
 import { registerJobsV05 } from './routes/jobs-v05.js';
@@ -78,6 +79,7 @@ export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
   registerFineTuningV06(app, deps);
   for (const add of deps.extraRoutes ?? []) add(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerDashboard(app); // static files at / (public; the dashboard calls the API with the signed-in key)
   return app;
 }
 

@@ -1,0 +1,86 @@
+/**
+ * DOM helpers of the dashboard: `h()` builds elements (text always goes in as text nodes, never as
+ * HTML, so server strings cannot inject markup), formatting of times, sizes and numbers, status badges,
+ * and a confirmation dialog built on <dialog> (focus is trapped and Escape cancels, natively).
+ */
+import { ApiError } from '../../src/client/index.js';
+
+type Child = Node | string | number | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | EventListener | undefined | null>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function append(el: Element, ...children: Child[]): void {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+}
+
+export function replace(el: Element, ...children: Child[]): void {
+  el.replaceChildren();
+  append(el, ...children);
+}
+
+export function fmtTime(iso: string | null | undefined): string {
+  if (!iso) return '-';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function fmtBytes(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+export function fmtNum(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : '-';
+}
+
+export function badge(status: string, phase?: string | null): HTMLElement {
+  return h('span', { class: `badge s-${status.toLowerCase()}`, 'data-status': status }, status, phase ? h('span', { class: 'phase' }, ` · ${phase.replace(/_/g, ' ')}`) : null);
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return err.line();
+  return `error: ${(err as Error)?.message ?? String(err)}`;
+}
+
+export function alertBox(err: unknown): HTMLElement {
+  return h('p', { class: 'alert', role: 'alert' }, errorText(err));
+}
+
+/** Asks for confirmation in a modal dialog; resolves true only when the confirm button is pressed. */
+export function confirmDialog(o: { title: string; body: string; confirm: string; danger?: boolean }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const yes = h('button', { type: 'submit', value: 'yes', class: o.danger ? 'danger' : 'primary' }, o.confirm);
+    const no = h('button', { type: 'submit', value: 'no', formnovalidate: true }, 'Keep it running');
+    const dialog = h('dialog', { 'aria-labelledby': 'dlg-title', class: 'confirm' },
+      h('form', { method: 'dialog' }, h('h2', { id: 'dlg-title' }, o.title), h('p', {}, o.body), h('div', { class: 'row' }, no, yes)));
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'yes');
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    no.focus();
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Jobs page: the table (newest first, as the server lists them) with a status filter, refreshed every
+ * 2 s while the page is open (there is no org-wide event stream; the job page uses SSE), and the
+ * "New job" form (v0.5 text models: name, model, training and evaluation file ids).
+ */
+import type { CreateJobV05, Job, Model } from '../../../src/client/index.js';
+import { alertBox, badge, fmtTime, h, replace } from '../dom.js';
+import { poll, type PageCtx } from '../page.js';
+
+const STATUSES = ['REGISTERED', 'STARTING', 'RUNNING', 'FINALIZING', 'STOPPING', 'COMPLETED', 'STOPPED', 'CANCELLED', 'FAILED'];
+const ACTIVE = ['REGISTERED', 'STARTING', 'RUNNING', 'FINALIZING', 'STOPPING'];
+const REFRESH_MS = 2000;
+
+function row(j: Job): HTMLTableRowElement {
+  const p = j.progress;
+  return h('tr', { 'data-job': j.id },
+    h('td', {}, h('a', { href: `#/jobs/${encodeURIComponent(j.id)}` }, j.id)),
+    h('td', {}, j.name),
+    h('td', {}, String(j.config.model ?? '-')),
+    h('td', {}, badge(j.status, p?.phase)),
+    h('td', { class: 'num' }, p ? `${p.step}${p.total_steps ? ` / ${p.total_steps}` : ''}` : '-'),
+    h('td', {}, fmtTime(j.created_at)));
+}
+
+function ids(text: string): string[] {
+  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+function newJobForm(ctx: PageCtx, models: Model[]): HTMLElement {
+  const text = models.filter((m) => m.kind === 'text');
+  const name = h('input', { id: 'job-name', name: 'name', required: true, maxlength: 4096, placeholder: 'my-finetune' });
+  const model = h('select', { id: 'job-model', name: 'model' }, ...text.map((m) => h('option', { value: m.id }, `${m.id}${m.stand_in ? ' (stand-in)' : ''}`)));
+  const train = h('input', { id: 'job-train', name: 'train', required: true, placeholder: 'train.jsonl', 'aria-describedby': 'ids-help' });
+  const evalIds = h('input', { id: 'job-eval', name: 'eval', placeholder: 'eval.jsonl (optional)', 'aria-describedby': 'ids-help' });
+  const status = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'grid-form' },
+    h('label', { for: 'job-name' }, 'Name'), name,
+    h('label', { for: 'job-model' }, 'Model'), model,
+    h('label', { for: 'job-train' }, 'Training file ids'), train,
+    h('label', { for: 'job-eval' }, 'Evaluation file ids'), evalIds,
+    h('p', { id: 'ids-help', class: 'muted span' }, 'File ids are the names of uploaded files (see Files), separated by commas. Time-series (omega) jobs are created through the v0.6 API or the CLI.'),
+    h('div', { class: 'span' }, h('button', { type: 'submit', class: 'primary' }, 'Create job')), status);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const datasets: CreateJobV05['config']['datasets'] = [{ name: 'train', split: 'train', file_ids: ids(train.value) }];
+    if (ids(evalIds.value).length > 0) datasets.push({ name: 'eval', split: 'eval', file_ids: ids(evalIds.value) });
+    replace(status, h('p', { class: 'muted' }, 'Creating…'));
+    ctx.client.createJob({ name: name.value.trim(), config: { model: model.value, datasets } }).then(
+      (job) => void (location.hash = `#/jobs/${encodeURIComponent(job.id)}`),
+      (err: unknown) => replace(status, alertBox(err)),
+    );
+  });
+  return h('details', { class: 'card', id: 'new-job' }, h('summary', {}, 'New job'), form);
+}
+
+export async function jobsPage(root: HTMLElement, ctx: PageCtx): Promise<void> {
+  const filter = h('select', { id: 'status-filter', name: 'status' },
+    h('option', { value: '' }, 'All statuses'), h('option', { value: 'active' }, 'Active (not finished)'),
+    ...STATUSES.map((s) => h('option', { value: s }, s)));
+  const tbody = h('tbody');
+  const count = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const tableEl = h('table', { class: 'jobs' },
+    h('caption', { class: 'sr-only' }, 'Jobs, newest first'),
+    h('thead', {}, h('tr', {}, ...['Job', 'Name', 'Model', 'Status', 'Step', 'Created'].map((c) => h('th', { scope: 'col' }, c)))), tbody);
+  const formSlot = h('div');
+  root.append(
+    h('div', { class: 'title-row' }, h('h1', { tabindex: -1 }, 'Jobs'),
+      h('div', { class: 'filter' }, h('label', { for: 'status-filter' }, 'Status'), filter)),
+    formSlot, h('div', { class: 'table-wrap' }, tableEl), count);
+
+  ctx.client.models().then((m) => formSlot.append(newJobForm(ctx, m.data)), ctx.onError);
+  const load = async (): Promise<void> => {
+    const v = filter.value;
+    const jobs = await ctx.client.listJobs({ statuses: v === 'active' ? ACTIVE : v ? [v] : undefined });
+    if (ctx.signal.aborted) return;
+    replace(tbody, ...(jobs.length ? jobs.map(row) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, v ? 'No job with this status.' : 'No jobs yet: create one above.'))]));
+    count.textContent = `${jobs.length} job${jobs.length === 1 ? '' : 's'} · refreshed ${new Date().toLocaleTimeString()}`;
+  };
+  filter.addEventListener('change', () => void load().catch(ctx.onError));
+  poll(ctx, REFRESH_MS, load);
+}
