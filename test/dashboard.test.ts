@@ -30,6 +30,7 @@ let profileDir: string;
 
 before(async () => {
   if (skip) return;
+  assert.ok(existsSync(join(ROOT, 'dist/web/src/main.js')), 'the dashboard is not built: `npm run build` must run `tsc -p web/tsconfig.json` (see docs/dashboard.md)');
   mkdirSync(ARTIFACTS, { recursive: true });
   t = await startTestApp({ plans: { live: { steps: 8, evalEvery: 2, gates: ['step_3', 'step_5', 'step_6'] } } });
   profileDir = mkdtempSync(join(tmpdir(), 'ftnode-chromium-'));
