@@ -86,6 +86,13 @@ describe('simple upload', () => {
     const res = await fetch(`${t.app.url}/v0.5/files`, { method: 'POST', headers: AUTH, body: form });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as any).errors[0].code, 'missing_parameter');
+    const twice = new FormData();
+    twice.append('file', new Blob(['first']), 'twice.txt');
+    twice.append('file', new Blob(['second']), 'twice.txt');
+    twice.append('other', new Blob(['third']), 'other.txt');
+    const r2 = await fetch(`${t.app.url}/v0.5/files`, { method: 'POST', headers: AUTH, body: twice });
+    assert.equal(r2.status, 200, 'extra file parts are read and ignored');
+    assert.equal((await rawRequest(`${t.app.url}/v0.5/files/download/twice.txt`, 'GET', AUTH)).body.toString(), 'first');
     const json = await c.call('POST', '/v0.5/files', { file: 'x' });
     assert.equal(json.status, 400);
   });

@@ -27,6 +27,12 @@ export interface FilesOptions {
 /** A multipart file stream: busboy sets `truncated` when the part went past its size limit. */
 export type UploadSource = Readable & { truncated?: boolean };
 
+/** A received, checked upload that is not visible yet. */
+export interface PendingFile {
+  record(): Promise<FileRecord>;
+  discard(): Promise<void>;
+}
+
 export class FilesService {
   readonly uploads: UploadsService;
   readonly maxUploadBytes: number;
@@ -45,6 +51,14 @@ export class FilesService {
 
   /** Simple or base64 upload: streams `source` to a new version of `fileName`, replacing the current one. */
   async upload(org_uuid: string, fileName: string, declaredType: string | undefined, source: UploadSource, encoding: 'raw' | 'base64' = 'raw'): Promise<FileRecord> {
+    return (await this.receive(org_uuid, fileName, declaredType, source, encoding)).record();
+  }
+
+  /**
+   * Streams and checks an upload without making it visible: record() commits the bytes and writes
+   * the row (the caller does so once the whole request has arrived), discard() drops them.
+   */
+  async receive(org_uuid: string, fileName: string, declaredType: string | undefined, source: UploadSource, encoding: 'raw' | 'base64'): Promise<PendingFile> {
     checkFileName(fileName);
     const file_type = resolveContentType(fileName, declaredType);
     if (!SIMPLE_UPLOAD_TYPES.includes(file_type)) {
@@ -61,21 +75,26 @@ export class FilesService {
       await staged.discard();
       throw new FtError('invalid_parameter', `the part of '${fileName}' is not valid base64: ${decoder.error}`);
     }
-    const file_uid = typeId('fil');
-    const blob_key = fileBlobKey(org_uuid, file_uid);
-    await staged.commit(blob_key);
-    let rec: FileRecord;
-    try {
-      rec = await this.store.insertFileVersion({
-        file_uid, org_uuid, file_id: fileName, file_type, num_bytes: staged.size, sha256: staged.sha256, blob_key,
-        status: 'ready', attributes: inspector?.result() ?? {}, created_at: this.clock.now(), deleted_at: null,
-      });
-    } catch (err) {
-      await this.blobs.delete(blob_key);
-      throw err;
-    }
-    this.scheduleGarbage(); // the version it replaced may be collectable now
-    return rec;
+    return {
+      discard: () => staged.discard(),
+      record: async () => {
+        const file_uid = typeId('fil');
+        const blob_key = fileBlobKey(org_uuid, file_uid);
+        await staged.commit(blob_key);
+        let rec: FileRecord;
+        try {
+          rec = await this.store.insertFileVersion({
+            file_uid, org_uuid, file_id: fileName, file_type, num_bytes: staged.size, sha256: staged.sha256, blob_key,
+            status: 'ready', attributes: inspector?.result() ?? {}, created_at: this.clock.now(), deleted_at: null,
+          });
+        } catch (err) {
+          await this.blobs.delete(blob_key);
+          throw err;
+        }
+        this.scheduleGarbage(); // the version it replaced may be collectable now
+        return rec;
+      },
+    };
   }
 
   async get(org_uuid: string, file_id: string): Promise<FileRecord> {
