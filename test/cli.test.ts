@@ -13,7 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { FtClient } from '../src/client/index.js';
+import { registerRemoteCommands } from '../src/cli/commands/index.js';
+import { EXIT_BY_STATUS } from '../src/cli/commands/watch.js';
+import { writeSynthetic } from '../src/trainers/timeseries/test-helpers.js';
 import { startTestApp, TEST_KEY, type TestApp } from './helpers/harness.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -129,6 +133,24 @@ test('cli: create --file job.yaml --wait exits 0 on COMPLETED; watch exits 4 on 
   assert.equal((await cli(['jobs', 'watch', id])).code, 4);
 });
 
+test('cli: an Omega body in JSON goes to /v0.6 and --wait follows it to COMPLETED', async () => {
+  const files = await writeSynthetic(2, 300, 1);
+  try {
+    const up = await cli(['files', 'upload', ...[...files.train, ...files.val].map((f) => f.path), '--json']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(lines(up).length, 4);
+    const entry = (f: { file_id: string; label: string }): Record<string, string> => ({ file_id: f.file_id, label: f.label });
+    writeFileSync(join(dir, 'omega.json'), JSON.stringify({ model: 'omega', method: { type: 'knn' }, training_files: files.train.map(entry), validation_files: files.val.map(entry) }));
+    const r = await cli(['jobs', 'create', '--file', join(dir, 'omega.json'), '--wait', '--json']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const first = lines(r)[0];
+    assert.equal(first.object, 'fine_tuning.job', 'created through v0.6');
+    assert.equal(lines(r).at(-1).status, 'COMPLETED');
+  } finally {
+    rmSync(files.dir, { recursive: true, force: true });
+  }
+});
+
 test('cli: files list, get, download, delete; a direct upload resumes what an earlier run checkpointed', async () => {
   const big = join(dir, 'big.jsonl');
   writeFileSync(big, Buffer.alloc(300 * 1024, 'x'));
@@ -139,7 +161,7 @@ test('cli: files list, get, download, delete; a direct upload resumes what an ea
   const token = await client.putPart(init.parts[0]!, readFileSync(big).subarray(0, init.parts[0]!.length));
   await client.checkpointUpload(init.upload_id, [{ part_number: 0, part_token: token }]);
 
-  const up = await cli(['files', 'upload', big, '--direct', '--json']);
+  const up = await cli(['files', 'upload', big, '--direct-threshold', '0.1', '--json']); // 300 KiB > 0.1 MiB: direct
   assert.equal(up.code, 0, up.stderr);
   assert.deepEqual({ ...json(up), file_uid: undefined }, { file_id: 'big.jsonl', file_uid: undefined, num_bytes: 300 * 1024, method: 'direct', resumed: true });
 
@@ -200,4 +222,13 @@ test('cli: login saves a profile that later commands use; flags beat the environ
   const badLogin = await cli(['login', '--api-key', 'sk_wrong_00000000000000000000000000000000'], { FTNODE_PROFILE: join(dir, 'p2.json') });
   assert.equal(badLogin.code, 1);
   assert.throws(() => readFileSync(join(dir, 'p2.json')), 'nothing saved for a refused key');
+});
+
+test('docs/cli.md documents every remote command and the exit codes of jobs watch', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/cli.md', import.meta.url)), 'utf8');
+  const program = new Command('ftnode');
+  registerRemoteCommands(program);
+  const leaves = (c: Command, prefix: string): string[] => (c.commands.length ? c.commands.flatMap((s) => leaves(s, `${prefix} ${s.name()}`)) : [prefix]);
+  for (const name of program.commands.flatMap((c) => leaves(c, `ftnode ${c.name()}`))) assert.ok(doc.includes(`\`${name}`), `docs/cli.md does not document ${name}`);
+  for (const [status, code] of Object.entries(EXIT_BY_STATUS)) assert.match(doc, new RegExp(`\\| ${code} \\|[^\\n]*\\*\\*${status}\\*\\*`), `exit code ${code} for ${status}`);
 });

@@ -50,7 +50,9 @@ after(async () => {
 const shot = (name: string, fullPage = false): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, name), fullPage });
 const points = (id: string): Promise<number> => page.locator(`#${id}`).getAttribute('data-points').then(Number);
 /** Waits (in the page) until chart `id` draws at least `n` values. */
-const waitPoints = (id: string, n: number): Promise<unknown> => page.waitForFunction(`Number(document.querySelector('#${id}')?.getAttribute('data-points')) >= ${n}`);
+// A function predicate, not a string: the page's CSP (no 'unsafe-eval') refuses evaluated strings.
+const waitPoints = (id: string, n: number): Promise<unknown> =>
+  page.waitForFunction(([sel, min]) => Number((globalThis as any).document.querySelector(sel)?.getAttribute('data-points')) >= min, [`#${id}`, n] as const);
 
 test('dashboard: sign in, upload, create, live curve, stop, STOPPED with checkpoint', { skip }, async () => {
   await page.goto(t.app.url);
@@ -60,7 +62,7 @@ test('dashboard: sign in, upload, create, live curve, stop, STOPPED with checkpo
   await page.fill('#api-key', TEST_KEY);
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
-  assert.equal(await page.evaluate('localStorage.getItem("ftnode.apiKey")'), TEST_KEY);
+  assert.equal(await page.evaluate(() => (globalThis as any).localStorage.getItem('ftnode.apiKey')), TEST_KEY);
 
   await page.locator('#nav').getByRole('link', { name: 'Files' }).click();
   await page.setInputFiles('#file-input', DATASET);
@@ -133,9 +135,9 @@ test('dashboard: sign in, upload, create, live curve, stop, STOPPED with checkpo
   await page.goto(`${t.app.url}/#/jobs/${encodeURIComponent(jobId)}`);
   await page.locator('#job-status .badge[data-status="STOPPED"]').waitFor();
   await waitPoints('loss-chart', 4);
-  const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+  const overflow = await page.evaluate(() => { const d = (globalThis as any).document.documentElement; return d.scrollWidth - d.clientWidth as number; });
   assert.ok(overflow <= 0, `no horizontal scrolling of the page at phone width (overflow ${overflow}px)`);
-  await shot('dashboard-job-phone-390.png', true);
+  await shot('dashboard-job-phone-390x844.png');
 });
 
 test('dashboard: static files are public, confined, and the API still needs a key', { skip }, async () => {

@@ -60,9 +60,12 @@ export async function watchJob(ctx: Ctx, client: FtClient, id: string, o: { even
   const tty = Boolean(process.stdout.isTTY) && !ctx.json;
   let lastLine = '';
   let final: Job | null = null;
+  let lastProgress = { step: null as number | null, total_steps: null as number | null };
   const show = (job: Job): void => {
+    // A finished job has no progress any more: keep showing the step it reached.
+    if (job.progress) lastProgress = { step: job.progress.step, total_steps: job.progress.total_steps };
     const s: Snapshot = {
-      status: job.status, phase: job.progress?.phase ?? null, step: job.progress?.step ?? null, total_steps: job.progress?.total_steps ?? null,
+      status: job.status, phase: job.progress?.phase ?? null, ...lastProgress,
       loss: metrics.loss, eval: metrics.evalMetrics, eval_step: metrics.evalStep,
     };
     if (ctx.json) return ctx.out(JSON.stringify({ type: 'status', job_id: id, ...s }));
