@@ -1,12 +1,13 @@
 /**
  * CRC-32C (src/lib/crc32c.ts) against published vectors (RFC 3720 B.4 iSCSI vectors and the
  * "123456789" check value), split at every alignment (the word path reads 4-byte-aligned words),
- * and the wire form direct uploads use: base64 of the big-endian value, 8 characters.
+ * the combination of part CRCs direct uploads use at complete, and the wire form: base64 of the
+ * big-endian value, 8 characters.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Crc32c, crc32c, crc32cFromBase64, crc32cToBase64 } from '../src/lib/crc32c.js';
+import { Crc32c, crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../src/lib/crc32c.js';
 
 test('published vectors', () => {
   assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
@@ -37,4 +38,15 @@ test('wire form: base64 of the big-endian value, 8 characters, parsed back stric
   assert.equal(new Crc32c().update(Buffer.from('123456789')).base64(), '4waSgw==');
   assert.equal(crc32cFromBase64('4waSgw=='), 0xe3069283);
   for (const bad of ['4waSgw', '4waSgw=', '4waSgw===', 'AAAAAAAA', '', '4waS gw==']) assert.equal(crc32cFromBase64(bad), null, bad);
+});
+
+test('crc32cCombine(crc(A), crc(B), |B|) equals crc(A‖B), for empty, odd and multi-MiB pieces', () => {
+  for (const [a, b] of [[0, 0], [1, 0], [0, 1], [5, 7], [1000, 12_345], [3 << 20, 1], [1, (1 << 20) + 3]]) {
+    const x = randomBytes(a!);
+    const y = randomBytes(b!);
+    assert.equal(crc32cCombine(crc32c(x), crc32c(y), y.length), crc32c(Buffer.concat([x, y])), `${a}+${b}`);
+  }
+  const parts = [randomBytes(4096), randomBytes(1), randomBytes(70_000), randomBytes(0), randomBytes(9)];
+  const folded = parts.reduce((acc, p) => crc32cCombine(acc, crc32c(p), p.length), 0);
+  assert.equal(folded, crc32c(Buffer.concat(parts)));
 });

@@ -41,7 +41,7 @@ export interface BlobStore {
   /** Opens `key` for reading before any byte is sent, so a missing object fails early (null). */
   openRead(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
   /** Streams one part of a direct upload into the part group `group` (same rules as stage). */
-  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string }): Promise<StagedPart>;
+  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }): Promise<StagedPart>;
   /** The named parts of a group, concatenated in order, as one stream. */
   readParts(group: string, names: string[]): Readable;
   /** Deletes the named parts, or the whole group when `names` is omitted. */

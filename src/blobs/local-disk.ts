@@ -170,7 +170,7 @@ export class LocalDiskBlobStore implements BlobStore {
     return openReadStream(this.pathOf(key), range);
   }
 
-  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string }): Promise<StagedPart> {
+  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }): Promise<StagedPart> {
     return writePartFile(this.partsDir, group, source, opts);
   }
 

@@ -17,6 +17,12 @@ import type { StageOptions } from './blob-store.js';
 
 /** 1 MiB reads: large enough that per-chunk overhead is negligible, small enough to stay off the RSS. */
 export const READ_CHUNK = 1 << 20;
+/**
+ * Write buffer of 4 MiB: while one write is in the thread pool the next chunks queue and go out
+ * together (writev), so receiving and writing overlap. With the 16 KiB default every 64 KiB socket
+ * chunk waited for the previous write to finish.
+ */
+const WRITE_BUFFER = 4 << 20;
 
 export interface StreamResult {
   size: number;
@@ -44,8 +50,9 @@ export async function streamToFile(path: string, source: Readable, opts: StageOp
     },
   });
   try {
-    if (opts.through) await pipeline(source, opts.through, meter, createWriteStream(path));
-    else await pipeline(source, meter, createWriteStream(path));
+    const sink = createWriteStream(path, { highWaterMark: WRITE_BUFFER });
+    if (opts.through) await pipeline(source, opts.through, meter, sink);
+    else await pipeline(source, meter, sink);
   } catch (err) {
     await rm(path, { force: true });
     throw err;
@@ -90,11 +97,11 @@ function checkPartName(name: string): string {
   return name;
 }
 
-export async function writePartFile(partsRoot: string, group: string, source: Readable, opts: { maxBytes: number; label: string }) {
+export async function writePartFile(partsRoot: string, group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }) {
   const dir = partDir(partsRoot, group);
   await mkdir(dir, { recursive: true });
   const name = uniqueName(opts.label);
-  const r = await streamToFile(join(dir, name), source, { maxBytes: opts.maxBytes, hash: false });
+  const r = await streamToFile(join(dir, name), source, { maxBytes: opts.maxBytes, hash: false, tap: opts.tap });
   return { name, size: r.size, overLimit: r.overLimit };
 }
 

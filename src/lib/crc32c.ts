@@ -94,3 +94,41 @@ export function crc32cFromBase64(text: string): number | null {
   if (!/^[A-Za-z0-9+/]{6}==$/.test(text)) return null;
   return Buffer.from(text, 'base64').readUInt32BE(0);
 }
+
+/** 32×32 GF(2) matrix times vector (zlib's gf2_matrix_times). */
+function gf2Times(mat: Uint32Array, vec: number): number {
+  let sum = 0;
+  for (let i = 0; vec !== 0; i++, vec >>>= 1) if (vec & 1) sum ^= mat[i]!;
+  return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, mat: Uint32Array): void {
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
+}
+
+/**
+ * The CRC-32C of A‖B from crc(A), crc(B) and B's length (zlib's crc32_combine, for the Castagnoli
+ * polynomial): O(log len) 32×32 bit-matrix squarings, no data. Direct uploads checksum each part
+ * as it arrives and combine the part CRCs at complete instead of hashing the file a second time.
+ */
+export function crc32cCombine(crc1: number, crc2: number, len2: number): number {
+  if (len2 <= 0) return crc1 >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = POLY; // the operator for one zero bit
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
+  gf2Square(even, odd); // two zero bits
+  gf2Square(odd, even); // four zero bits
+  let c = crc1 >>> 0;
+  let len = len2;
+  do {
+    gf2Square(even, odd); // first pass: one zero byte, then doubling
+    if (len % 2 === 1) c = gf2Times(even, c);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+    gf2Square(odd, even);
+    if (len % 2 === 1) c = gf2Times(odd, c);
+    len = Math.floor(len / 2);
+  } while (len !== 0);
+  return (c ^ crc2) >>> 0;
+}

@@ -17,6 +17,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { FtError } from '../domain/errors.js';
 import { isoMicros } from '../domain/time.js';
 import type { Clock } from '../lib/clock.js';
+import { Crc32c } from '../lib/crc32c.js';
 import { typeId } from '../lib/ids.js';
 import type { PartRef, PartsResult, Store, UploadRecord, UploadState } from '../store/store.js';
 import { checkFileName, DIRECT_UPLOAD_TYPES, resolveContentType } from './files-rules.js';
@@ -134,14 +135,17 @@ export class UploadsService {
     if (contentLength !== undefined && contentLength !== expected) {
       throw new FtError('invalid_parameter', `part ${part} must be exactly ${expected} bytes; Content-Length says ${contentLength}`);
     }
-    const staged = await this.blobs.writePart(upload_id, source, { maxBytes: expected, label: `p${part}` });
+    const crc = new Crc32c(); // combined at complete: no second pass over the file for the checksum
+    const staged = await this.blobs.writePart(upload_id, source, { maxBytes: expected, label: `p${part}`, tap: (c) => crc.update(c) });
     if (staged.overLimit || staged.size !== expected) {
       await this.blobs.deleteParts(upload_id, [staged.name]);
       throw new FtError('invalid_parameter', `part ${part} must be exactly ${expected} bytes; received ${staged.overLimit ? 'more' : staged.size}`);
     }
     const token = randomBytes(16).toString('hex');
     const now = this.clock.now();
-    const r = await this.store.recordUploadPart({ upload_id, part_number: part, token, num_bytes: expected, staged_name: staged.name, checkpointed: false, created_at: now }, now);
+    const r = await this.store.recordUploadPart({
+      upload_id, part_number: part, token, num_bytes: expected, staged_name: staged.name, crc32c: crc.value(), checkpointed: false, created_at: now,
+    }, now);
     if (!r.recorded) {
       await this.blobs.deleteParts(upload_id, [staged.name]);
       const now2 = await this.store.getUpload(upload_id);

@@ -82,6 +82,7 @@ export interface UploadPart {
   token: string; // the ETag handed to the client; a re-sent part gets a new one
   num_bytes: number;
   staged_name: string; // the part's file in the blob store's part group of the upload
+  crc32c: number | null; // of the part's bytes, computed while they arrived
   checkpointed: boolean;
   created_at: number;
 }

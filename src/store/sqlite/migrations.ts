@@ -71,4 +71,10 @@ CREATE TABLE upload_parts (
   PRIMARY KEY (upload_id, part_number));
 `,
   },
+  {
+    // Each part's CRC-32C, computed as it arrives, so complete combines 4-byte values instead of
+    // reading the file a second time for the checksum. NULL: not known (the assembly computes it).
+    version: 3,
+    sql: `ALTER TABLE upload_parts ADD COLUMN crc32c INTEGER;`,
+  },
 ];

@@ -38,6 +38,7 @@ function partFromRow(r: Row): UploadPart {
     token: String(r.token),
     num_bytes: Number(r.num_bytes),
     staged_name: String(r.staged_name),
+    crc32c: r.crc32c === null || r.crc32c === undefined ? null : Number(r.crc32c),
     checkpointed: Number(r.checkpointed) === 1,
     created_at: Number(r.created_at),
   };
@@ -101,9 +102,9 @@ export abstract class SqliteUploads extends SqliteAttempts {
       if (this.stateOf(p.upload_id) !== 'open') return { recorded: false, replaced: null };
       const prev = this.db.prepare('SELECT staged_name FROM upload_parts WHERE upload_id = ? AND part_number = ?').get(p.upload_id, p.part_number) as Row | undefined;
       this.db
-        .prepare(`INSERT OR REPLACE INTO upload_parts (upload_id, part_number, token, num_bytes, staged_name, checkpointed, created_at)
-                  VALUES (?, ?, ?, ?, ?, 0, ?)`)
-        .run(p.upload_id, p.part_number, p.token, p.num_bytes, p.staged_name, p.created_at);
+        .prepare(`INSERT OR REPLACE INTO upload_parts (upload_id, part_number, token, num_bytes, staged_name, crc32c, checkpointed, created_at)
+                  VALUES (?, ?, ?, ?, ?, ?, 0, ?)`)
+        .run(p.upload_id, p.part_number, p.token, p.num_bytes, p.staged_name, p.crc32c, p.created_at);
       this.touch(p.upload_id, now);
       return { recorded: true, replaced: prev ? String(prev.staged_name) : null };
     }).immediate();
