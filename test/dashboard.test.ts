@@ -70,6 +70,7 @@ test('dashboard: sign in, upload, create, live curve, stop, STOPPED with checkpo
   await page.locator('.uploads li', { hasText: 'uploaded' }).waitFor();
   await page.locator('#files tr[data-file="sensor-sft-train.jsonl"]').waitFor();
   assert.equal((await t.client.get('/v0.5/files/metadata/sensor-sft-train.jsonl')).status, 200);
+  await shot('dashboard-files-1280x800.png');
 
   await page.locator('#nav').getByRole('link', { name: 'Models' }).click();
   await page.locator('#models td', { hasText: 'fixture-live' }).waitFor();
@@ -138,6 +139,9 @@ test('dashboard: sign in, upload, create, live curve, stop, STOPPED with checkpo
   const overflow = await page.evaluate(() => { const d = (globalThis as any).document.documentElement; return d.scrollWidth - d.clientWidth as number; });
   assert.ok(overflow <= 0, `no horizontal scrolling of the page at phone width (overflow ${overflow}px)`);
   await shot('dashboard-job-phone-390x844.png');
+  await page.locator('#nav').getByRole('link', { name: 'Jobs' }).click();
+  await page.locator(`tr[data-job="${jobId}"]`).waitFor();
+  await shot('dashboard-jobs-phone-390x844.png');
 });
 
 test('dashboard: static files are public, confined, and the API still needs a key', { skip }, async () => {

@@ -26,12 +26,13 @@ function ids(text: string): string[] {
   return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
 }
 
-function newJobForm(ctx: PageCtx, models: Model[]): HTMLElement {
+function newJobForm(ctx: PageCtx, models: Model[], fileIds: string[]): HTMLElement {
   const text = models.filter((m) => m.kind === 'text');
+  const suggestions = h('datalist', { id: 'file-ids' }, ...fileIds.map((id) => h('option', { value: id })));
   const name = h('input', { id: 'job-name', name: 'name', required: true, maxlength: 4096, placeholder: 'my-finetune' });
   const model = h('select', { id: 'job-model', name: 'model' }, ...text.map((m) => h('option', { value: m.id }, `${m.id}${m.stand_in ? ' (stand-in)' : ''}`)));
-  const train = h('input', { id: 'job-train', name: 'train', required: true, placeholder: 'train.jsonl', 'aria-describedby': 'ids-help' });
-  const evalIds = h('input', { id: 'job-eval', name: 'eval', placeholder: 'eval.jsonl (optional)', 'aria-describedby': 'ids-help' });
+  const train = h('input', { id: 'job-train', name: 'train', required: true, placeholder: 'train.jsonl', list: 'file-ids', 'aria-describedby': 'ids-help' });
+  const evalIds = h('input', { id: 'job-eval', name: 'eval', placeholder: 'eval.jsonl (optional)', list: 'file-ids', 'aria-describedby': 'ids-help' });
   const status = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'grid-form' },
     h('label', { for: 'job-name' }, 'Name'), name,
@@ -39,7 +40,7 @@ function newJobForm(ctx: PageCtx, models: Model[]): HTMLElement {
     h('label', { for: 'job-train' }, 'Training file ids'), train,
     h('label', { for: 'job-eval' }, 'Evaluation file ids'), evalIds,
     h('p', { id: 'ids-help', class: 'muted span' }, 'File ids are the names of uploaded files (see Files), separated by commas. Time-series (omega) jobs are created through the v0.6 API or the CLI.'),
-    h('div', { class: 'span' }, h('button', { type: 'submit', class: 'primary' }, 'Create job')), status);
+    h('div', { class: 'span' }, h('button', { type: 'submit', class: 'primary' }, 'Create job')), status, suggestions);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const datasets: CreateJobV05['config']['datasets'] = [{ name: 'train', split: 'train', file_ids: ids(train.value) }];
@@ -68,7 +69,9 @@ export async function jobsPage(root: HTMLElement, ctx: PageCtx): Promise<void> {
       h('div', { class: 'filter' }, h('label', { for: 'status-filter' }, 'Status'), filter)),
     formSlot, h('div', { class: 'table-wrap' }, tableEl), count);
 
-  ctx.client.models().then((m) => formSlot.append(newJobForm(ctx, m.data)), ctx.onError);
+  // The file ids are suggestions only: a server without the listing route still gets the form.
+  const fileIds = ctx.client.supports('listFiles').then((ok) => (ok ? ctx.client.listFiles() : [])).then((l) => l.map((f) => f.file_id), () => []);
+  Promise.all([ctx.client.models(), fileIds]).then(([m, ids]) => formSlot.append(newJobForm(ctx, m.data, ids)), ctx.onError);
   const load = async (): Promise<void> => {
     const v = filter.value;
     const jobs = await ctx.client.listJobs({ statuses: v === 'active' ? ACTIVE : v ? [v] : undefined });
