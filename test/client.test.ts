@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { crc32cBase64, crc32cUpdate } from '../src/client/crc32c.js';
 import { ApiError, FtClient, normalizeEndpoint, parseSse, type SseMessage } from '../src/client/index.js';
 import { startTestApp, TEST_KEY, type TestApp } from './helpers/harness.js';
 
@@ -28,6 +29,12 @@ test('normalizeEndpoint removes slashes and a version suffix', () => {
   assert.equal(normalizeEndpoint('https://api.example/v0.6/'), 'https://api.example');
   assert.equal(normalizeEndpoint(' http://127.0.0.1:8642// '), 'http://127.0.0.1:8642');
   assert.equal(normalizeEndpoint('https://h/prefix/v0.5'), 'https://h/prefix');
+});
+
+test('crc32c of the direct-upload checksum matches the standard check value', () => {
+  assert.equal(crc32cBase64(crc32cUpdate(0, Buffer.from('123456789'))), '4waSgw=='); // 0xE3069283
+  const whole = crc32cUpdate(0, Buffer.from('hello world'));
+  assert.equal(crc32cUpdate(crc32cUpdate(0, Buffer.from('hello ')), Buffer.from('world')), whole, 'incremental');
 });
 
 test('ApiError carries the envelope, or one synthetic entry for other answers', async () => {

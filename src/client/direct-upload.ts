@@ -2,14 +2,17 @@
  * Direct (multipart) upload of a large file from disk (archetype-api.md §4.2): initiate with
  * `resume_if_started` (so re-running after a failure sends only the parts not yet checkpointed), PUT
  * each part's byte range to its signed URL (a few at a time, each streamed from disk), checkpoint the
- * part tokens as parts finish, then complete with the tokens not yet checkpointed. A failed run leaves
- * the upload open on the server for the next run to resume; nothing is held in memory but the tokens.
+ * part tokens as parts finish, then complete with the tokens not yet checkpointed and, when the server
+ * offers `crc32c`, the file's CRC-32C (read from disk alongside the upload) so it verifies the whole.
+ * A failed run leaves the upload open on the server for the next run to resume; nothing is held in
+ * memory but the tokens.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FtClient } from './client.js';
+import { fileCrc32c } from './crc32c.js';
 import { contentTypeOf, type Progress } from './node.js';
 import type { CompletedUpload, PartToken, UploadPart } from './types.js';
 
@@ -33,6 +36,8 @@ export async function directUpload(client: FtClient, path: string, o: DirectUplo
   const name = o.name ?? basename(path);
   const size = (await stat(path)).size;
   const up = await client.initiateUpload({ filename: name, file_type: contentTypeOf(name), num_bytes: size, resume_if_started: true });
+  const checksum = up.integrity_algorithm === 'crc32c' ? fileCrc32c(path) : Promise.resolve(undefined);
+  checksum.catch(() => undefined); // awaited before complete; this only keeps an early failure from going unhandled
   const pending = [...up.parts].sort((a, b) => a.part_number - b.part_number);
   let done = size - pending.reduce((n, p) => n + p.length, 0);
   o.onProgress?.(done, size);
@@ -72,7 +77,7 @@ export async function directUpload(client: FtClient, path: string, o: DirectUplo
   });
   await Promise.all(lanes);
   await flush().catch(() => undefined); // whatever failed to checkpoint goes with complete
-  const completed = await client.completeUpload(up.upload_id, unCheckpointed.splice(0));
+  const completed = await client.completeUpload(up.upload_id, unCheckpointed.splice(0), await checksum);
   return { ...completed, upload_id: up.upload_id, resumed: up.is_resume, parts_sent: pending.length };
 }
 
