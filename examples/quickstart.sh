@@ -50,11 +50,15 @@ say "Predict with the fine-tuned checkpoint (extension)"
 EXAMPLE=$(head -1 "$HERE/datasets/sensor-sft-eval.jsonl")
 curl -sS "${auth[@]}" -X POST "$API/fine-tune/jobs/$JOB_ID/predict" -d "{\"examples\": [$EXAMPLE]}"; echo
 
-say "Stop and cancel (docs: stop-job, cancel-job) on a second job"
-JOB2=$(curl -sS "${auth[@]}" -X POST "$API/fine-tune/jobs" -d '{"name":"second-run","config":{"datasets":[{"name":"training-set","split":"train","file_ids":["sensor-sft-train.jsonl"]}]}}')
-JOB2_ID=$(printf '%s' "$JOB2" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p' | head -1)
+say "Stop a second job (docs: stop-job) and cancel a third (docs: cancel-job)"
+new_job() {
+  curl -sS "${auth[@]}" -X POST "$API/fine-tune/jobs" -d "{\"name\":\"$1\",\"config\":{\"datasets\":[{\"name\":\"training-set\",\"split\":\"train\",\"file_ids\":[\"sensor-sft-train.jsonl\"]}]}}" |
+    sed -n 's/.*"id":"\([^"]*\)".*/\1/p' | head -1
+}
+JOB2_ID=$(new_job second-run)
 curl -sS "${auth[@]}" -X PUT "$API/fine-tune/jobs/$JOB2_ID/stop"; echo
-curl -sS "${auth[@]}" -X PUT "$API/fine-tune/jobs/$JOB2_ID/cancel"; echo
+JOB3_ID=$(new_job third-run)
+curl -sS "${auth[@]}" -X PUT "$API/fine-tune/jobs/$JOB3_ID/cancel"; echo
 
 say "Runner status (unofficial endpoint)"
 curl -sS "${auth[@]}" "$API/fine-tune/status"; echo

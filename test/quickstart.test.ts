@@ -20,6 +20,7 @@ test('examples/quickstart.sh runs end to end and the job completes', async () =>
     assert.equal(out.code, 0, out.text);
     assert.match(out.text, /quickstart finished: job ftj-my-finetune-run-[0-9a-f]{8} ended COMPLETED/);
     assert.match(out.text, /"predictions":\[\{"prediction":/);
+    assert.match(out.text, /"status":"(STOPPING|STOPPED)"/);
     assert.match(out.text, /"status":"CANCELLED"/);
   } finally {
     await t.close();
