@@ -71,7 +71,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     maxUploadBytes: config.maxUploadBytes,
     uploads: {
       partBytes: config.uploadPartBytes, urlTtlMs: config.uploadUrlTtlMs, ttlMs: config.uploadTtlMs, maxBytes: config.maxDirectUploadBytes,
-      publicUrl: config.publicUrl, signingKeyFile: join(config.home, 'upload-signing.key'),
+      publicUrl: config.publicUrl, signingKeyFile: config.uploadSigningKeyFile ?? join(config.home, 'upload-signing.key'),
     },
   });
   await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen

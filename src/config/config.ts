@@ -29,6 +29,7 @@ export interface Config {
   uploadUrlTtlMs: number; // lifetime of a signed part URL
   maxDirectUploadBytes: number;
   publicUrl: string | null; // base of signed part URLs when clients reach the server through a proxy; else the request's Host
+  uploadSigningKeyFile: string | null; // HMAC key of part URLs; null = <home>/upload-signing.key (replicas behind one URL share one file)
   logLevel: string;
   catalog: Record<string, CatalogEntry>;
   trainerCommand: string[]; // how built-in trainers are started (node + the compiled entry)
@@ -88,6 +89,7 @@ function defaults(home: string, trainerEntry: string): Config {
     uploadUrlTtlMs: 3600_000, // 1 h: a part URL outlives a slow 8 MiB PUT by far; clients ask for fresh ones
     maxDirectUploadBytes: 250_000_000_000, // 250 GB, Archetype's documented direct-to-cloud limit
     publicUrl: null,
+    uploadSigningKeyFile: null,
     logLevel: 'info',
     catalog: DEFAULT_CATALOG,
     trainerCommand: [process.execPath, trainerEntry],
