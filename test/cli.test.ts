@@ -203,6 +203,10 @@ test('cli: errors are one line `error <code>: <message>` with a non-zero exit co
   assert.equal(noFlags.code, 1);
   assert.match(noFlags.stderr, /^error missing_parameter: give --train/);
 
+  const usage = await cli(['jobs', 'get']);
+  assert.notEqual(usage.code, 0);
+  assert.match(usage.stderr, /^error usage: missing required argument 'job_id'\n$/);
+
   const invalid = await cli(['jobs', 'create', '--model', 'no-such-model', '--train', 'nope.jsonl']);
   assert.equal(invalid.code, 1);
   assert.equal(invalid.stderr.trim().split('\n').length, 1, 'several problems, one line');
