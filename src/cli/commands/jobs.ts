@@ -155,7 +155,8 @@ export function registerJobs(program: Command): Command {
     .action(act(async (ctx, id: string) => {
       const text = await ctx.client().inferenceConfig(id);
       if (ctx.opts.output) await writeFile(ctx.opts.output as string, text);
-      else process.stdout.write(text);
+      if (ctx.json) ctx.out(JSON.stringify({ job_id: id, inference_config: parseYaml(text) as unknown, ...(ctx.opts.output ? { path: ctx.opts.output } : {}) }));
+      else if (!ctx.opts.output) process.stdout.write(text);
     }));
   return jobs;
 }
