@@ -1,6 +1,6 @@
 /**
  * The Store conformance suite: every implementation must pass it. Runs on SQLite always and on
- * PostgreSQL when FTNODE_TEST_PG_URL is set (each test in its own schema) once that store exists.
+ * PostgreSQL when FTNODE_TEST_PG_URL is set (each test in its own schema, dropped afterwards).
  * Covers the compare-and-set guards, claims, leases and fencing that the lifecycle rests on.
  */
 import assert from 'node:assert/strict';
@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import pg from 'pg';
 import type { Checkpoint, Job } from '../src/domain/types.js';
-import { typeId, uuid } from '../src/lib/ids.js';
+import { randomHex, typeId, uuid } from '../src/lib/ids.js';
+import { PostgresStore } from '../src/store/postgres/pg-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Fence, Store } from '../src/store/store.js';
 
@@ -17,6 +19,8 @@ interface Factory {
   name: string;
   open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
 }
+
+const PG_URL = process.env.FTNODE_TEST_PG_URL;
 
 const factories: Factory[] = [
   {
@@ -28,6 +32,24 @@ const factories: Factory[] = [
       return { store, cleanup: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
     },
   },
+  // PostgreSQL when FTNODE_TEST_PG_URL is set (.ci/run sets it): each test in a fresh random schema, dropped after.
+  ...(PG_URL
+    ? [{
+        name: 'postgres',
+        async open() {
+          const schema = `conf_${randomHex(12)}`;
+          const store = PostgresStore.open(PG_URL, { schema, applicationName: 'ftnode-test' });
+          await store.migrate();
+          const cleanup = async (): Promise<void> => {
+            await store.close();
+            const admin = new pg.Client({ connectionString: PG_URL });
+            await admin.connect();
+            await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
+          };
+          return { store, cleanup };
+        },
+      }]
+    : []),
 ];
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -192,6 +214,4 @@ for (const f of factories) {
   });
 }
 
-if (process.env.FTNODE_TEST_PG_URL && !factories.some((f) => f.name === 'postgres')) {
-  test('Store conformance: postgres', { skip: 'FTNODE_TEST_PG_URL is set but the PostgreSQL store is not built yet (issue: scale past one machine)' }, () => undefined);
-}
+if (!PG_URL) test('Store conformance: postgres', { skip: 'FTNODE_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)' }, () => undefined);

@@ -22,6 +22,7 @@ import { JobCreator } from '../service/job-create.js';
 import { JobsService } from '../service/jobs-service.js';
 import { Recovery } from '../service/recovery.js';
 import type { TrainerHooks } from '../service/trainer-hooks.js';
+import { PostgresStore } from '../store/postgres/pg-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import type { StatusFeed } from '../worker/work-source.js';
@@ -61,7 +62,9 @@ export function appConfig(overrides: ConfigOverrides = {}, env: Record<string, s
 export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger === undefined ? pino({ level: config.logLevel }) : opts.logger;
-  const store = SqliteStore.open(config.databaseFile);
+  const store: Store = /^postgres(ql)?:\/\//.test(config.databaseUrl ?? '')
+    ? PostgresStore.open(config.databaseUrl!, { clock, onError: (err) => (logger ? logger.warn({ err }, 'postgres connection error') : undefined) })
+    : SqliteStore.open(config.databaseFile);
   await store.migrate();
   const blobs = new LocalDiskBlobStore(config.artifactsDir);
   const bus = new Bus();

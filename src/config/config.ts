@@ -12,6 +12,7 @@ export interface Config {
   host: string;
   port: number; // 0 = ephemeral (tests)
   databaseFile: string;
+  databaseUrl: string | null; // postgres:// or postgresql:// → PostgreSQL (docs/postgres.md); unset or anything else → SQLite at databaseFile
   artifactsDir: string;
   bootstrapKey: string | null; // created on first start when set (like a database root password)
   bootstrapOrg: string;
@@ -41,6 +42,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   FTNODE_HOME: 'home',
   FTNODE_HOST: 'host',
   FTNODE_PORT: 'port',
+  FTNODE_DATABASE_URL: 'databaseUrl',
   FTNODE_BOOTSTRAP_KEY: 'bootstrapKey',
   FTNODE_BOOTSTRAP_ORG: 'bootstrapOrg',
   FTNODE_WORKERS: 'builtinWorkers',
@@ -73,6 +75,7 @@ function defaults(home: string, trainerEntry: string): Config {
     host: '127.0.0.1',
     port: DEFAULT_PORT,
     databaseFile: join(home, 'ftnode.db'),
+    databaseUrl: null,
     artifactsDir: join(home, 'artifacts'),
     bootstrapKey: null,
     bootstrapOrg: 'default',

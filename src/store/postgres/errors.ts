@@ -1,0 +1,46 @@
+/**
+ * Which PostgreSQL failures are worth another try, by SQLSTATE (the `code` pg puts on server errors)
+ * or, for a socket that died before the server could say anything, by the driver's error.
+ * Invariant: only errors after which the transaction certainly did not commit are retryable here;
+ * the transaction runner (pg-db.ts) additionally never retries a connection loss during COMMIT,
+ * whose outcome is unknown.
+ */
+
+/** 40001 serialization_failure, 40P01 deadlock_detected: the server rolled the transaction back. */
+const ROLLED_BACK = new Set(['40001', '40P01']);
+/**
+ * 57P01 admin_shutdown (pg_terminate_backend, fast shutdown), 57P02 crash_shutdown,
+ * 57P03 cannot_connect_now (server starting or in recovery).
+ */
+const SERVER_GOING_AWAY = new Set(['57P01', '57P02', '57P03']);
+/** Node socket errors: the connection broke or could not be made. */
+const SOCKET = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** pg reports a socket closed under it with these messages and no code. */
+const DRIVER_MESSAGES = [/^Connection terminated/, /not queryable/, /^Client was closed/];
+
+function codeOf(err: unknown): string | undefined {
+  const c = (err as { code?: unknown } | null)?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** A broken connection (class 08, server going away, socket errors): the client must be discarded. */
+export function isConnectionError(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code !== undefined) return code.startsWith('08') || SERVER_GOING_AWAY.has(code) || SOCKET.has(code);
+  const msg = err instanceof Error ? err.message : '';
+  return DRIVER_MESSAGES.some((re) => re.test(msg));
+}
+
+/** Another try, on a fresh transaction (and a fresh connection after a connection error), may succeed. */
+export function isRetryable(err: unknown): boolean {
+  const code = codeOf(err);
+  return (code !== undefined && ROLLED_BACK.has(code)) || isConnectionError(err);
+}
+
+/** The connection broke while COMMIT was in flight: the transaction may or may not have committed. */
+export class CommitOutcomeUnknownError extends Error {
+  constructor(cause: unknown) {
+    super(`postgres: connection lost during COMMIT, outcome unknown (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    this.name = 'CommitOutcomeUnknownError';
+  }
+}
