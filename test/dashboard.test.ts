@@ -4,7 +4,8 @@
  * gated fixture trainer, so the run advances only when the test opens a gate. Sign in → upload a file →
  * create a job → the loss curve grows while the page is open → Stop (by keyboard, confirmed) → STOPPED
  * with a checkpoint (downloaded, sha256 checked) and an inference config. Screenshots go to
- * test-artifacts/ (1280×800 and phone width). Skips with a message when Chromium is not installed.
+ * test-artifacts/ (1280×800 and phone width). The browser test skips with a message when Chromium is
+ * not installed; the static-file checks run without a browser.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -29,10 +30,10 @@ let page: Page;
 let profileDir: string;
 
 before(async () => {
-  if (skip) return;
   assert.ok(existsSync(join(ROOT, 'dist/web/src/main.js')), 'the dashboard is not built: `npm run build` must run `tsc -p web/tsconfig.json` (see docs/dashboard.md)');
-  mkdirSync(ARTIFACTS, { recursive: true });
   t = await startTestApp({ plans: { live: { steps: 8, evalEvery: 2, gates: ['step_3', 'step_5', 'step_6'] } } });
+  if (skip) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
   profileDir = mkdtempSync(join(tmpdir(), 'ftnode-chromium-'));
   const { chromium } = await import('playwright-core');
   // launchPersistentContext: the fresh --user-data-dir is this folder (Playwright refuses it in args).
@@ -144,7 +145,7 @@ test('dashboard: sign in, upload, create, live curve, stop, STOPPED with checkpo
   await shot('dashboard-jobs-phone-390x844.png');
 });
 
-test('dashboard: static files are public, confined, and the API still needs a key', { skip }, async () => {
+test('dashboard: static files are public, confined, and the API still needs a key', async () => {
   const res = await fetch(`${t.app.url}/`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
