@@ -9,3 +9,4 @@ export { ROUTES, fillPath, pathShape, type Route, type RouteName, type Method } 
 export { followJob, parseSse, type FollowOptions, type JobStreamMessage, type SseMessage } from './sse.js';
 export * from './types.js';
 export { uploadWithProgress } from './upload-xhr.js';
+export { formatBytes } from './format.js';

@@ -3,7 +3,7 @@
  * HTML, so server strings cannot inject markup), formatting of times, sizes and numbers, status badges,
  * and a confirmation dialog built on <dialog> (focus is trapped and Escape cancels, natively).
  */
-import { ApiError } from '../../src/client/index.js';
+import { ApiError, formatBytes } from '../../src/client/index.js';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | EventListener | undefined | null>;
@@ -38,18 +38,7 @@ export function fmtTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
-export function fmtBytes(n: number): string {
-  if (!Number.isFinite(n)) return '-';
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-}
+export const fmtBytes = formatBytes;
 
 export function fmtNum(v: unknown): string {
   return typeof v === 'number' && Number.isFinite(v) ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : '-';

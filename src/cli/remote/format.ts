@@ -3,23 +3,15 @@
  * drawn on stderr (redrawn in place on a terminal at most every 100 ms; elsewhere one summary line at
  * the end, so logs of scripts stay short). `--json` output never goes through here.
  */
+import { formatBytes } from '../../client/index.js';
+
 export function table(rows: Array<Array<string | number | null | undefined>>, header: string[]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-}
+export const bytes = formatBytes;
 
 export function num(v: unknown, digits = 4): string {
   return typeof v === 'number' && Number.isFinite(v) ? (Number.isInteger(v) ? String(v) : v.toFixed(digits)) : '-';

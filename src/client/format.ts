@@ -1,0 +1,15 @@
+/** Display helpers shared by the CLI and the dashboard (both show sizes and rates the same way). */
+
+/** 1536 → "1.50 KiB"; binary units, 3 significant digits. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
