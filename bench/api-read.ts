@@ -373,8 +373,12 @@ async function main(): Promise<void> {
     // Short rounds, bare and app alternating, so that both sides see the same machine load; the
     // first round of each side warms up (JIT, sockets) before its recorded requests.
     const results: Record<string, { bare: LoadSummary[]; app: LoadSummary[] }> = {};
+    // CPU time of this (server) process per request served: what a request costs, whatever the
+    // machine load; bare/app of it is the req/s ratio one saturated core would give.
+    const cpuUs: Record<string, { bare: number[]; app: number[] }> = {};
     for (const sc of scenarios) {
       results[sc.name] = { bare: [], app: [] };
+      cpuUs[sc.name] = { bare: [], app: [] };
       const perRound = Math.ceil(sc.requests / opts.rounds);
       for (let round = 0; round < opts.rounds; round++) {
         for (const which of ['bare', 'app'] as const) {
@@ -390,7 +394,10 @@ async function main(): Promise<void> {
           const offset = (round * perRound) % sc.paths.length; // each round its own ids/offsets
           const paths = sc.paths.length > 1 ? [...sc.paths.slice(offset), ...sc.paths.slice(0, offset)] : sc.paths;
           const warmup = round === 0 ? sc.warmup : 2 * opts.connections;
+          const cpu0 = process.cpuUsage();
           const r = await runLoad({ origin, paths, headers, connections: opts.connections, requests: perRound, warmup });
+          const cpu = process.cpuUsage(cpu0);
+          cpuUs[sc.name]![which].push((cpu.user + cpu.system) / (perRound + warmup));
           if (session) {
             const { profile } = await post<{ profile: { nodes: ProfileNode[] } }>(session, 'Profiler.stop');
             session.disconnect();
@@ -400,7 +407,7 @@ async function main(): Promise<void> {
           }
           if (r.errors > 0) throw new Error(`${which} ${sc.name}: ${r.errors} errors (${JSON.stringify(r.statuses)})`);
           results[sc.name]![which].push(r);
-          console.log(`  round ${round + 1} ${which.padEnd(4)} ${sc.name.padEnd(8)} ${int(r.rps).padStart(7)} req/s  p50 ${ms(r.latency.p50)} ms  p99 ${ms(r.latency.p99)} ms  max ${ms(r.latency.max)} ms  ${int(r.bytesPerResponse)} B/resp  ${r.sockets} sockets`);
+          console.log(`  round ${round + 1} ${which.padEnd(4)} ${sc.name.padEnd(8)} ${int(r.rps).padStart(7)} req/s  p50 ${ms(r.latency.p50)} ms  p99 ${ms(r.latency.p99)} ms  max ${ms(r.latency.max)} ms  ${int(r.bytesPerResponse)} B/resp  ${r.sockets} sockets  ${int(cpuUs[sc.name]![which].at(-1)!)} µs CPU/req`);
         }
       }
     }
@@ -416,15 +423,17 @@ async function main(): Promise<void> {
       const rel = a.rps / b.rps;
       const relMedian = median(perRound);
       const met = relMedian >= 0.6 && a.latency.p99 < 10;
-      rows.push([sc.label, int(b.rps), `${ms(b.latency.p50)} / ${ms(b.latency.p99)}`, int(a.rps), `${ms(a.latency.p50)} / ${ms(a.latency.p99)}`, ratio(rel), `${ratio(relMedian)} (${perRound.map((x) => x.toFixed(2)).join(', ')})`, met ? 'met' : 'MISSED']);
+      const cpuBare = Math.min(...cpuUs[sc.name]!.bare), cpuApp = Math.min(...cpuUs[sc.name]!.app); // least-disturbed round
+      rows.push([sc.label, int(b.rps), `${ms(b.latency.p50)} / ${ms(b.latency.p99)}`, int(a.rps), `${ms(a.latency.p50)} / ${ms(a.latency.p99)}`, ratio(rel), `${ratio(relMedian)} (${perRound.map((x) => x.toFixed(2)).join(', ')})`, `${int(cpuBare)} / ${int(cpuApp)} → ${ratio(cpuBare / cpuApp)}`, met ? 'met' : 'MISSED']);
       summary[sc.name] = {
         requests: a.requests, bare_rps: Math.round(b.rps), bare_p50_ms: +b.latency.p50.toFixed(3), bare_p99_ms: +b.latency.p99.toFixed(3),
         app_rps: Math.round(a.rps), app_p50_ms: +a.latency.p50.toFixed(3), app_p99_ms: +a.latency.p99.toFixed(3),
-        ratio_pooled: +rel.toFixed(3), ratio_round_median: +relMedian.toFixed(3), ratio_rounds: perRound.map((x) => +x.toFixed(3)), target_met: met,
+        ratio_pooled: +rel.toFixed(3), ratio_round_median: +relMedian.toFixed(3), ratio_rounds: perRound.map((x) => +x.toFixed(3)),
+        server_cpu_us_per_req_bare: Math.round(cpuBare), server_cpu_us_per_req_app: Math.round(cpuApp), cpu_ratio: +(cpuBare / cpuApp).toFixed(3), target_met: met,
       };
     }
     console.log(`\n${int(opts.jobs)} stored jobs, ${opts.connections} keep-alive connections, load generator in a separate process, ${opts.rounds} alternating rounds pooled`);
-    console.log(table(['request', 'bare req/s', 'bare p50 / p99 ms', 'app req/s', 'app p50 / p99 ms', 'app/bare pooled', 'app/bare median of rounds (rounds)', 'target (≥0.6×, p99<10 ms)'], rows));
+    console.log(table(['request', 'bare req/s', 'bare p50 / p99 ms', 'app req/s', 'app p50 / p99 ms', 'app/bare pooled', 'app/bare median of rounds (rounds)', 'server CPU µs/req bare / app → bare/app', 'target (≥0.6×, p99<10 ms)'], rows));
     const out = { bench: 'api-read', options: opts, seed: { store_jobs_per_s: Math.round(seeded.storeRate), raw_jobs_per_s: Math.round(seeded.rawRate), seconds: +seeded.seconds.toFixed(2) }, results: summary };
     if (opts.breakdown) {
       const parts = await breakdown(app.config.databaseFile, org, seeded.ids, prng(opts.seed + 2));
