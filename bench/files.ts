@@ -1,0 +1,221 @@
+/**
+ * Files API throughput: a 1 GB file uploaded through the simple path (POST /v0.5/files) and the
+ * direct path (initiate → 8 concurrent part PUTs → complete with a CRC-32C), and downloaded back
+ * (GET /v0.5/files/download, written to disk), each compared with `cp` of the same file on the same
+ * disk in the same run. The server is the real `ftnode serve` in its own process; its peak RSS is
+ * the kernel's VmHWM. Target: every path ≥ 0.5× cp.
+ *   node dist/bench/files.js [--size-mb 1000] [--rounds 3] [--concurrency 8] [--dir /tmp]
+ * The source file is written once (page cache warm for every contender alike); each round runs cp,
+ * cp+fsync, dd, simple upload, simple download, direct upload, direct download; medians reported.
+ * References: `cp` (GNU cp 9 copies inside the kernel with copy_file_range, the target's yardstick),
+ * `cp` + fsync (uploads fsync before answering: a 200 means the bytes are durable), and `dd bs=1M`
+ * (a plain user-space read/write copy). The server's CPU seconds (user + system, all threads) per
+ * operation come from /proc/<pid>/stat.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { Crc32c } from '../src/lib/crc32c.js';
+import { parseArgs } from './lib/args.js';
+import { machineLine } from './lib/machine.js';
+import { sampleMemory } from './lib/proc.js';
+import { median, ratio, table } from './lib/stats.js';
+
+const opts = parseArgs({ sizeMb: 1000, rounds: 3, concurrency: 8, dir: '/tmp' });
+const SIZE = opts.sizeMb * 1_000_000;
+const KEY = 'sk_bench_files_0123456789abcdefghijklmnopqrstuv';
+const AUTH = { authorization: `Bearer ${KEY}` };
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function send(url: string, method: string, headers: Record<string, string | number>, body?: Readable | string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    if (body === undefined || typeof body === 'string') req.end(body);
+    else body.pipe(req);
+  });
+}
+
+function ok(a: Answer, what: string): Answer {
+  if (a.status !== 200) throw new Error(`${what}: HTTP ${a.status} ${a.body.slice(0, 300)}`);
+  return a;
+}
+
+async function writeSource(path: string): Promise<{ sha256: string; crc32c: string }> {
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
+  const h = createHash('sha256');
+  const crc = new Crc32c();
+  const fh = await open(path, 'w');
+  for (let off = 0, n = 0; off < SIZE; off += block.length, n++) {
+    const chunk = Buffer.from(block.subarray(0, Math.min(block.length, SIZE - off)));
+    chunk.writeUInt32LE(n, 0); // every MiB differs
+    h.update(chunk);
+    crc.update(chunk);
+    await fh.write(chunk);
+  }
+  await fh.close();
+  return { sha256: h.digest('hex'), crc32c: crc.base64() };
+}
+
+function startServer(home: string): Promise<{ url: string; pid: number; stop(): void }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home, '--workers', '0'], {
+    env: { ...process.env, FTNODE_BOOTSTRAP_KEY: KEY, FTNODE_LOG_LEVEL: 'warn', FTNODE_MAX_UPLOAD_BYTES: String(SIZE * 2) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, pid: child.pid!, stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${out}`)));
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (100 ticks/s). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+let serverPid = 0;
+const cpu: Record<string, number[]> = {};
+
+/** Wall seconds of `fn`; the server's CPU seconds during it go to cpu[name]. */
+async function timed(name: string, fn: () => Promise<unknown> | unknown): Promise<number> {
+  const c0 = serverPid ? cpuSeconds(serverPid) : 0;
+  const t0 = performance.now();
+  await fn();
+  const wall = (performance.now() - t0) / 1000;
+  (cpu[name] ??= []).push(serverPid ? cpuSeconds(serverPid) - c0 : 0);
+  return wall;
+}
+
+/** GNU cp 9 copies with copy_file_range(2): inside the kernel, no user-space pass over the bytes. */
+function cp(src: string, dst: string, fsync: boolean): void {
+  const r = spawnSync('cp', [src, dst]);
+  if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
+  if (fsync && spawnSync('sync', [dst]).status !== 0) throw new Error('sync failed');
+}
+
+/** A user-space copy (read + write through 1 MiB buffers), the floor any server code sits on. */
+function dd(src: string, dst: string): void {
+  const r = spawnSync('dd', [`if=${src}`, `of=${dst}`, 'bs=1M', 'status=none']);
+  if (r.status !== 0) throw new Error(`dd failed: ${r.stderr}`);
+}
+
+async function uploadSimple(url: string, src: string, name: string): Promise<void> {
+  const boundary = 'ftnodebench';
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  async function* body(): AsyncGenerator<Buffer> {
+    yield Buffer.from(head);
+    for await (const c of createReadStream(src, { highWaterMark: 1 << 20 })) yield c as Buffer;
+    yield Buffer.from(tail);
+  }
+  const len = Buffer.byteLength(head) + SIZE + Buffer.byteLength(tail);
+  ok(await send(`${url}/v0.5/files`, 'POST', { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': len }, Readable.from(body())), 'simple upload');
+}
+
+async function uploadDirect(url: string, src: string, name: string, crc32c: string): Promise<void> {
+  const init = JSON.parse(ok(await send(`${url}/v0.5/files/uploads/initiate`, 'POST', { ...AUTH, 'content-type': 'application/json' },
+    JSON.stringify({ filename: name, file_type: 'text/plain', num_bytes: SIZE })), 'initiate').body);
+  const queue = [...init.parts];
+  const parts: Array<{ part_number: number; part_token: string }> = [];
+  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
+    for (let p = queue.shift(); p; p = queue.shift()) {
+      const body = createReadStream(src, { start: p.offset, end: p.offset + p.length - 1, highWaterMark: 1 << 20 });
+      const a = ok(await send(p.url, 'PUT', { 'content-length': p.length }, body), `part ${p.part_number}`);
+      parts.push({ part_number: p.part_number, part_token: String(a.headers.etag) });
+    }
+  }));
+  ok(await send(`${url}/v0.5/files/uploads/${init.upload_id}/complete`, 'POST', { ...AUTH, 'content-type': 'application/json' },
+    JSON.stringify({ parts, integrity_checksum: crc32c })), 'complete');
+}
+
+function download(url: string, name: string, dst: string, sha256: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    request(`${url}/v0.5/files/download/${name}`, { headers: AUTH, agent: false }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`download: HTTP ${res.statusCode}`));
+      const h = createHash('sha256');
+      res.on('data', (c: Buffer) => h.update(c));
+      pipeline(res, createWriteStream(dst, { highWaterMark: 4 << 20 })).then(() => {
+        if (h.digest('hex') !== sha256) return reject(new Error('download: sha256 differs'));
+        resolve();
+      }, reject);
+    }).on('error', reject).end();
+  });
+}
+
+async function main(): Promise<void> {
+  console.log(`files bench: ${machineLine()}`);
+  console.log(`size ${SIZE} bytes, ${opts.rounds} rounds, ${opts.concurrency} concurrent part PUTs, dir ${opts.dir}`);
+  const work = mkdtempSync(join(opts.dir, 'ftnode-bench-files-'));
+  const src = join(work, 'source.txt');
+  const dst = join(work, 'copy.txt');
+  const digest = await writeSource(src);
+  const server = await startServer(join(work, 'home'));
+  serverPid = server.pid;
+  const mem = sampleMemory(server.pid, 20);
+  const clientPeak = { rss: 0 };
+  const clientTimer = setInterval(() => (clientPeak.rss = Math.max(clientPeak.rss, process.memoryUsage().rss)), 20);
+  const secs: Record<string, number[]> = { cp: [], 'cp+fsync': [], 'dd bs=1M': [], 'simple upload': [], 'simple download': [], 'direct upload': [], 'direct download': [] };
+  try {
+    for (let r = 0; r < opts.rounds; r++) {
+      rmSync(dst, { force: true });
+      secs.cp!.push(await timed('cp', () => cp(src, dst, false)));
+      rmSync(dst, { force: true });
+      secs['cp+fsync']!.push(await timed('cp+fsync', () => cp(src, dst, true)));
+      rmSync(dst, { force: true });
+      secs['dd bs=1M']!.push(await timed('dd bs=1M', () => dd(src, dst)));
+      rmSync(dst, { force: true });
+      secs['simple upload']!.push(await timed('simple upload', () => uploadSimple(server.url, src, `simple-${r}.txt`)));
+      secs['simple download']!.push(await timed('simple download', () => download(server.url, `simple-${r}.txt`, dst, digest.sha256)));
+      rmSync(dst, { force: true });
+      secs['direct upload']!.push(await timed('direct upload', () => uploadDirect(server.url, src, `direct-${r}.txt`, digest.crc32c)));
+      secs['direct download']!.push(await timed('direct download', () => download(server.url, `direct-${r}.txt`, dst, digest.sha256)));
+      rmSync(dst, { force: true });
+      for (const n of [`simple-${r}.txt`, `direct-${r}.txt`]) ok(await send(`${server.url}/v0.5/files/delete/${n}`, 'DELETE', AUTH), 'delete');
+      console.log(`round ${r + 1}: ${Object.entries(secs).map(([k, v]) => `${k} ${v[r]!.toFixed(2)} s`).join(', ')}`);
+    }
+  } finally {
+    clearInterval(clientTimer);
+    server.stop();
+  }
+  const m = mem.stop();
+  const cpMed = median(secs.cp!);
+  const cpSyncMed = median(secs['cp+fsync']!);
+  const rows = Object.entries(secs).map(([k, v]) => {
+    const s = median(v);
+    const serverCpu = k.startsWith('cp') || k.startsWith('dd') ? '-' : median(cpu[k]!).toFixed(2);
+    return [k, s.toFixed(2), (SIZE / 1e6 / s).toFixed(0), ratio(cpMed / s), ratio(cpSyncMed / s), serverCpu];
+  });
+  console.log(`\n${table([`operation (${SIZE / 1e9} GB)`, 'median s', 'MB/s', '× cp', '× cp+fsync', 'server CPU s'], rows)}`);
+  console.log(`\nserver peak RSS (VmHWM): ${(m.peakHwmKiB / 1024).toFixed(1)} MiB; bench client peak RSS: ${(clientPeak.rss / 2 ** 20).toFixed(1)} MiB`);
+  console.log(`source ${statSync(src).size} bytes, sha256 ${digest.sha256.slice(0, 16)}…, crc32c ${digest.crc32c}`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((e: Error) => {
+  console.error(e.stack ?? e.message);
+  process.exit(1);
+});
