@@ -147,9 +147,11 @@ export class UploadsService {
       upload_id, part_number: part, token, num_bytes: expected, staged_name: staged.name, crc32c: crc.value(), checkpointed: false, created_at: now,
     }, now);
     if (!r.recorded) {
-      await this.blobs.deleteParts(upload_id, [staged.name]);
-      const now2 = await this.store.getUpload(upload_id);
-      throw this.stateError(upload_id, now2?.state ?? 'aborted');
+      // The upload ended (aborted, superseded, expired, completed) while this part streamed in.
+      const state = (await this.store.getUpload(upload_id))?.state ?? 'aborted';
+      const live = state === 'open' || state === 'completing'; // completing: its assembly reads the other parts
+      await this.blobs.deleteParts(upload_id, live ? [staged.name] : undefined); // else the folder this PUT re-created goes too
+      throw this.stateError(upload_id, state);
     }
     if (r.replaced) await this.blobs.deleteParts(upload_id, [r.replaced]);
     return token;
