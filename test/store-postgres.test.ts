@@ -3,19 +3,21 @@
  * racing from two replicas, many concurrent claimers, retries of retryable failures (a backend killed
  * mid-transaction, a real deadlock), and LISTEN/NOTIFY wake-ups including after the listener's
  * connection is killed; and, until the conformance suite covers direct uploads, the same upload
- * scenario on SQLite and PostgreSQL giving the same answers. Needs FTNODE_TEST_PG_URL; every test uses fresh random schemas, dropped after.
+ * scenario on SQLite and PostgreSQL giving the same answers. Needs FTNODE_TEST_PG_URL (except the
+ * retry-classification and backoff unit tests); every test uses fresh random schemas, dropped after.
  * No sleeps: every wait is on an event (a notification, a barrier, a promise).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import pg from 'pg';
 import type { Job } from '../src/domain/types.js';
 import { randomHex, uuid } from '../src/lib/ids.js';
 import { deferred } from '../src/lib/signal.js';
-import { isRetryable } from '../src/store/postgres/errors.js';
+import { backoffDelay, retry } from '../src/lib/backoff.js';
+import { CommitOutcomeUnknownError, isRetryable } from '../src/store/postgres/errors.js';
 import { migratePg, PG_MIGRATIONS } from '../src/store/postgres/migrations.js';
 import { PgDb } from '../src/store/postgres/pg-db.js';
 import { PostgresStore } from '../src/store/postgres/pg-store.js';
@@ -45,6 +47,36 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+describe('retry classification and backoff (no database needed)', () => {
+  const err = (code: string): Error => Object.assign(new Error(code), { code });
+
+  test('SQLSTATE classes: rolled back or connection lost → retryable; anything else → not', () => {
+    for (const code of ['40001', '40P01', '08000', '08006', '57P01', '57P03', 'ECONNRESET', 'ECONNREFUSED']) assert.equal(isRetryable(err(code)), true, code);
+    for (const code of ['23505', '42P01', '22P05', '57014', '25P02']) assert.equal(isRetryable(err(code)), false, code);
+    assert.equal(isRetryable(new Error('Connection terminated unexpectedly')), true);
+    assert.equal(isRetryable(new CommitOutcomeUnknownError(err('08006'))), false, 'a lost COMMIT may have committed');
+    assert.equal(isRetryable(new TypeError('bug')), false);
+  });
+
+  test('retry: bounded tries, full-jitter exponential waits, the last error propagates', async () => {
+    const waits: number[] = [];
+    let calls = 0;
+    const always = retry(async () => {
+      calls++;
+      throw err('40001');
+    }, { attempts: 4, baseMs: 10, maxMs: 25, random: () => 0.999, sleep: async (ms) => void waits.push(ms), retryable: isRetryable });
+    await assert.rejects(always, (e: { code?: string }) => e.code === '40001');
+    assert.equal(calls, 4);
+    assert.deepEqual(waits, [9, 19, 24], 'just under 10, 20, then the 25 cap');
+    assert.equal(backoffDelay(30, { baseMs: 10, maxMs: 1_000, random: () => 0.5 }), 500, 'no overflow far out');
+    let n = 0;
+    assert.equal(await retry(async () => (++n < 3 ? Promise.reject(err('40P01')) : 'ok'), { retryable: isRetryable, sleep: async () => undefined }), 'ok');
+    n = 0;
+    await assert.rejects(retry(async () => (++n, Promise.reject(err('23505'))), { retryable: isRetryable, sleep: async () => undefined }));
+    assert.equal(n, 1, 'not retryable: one call');
+  });
+});
+
 describe('PostgresStore (PostgreSQL only)', { skip: PG_URL ? false : 'FTNODE_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)' }, () => {
   const url = PG_URL!;
   const schemas: string[] = [];
@@ -56,8 +88,11 @@ describe('PostgresStore (PostgreSQL only)', { skip: PG_URL ? false : 'FTNODE_TES
     return store;
   };
 
+  // Each test's pools and listeners close when it ends: parallel runs stay far below max_connections.
+  afterEach(async () => {
+    for (const c of toClose.splice(0)) await c.close();
+  });
   after(async () => {
-    for (const c of toClose) await c.close();
     await admin(async (c) => {
       for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
     });
@@ -154,10 +189,6 @@ describe('PostgresStore (PostgreSQL only)', { skip: PG_URL ? false : 'FTNODE_TES
     await store.insertApiKey(key, 'h1');
     await assert.rejects(store.insertApiKey({ ...key, id: 'k2' }, 'h1'), (err: { code?: string }) => err.code === '23505');
     assert.deepEqual(retries, []);
-    assert.equal(isRetryable(Object.assign(new Error('x'), { code: '40001' })), true);
-    assert.equal(isRetryable(Object.assign(new Error('x'), { code: '08006' })), true);
-    assert.equal(isRetryable(Object.assign(new Error('x'), { code: '42P01' })), false);
-    assert.equal(isRetryable(new Error('Connection terminated unexpectedly')), true);
   });
 
   test('LISTEN/NOTIFY wakes another replica when a job is queued and when its status changes', async () => {

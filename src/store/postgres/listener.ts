@@ -19,6 +19,7 @@ export class PgListener {
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client> | null = null;
   private readonly handlers = new Map<string, Set<NotifyHandler>>();
+  private readonly listening = new Map<string, Promise<void>>(); // the LISTEN of the first subscriber
   private timer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closed = false;
@@ -29,13 +30,19 @@ export class PgListener {
   async subscribe(channel: string, fn: NotifyHandler): Promise<() => void> {
     if (this.closed) throw new Error('postgres listener: closed');
     let set = this.handlers.get(channel);
-    const first = !set;
     if (!set) this.handlers.set(channel, (set = new Set()));
     set.add(fn);
     try {
       // A connect in progress LISTENs on every channel in `handlers`, this one included.
       const c = await this.ensure();
-      if (first) await c.query(`LISTEN ${quoteIdent(channel)}`);
+      // Later subscribers of the channel wait for the same LISTEN: none resolves before it is active.
+      let active = this.listening.get(channel);
+      if (!active) {
+        const p = c.query(`LISTEN ${quoteIdent(channel)}`).then(() => undefined);
+        p.catch(() => this.listening.get(channel) === p && this.listening.delete(channel)); // the next subscriber tries again
+        this.listening.set(channel, (active = p));
+      }
+      await active;
     } catch (err) {
       this.remove(channel, fn);
       throw err;
@@ -56,6 +63,7 @@ export class PgListener {
     const set = this.handlers.get(channel);
     if (!set?.delete(fn) || set.size > 0) return;
     this.handlers.delete(channel);
+    this.listening.delete(channel);
     this.client?.query(`UNLISTEN ${quoteIdent(channel)}`).catch(() => undefined); // a broken connection listens to nothing anyway
   }
 
@@ -72,7 +80,10 @@ export class PgListener {
     c.on('end', () => this.lost(c, new Error('postgres listener: connection ended')));
     try {
       await c.connect();
-      for (const ch of this.handlers.keys()) await c.query(`LISTEN ${quoteIdent(ch)}`);
+      for (const ch of this.handlers.keys()) {
+        await c.query(`LISTEN ${quoteIdent(ch)}`);
+        this.listening.set(ch, Promise.resolve());
+      }
     } catch (err) {
       c.removeAllListeners('end');
       await c.end().catch(() => undefined);
@@ -103,6 +114,7 @@ export class PgListener {
     c.on('error', () => undefined);
     if (this.client !== c) return;
     this.client = null;
+    this.listening.clear(); // the next connection LISTENs again on every channel
     void c.end().catch(() => undefined);
     if (this.closed) return;
     this.onError(err);
