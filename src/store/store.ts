@@ -8,6 +8,7 @@ import type { JobAction, JobStatus } from '../domain/status.js';
 import type { Fence } from '../domain/work.js';
 import type {
   ApiKeyRecord,
+  ApiVersion,
   Attempt,
   Checkpoint,
   EventLevel,
@@ -31,6 +32,8 @@ export interface NewEvent {
 export interface ListJobsQuery {
   org_uuid: string;
   statuses?: JobStatus[];
+  /** Only jobs of these API families (batch jobs never appear in fine-tune lists); absent = all. */
+  api_versions?: ApiVersion[];
   limit: number; // -1 = all
   offset: number;
 }

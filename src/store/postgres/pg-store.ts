@@ -197,6 +197,7 @@ export class PostgresStore extends PgUploads implements Store {
     const params: unknown[] = [q.org_uuid];
     let sql = 'SELECT * FROM jobs WHERE org_uuid = $1';
     if (q.statuses && q.statuses.length > 0) sql += ` AND status = ANY($${params.push(q.statuses)}::text[])`;
+    if (q.api_versions && q.api_versions.length > 0) sql += ` AND api_version = ANY($${params.push(q.api_versions)}::text[])`;
     sql += ` ORDER BY created_at DESC, id DESC LIMIT $${params.push(limitOrAll(q.limit))} OFFSET $${params.push(q.offset)}`;
     return (await this.db.read(sql, params)).map(jobFromRow);
   }

@@ -175,6 +175,10 @@ export class SqliteStore extends SqliteUploads implements Store {
       sql += ` AND status IN (${q.statuses.map(() => '?').join(', ')})`;
       params.push(...q.statuses);
     }
+    if (q.api_versions && q.api_versions.length > 0) {
+      sql += ` AND api_version IN (${q.api_versions.map(() => '?').join(', ')})`;
+      params.push(...q.api_versions);
+    }
     sql += ' ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?';
     params.push(q.limit < 0 ? -1 : q.limit, q.offset);
     return (this.db.prepare(sql).all(...params) as Row[]).map(jobFromRow);
