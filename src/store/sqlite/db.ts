@@ -17,7 +17,24 @@ export function openSqlite(file: string): Db {
   db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes, not power loss
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  memoizePrepare(db);
   return db;
+}
+
+/**
+ * better-sqlite3 compiles the SQL again on every prepare() call: 16% of a GET's server CPU in the
+ * read benchmark (docs/benchmarks-core.md). Statements are cached by their text; the store never
+ * iterates a statement or switches it to pluck/raw mode, so sharing one per text is safe, and SQL
+ * built at run time (an IN list of n placeholders) adds at most a handful of entries.
+ */
+function memoizePrepare(db: Db): void {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = db.prepare.bind(db);
+  (db as unknown as { prepare: (sql: string) => Database.Statement }).prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) cache.set(sql, (stmt = prepare(sql)));
+    return stmt;
+  };
 }
 
 export function migrateSqlite(db: Db, now: number): void {
