@@ -17,6 +17,14 @@ const tags = ['fine-tune v0.5'];
 
 type IdParams = { job_id: string };
 
+/**
+ * The job DTO already has exactly the documented keys, so the list and get routes serialise with
+ * JSON.stringify: fast-json-stringify checks each value against the schema's anyOf branches (up to
+ * 10 status literals), 288 vs 164 µs per 100 records (docs/benchmarks-core.md). The response schemas
+ * stay for the OpenAPI document.
+ */
+const plainJson = () => (data: unknown) => JSON.stringify(data);
+
 export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
   const { jobs, creator } = deps;
 
@@ -50,7 +58,7 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
     return reply.code(created ? 201 : 200).send(jobDto(job));
   });
 
-  app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags, querystring: ListQuery, response: { 200: { type: 'array', items: JobRecord }, ...errors } } }, async (req) => {
+  app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags, querystring: ListQuery, response: { 200: { type: 'array', items: JobRecord }, ...errors } }, serializerCompiler: plainJson }, async (req) => {
     const problems: ErrorDetail[] = [];
     const { limit, offset } = parseLimitOffset(req.query, problems);
     const statuses = parseStatuses(req.query.statuses, problems);
@@ -59,7 +67,7 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
   });
 
   const one = { tags, params: JobIdParams, response: { 200: JobRecord, ...errors } };
-  app.get<{ Params: IdParams }>(`${BASE}/:job_id`, { schema: one }, async (req) => jobDto(await jobs.get(req.principal.org.uuid, req.params.job_id)));
+  app.get<{ Params: IdParams }>(`${BASE}/:job_id`, { schema: one, serializerCompiler: plainJson }, async (req) => jobDto(await jobs.get(req.principal.org.uuid, req.params.job_id)));
   app.put<{ Params: IdParams }>(`${BASE}/:job_id/stop`, { schema: one }, async (req) => jobDto(await jobs.stop(req.principal.org.uuid, req.params.job_id)));
   app.put<{ Params: IdParams }>(`${BASE}/:job_id/cancel`, { schema: one }, async (req) => jobDto(await jobs.cancel(req.principal.org.uuid, req.params.job_id)));
   app.delete<{ Params: IdParams }>(`${BASE}/:job_id`, { schema: { tags, params: JobIdParams } }, async (req) => {
