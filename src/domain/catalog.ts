@@ -5,8 +5,13 @@ export interface CatalogEntry {
   command?: string[];
   /** Extra environment for an external trainer process. */
   env?: Record<string, string>;
-  /** Which request shape and dataset format the model takes. */
-  kind: 'text' | 'timeseries';
+  /**
+   * Which request shape and dataset format the model takes. 'batch': a batch pipeline of
+   * POST /v0.5/batch/jobs (the catalog key is the pipeline_key; docs/batch.md), not a fine-tunable model.
+   */
+  kind: 'text' | 'timeseries' | 'batch';
+  /** Batch pipelines: the published pipeline_version (default '1'). */
+  version?: string;
   description?: string;
   stand_in?: boolean;
 }

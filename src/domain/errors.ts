@@ -12,6 +12,7 @@ export const ERROR_CATALOGUE = {
   job_not_found: { http: 404, suggestion: 'Check the job id; jobs are visible only to their organization.' },
   checkpoint_not_found: { http: 404, suggestion: 'List the job checkpoints to find a valid id.' },
   not_found: { http: 404, suggestion: 'Check the path.' },
+  pipeline_not_found: { http: 404, suggestion: 'Use a batch pipeline ftnode serves: machine-state-classification (docs/batch.md).' },
   job_already_exists: { http: 409, suggestion: 'Use another id, or repeat the original request body exactly.' },
   invalid_state_transition: { http: 409, suggestion: 'Read the job status first; see docs/lifecycle.md.' },
   file_already_exists: { http: 409, suggestion: 'The file is already uploaded; use another name or delete it first.' },

@@ -35,7 +35,8 @@ export interface FileRecord {
   deleted_at: number | null;
 }
 
-export type ApiVersion = 'v0.5' | 'v0.6';
+/** 'batch': a /v0.5/batch/jobs job (docs/batch.md), stored in the same jobs table and run by the same workers. */
+export type ApiVersion = 'v0.5' | 'v0.6' | 'batch';
 
 export interface JobProgress {
   step: number;
