@@ -10,6 +10,8 @@
  * What the header and tensors mean for a trained model is defined in model.ts.
  */
 
+import { open } from 'node:fs/promises';
+
 export const MAGIC = 'FTNTSCK1';
 
 export type Tensor = Float32Array | Int32Array;
@@ -63,4 +65,23 @@ export function decodeContainer(buf: Buffer): Container {
   }
   delete meta.tensors;
   return { meta, tensors };
+}
+
+/** The JSON header only (reads 12 + H bytes, not the tensors): for inference configs and listings. */
+export async function readContainerMeta(path: string): Promise<Record<string, unknown>> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    await fh.read(head, 0, 12, 0);
+    if (head.toString('latin1', 0, 8) !== MAGIC) throw new Error('not an ftnode time-series checkpoint (bad magic)');
+    const h = head.readUInt32LE(8);
+    const json = Buffer.alloc(h);
+    const { bytesRead } = await fh.read(json, 0, h, 12);
+    if (bytesRead !== h) throw new Error('truncated checkpoint header');
+    const meta = JSON.parse(json.toString('utf8')) as Record<string, unknown>;
+    delete meta.tensors;
+    return meta;
+  } finally {
+    await fh.close();
+  }
 }

@@ -14,6 +14,8 @@ import type { WindowSet } from './windows.js';
 
 /** 2,000 windows are plenty to place the MiniRocket biases (quantiles of the conv outputs). */
 export const ROCKET_FIT_SAMPLE = 2000;
+/** fitRocket's default feature count: 84 kernels × 119 biases. */
+export const DEFAULT_NUM_FEATURES = 9996;
 /** 256 windows × 40 channels × 128 steps = 5 MB of input per transform call. */
 export const ENCODE_BATCH = 256;
 /**

@@ -21,4 +21,6 @@ export const timeseriesTrainer: BuiltinTrainer = {
 
 export { predictWindowsFromCheckpoint, type PredictSource, type WindowPrediction, type PredictOptions } from './predict.js';
 export { loadModel, type TsModel } from './model.js';
+/** Header of a checkpoint (method, labels, reader settings, encoder sizes, metrics, stand_in) without its tensors. */
+export { readContainerMeta as readCheckpointInfo } from './checkpoint.js';
 export { parseConfig, type TsConfig } from './config.js';

@@ -116,4 +116,13 @@ test('validate() reports every dataset and config problem', async () => {
   assert.match(by('gone.csv')[0]!.message, /cannot read/);
   assert.ok(by('good.csv').some((p) => /does not occur in training_files/.test(p.message)));
   assert.ok(by('good.csv').some((p) => /no label/.test(p.message)));
+  // An unusable window_size is one config problem, not also a "too short" problem per file.
+  const onlyConfig = await validateTimeseries({
+    config: { method: { type: 'knn', knn: { reader: { window_size: 2000 } } } },
+    datasets: [
+      { name: 'training_files', split: 'train', files: [f('good.csv', 'x'), f('good.csv', 'y')] },
+      { name: 'validation_files', split: 'eval', files: [f('good.csv', 'x')] },
+    ],
+  });
+  assert.deepEqual(onlyConfig.map((p) => [p.file_id, p.column]), [['(config)', 'method.knn.reader.window_size']]);
 });

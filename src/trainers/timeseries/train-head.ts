@@ -10,11 +10,12 @@
  */
 import type { TrainContext } from '../builtin.js';
 import { chooseHeadSchedule } from './hparams.js';
-import { headToKernelMemory, headTrainStep, headWorkspace, initHead } from './head.js';
+import { headProbaBatched, headToKernelMemory, headTrainStep, headWorkspace, initHead } from './head.js';
 import { evalMetrics } from './metrics.js';
-import { predictProba, serializeModel, type TsModel } from './model.js';
+import { serializeModel, type TsModel } from './model.js';
 import { getKernels } from './numeric.js';
-import { prepare, tick, type Prepared } from './prepare.js';
+import { DEFAULT_NUM_FEATURES, embedWindows } from './encoder.js';
+import { prepare, tick } from './prepare.js';
 import { epochOrder } from './rng.js';
 import { identity } from './windows.js';
 
@@ -35,7 +36,7 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
     ctx.emit({ type: 'hyperparameters', values: {
       method: 'head', batch_size: schedule.batchSize, n_epochs: schedule.nEpochs, learning_rate: cfg.head.learningRate,
       weight_decay: cfg.head.weightDecay, hidden_units: cfg.head.hiddenUnits, patience: cfg.head.patience,
-      window_size: cfg.reader.windowSize, step_size: cfg.reader.stepSize, instance_norm: cfg.encoder.instanceNorm,
+      window_size: cfg.reader.windowSize, step_size: cfg.reader.stepSize, instance_norm: cfg.encoder.instanceNorm, num_features: cfg.encoder.numFeatures ?? DEFAULT_NUM_FEATURES,
       n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
     } });
     ctx.emit({ type: 'progress', step: 0, total_steps: totalSteps, epoch: 0, phase: 'encoding' });
@@ -64,9 +65,13 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
     reader: { ...cfg.reader, dataColumns: p.data.columns }, head: { model, settings: cfg.head },
     epoch, seed, metrics, kernels: getKernels().name,
   });
+  // The encoder is frozen: embed the validation windows once, not at every evaluation (~0.5 s each on SWaT).
+  const xVal = await embedWindows(p.valWs, identity(p.valWs.count), p.encoder, stopHook);
+  if (!xVal) return { reason: 'stopped', step: startEpoch, metrics: bestMetrics };
   const evaluate = async (epoch: number, trainLoss: number): Promise<Record<string, number>> => {
     ctx.emit({ type: 'eval_start', step: epoch });
-    const probs = await predictProba(snapshot(epoch, {}), p.valWs, identity(p.valWs.count), async () => (await tick(), false));
+    await tick();
+    const probs = headProbaBatched(model, xVal, p.valWs.count);
     const metrics = { ...evalMetrics(probs, p.yVal, K), epoch, ...(Number.isFinite(trainLoss) ? { train_loss: trainLoss } : {}) };
     ctx.emit({ type: 'eval_end', step: epoch, metrics });
     return metrics;
@@ -126,4 +131,3 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
   return { reason: 'completed', step: lastEpoch, metrics: bestMetrics };
 }
 
-export type { Prepared };

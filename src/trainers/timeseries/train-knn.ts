@@ -7,11 +7,11 @@
  * A resumed knn job already has its checkpoint: it finalizes without writing another.
  */
 import type { TrainContext } from '../builtin.js';
-import { ENCODE_BATCH } from './encoder.js';
 import { buildKnn } from './knn.js';
 import { evalMetrics } from './metrics.js';
 import { predictProba, serializeModel, type TsModel } from './model.js';
 import { getKernels } from './numeric.js';
+import { DEFAULT_NUM_FEATURES, ENCODE_BATCH } from './encoder.js';
 import { prepare, tick } from './prepare.js';
 import { identity } from './windows.js';
 import type { TrainResult } from './train-head.js';
@@ -25,7 +25,7 @@ export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
     ctx.emit({ type: 'hyperparameters', values: {
       method: 'knn', batch_size: batch, n_neighbors: cfg.knn.nNeighbors, metric: cfg.knn.metric, weights: cfg.knn.weights,
       normalize_embeddings: cfg.knn.normalizeEmbeddings, window_size: cfg.reader.windowSize, step_size: cfg.reader.stepSize,
-      instance_norm: cfg.encoder.instanceNorm, n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
+      instance_norm: cfg.encoder.instanceNorm, num_features: cfg.encoder.numFeatures ?? DEFAULT_NUM_FEATURES, n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
     } });
     return async (done) => {
       await tick();

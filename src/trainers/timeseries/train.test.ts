@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { timeseriesTrainer } from './index.js';
+import { readCheckpointInfo, timeseriesTrainer } from './index.js';
 import { macroF1 } from './metrics.js';
 import { deserializeModel, serializeModel } from './model.js';
 import { predictWindowsFromCheckpoint } from './predict.js';
@@ -46,6 +46,8 @@ test('head learns the synthetic problem; checkpoints improve; the best checkpoin
   assert.equal(scored.accuracy, best.metrics.accuracy);
   // And encoding is stable: decode → encode gives the same bytes.
   assert.deepEqual(serializeModel(deserializeModel(best.bytes)), best.bytes);
+  const info = await readCheckpointInfo(join(files.dir, 'head-best.bin'));
+  assert.deepEqual([info.method, info.labels, info.reader, info.stand_in], ['head', ['class0', 'class1', 'class2'], { window_size: 32, step_size: 4, data_columns: ['a', 'b', 'c'], timestamp_column: 'timestamp' }, true]);
   const p0 = scored.preds[0]!;
   assert.equal(p0.window_index, 0);
   assert.equal(p0.timestamp, '2020-01-01 00:00:31'); // last row of the first 32-row window

@@ -27,10 +27,12 @@ export async function validateTimeseries(input: ValidationInput): Promise<Datase
     if (f.label && labels.size > 0 && !labels.has(f.label)) problems.push({ file_id: f.file_id, message: `label '${f.label}' does not occur in training_files` });
   }
   const r = config.reader;
+  // With an unusable window_size the default (128) would only add misleading "too short" problems.
+  const minRows = problems.some((p) => p.column?.endsWith('reader.window_size')) ? 1 : r.windowSize;
   let columns = r.dataColumns;
   for (const f of [...train, ...val]) {
     try {
-      const s = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: r.timestampColumn, minRows: r.windowSize });
+      const s = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: r.timestampColumn, minRows });
       columns ??= s.columns; // the first readable file fixes the default columns for the others
     } catch (err) {
       if (err instanceof InvalidDatasetError) problems.push(err.problem);
