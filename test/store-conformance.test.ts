@@ -113,6 +113,10 @@ for (const f of factories) {
       assert.equal(again.job.created_at, T0 + 1);
       assert.deepEqual((await s.listJobs({ org_uuid: 'o', limit: -1, offset: 0 })).map((j) => j.id), ['j4', 'j3', 'j2', 'j1', 'j0']);
       assert.deepEqual((await s.listJobs({ org_uuid: 'o', limit: 2, offset: 1 })).map((j) => j.id), ['j3', 'j2']);
+      const views = await s.listJobViews({ org_uuid: 'o', limit: 2, offset: 1 });
+      assert.deepEqual(views.map((v) => v.id), ['j3', 'j2']);
+      assert.equal(views[0]!.config_json, JSON.stringify({ a: 1 }), 'JSON columns come back as the stored text');
+      assert.equal(views[0]!.error_json, null);
       await s.transition((await s.getJob('o', 'j2'))!.uuid, 'cancel', 'REGISTERED', T0, ev);
       assert.deepEqual((await s.listJobs({ org_uuid: 'o', statuses: ['CANCELLED'], limit: -1, offset: 0 })).map((j) => j.id), ['j2']);
       assert.deepEqual(await s.listJobs({ org_uuid: 'other', limit: -1, offset: 0 }), []);

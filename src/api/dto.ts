@@ -1,5 +1,5 @@
 /** Records → wire shapes (v0.5 job record exactly as contract §2, events, checkpoints, metrics). */
-import type { Checkpoint, Job, JobEvent } from '../domain/types.js';
+import type { Checkpoint, Job, JobEvent, JobView } from '../domain/types.js';
 import { isoMicros } from '../domain/time.js';
 
 export function jobDto(j: Job): Record<string, unknown> {
@@ -16,6 +16,17 @@ export function jobDto(j: Job): Record<string, unknown> {
     error: j.error,
     progress: j.progress,
   };
+}
+
+/**
+ * jobDto(j) as JSON text, assembled from a JobView: the JSON columns are spliced in as stored (they
+ * were written by JSON.stringify, so the bytes equal JSON.stringify(jobDto(j)); a test checks it).
+ */
+export function jobViewJson(v: JobView): string {
+  const str = JSON.stringify;
+  return `{"name":${str(v.name)},"id":${str(v.id)},"uuid":${str(v.uuid)},"org_uuid":${str(v.org_uuid)},"status":${str(v.status)},` +
+    `"config":${v.config_json},"created_at":"${isoMicros(v.created_at)}","updated_at":"${isoMicros(v.updated_at)}",` +
+    `"inference_config_path":${str(v.inference_config_path)},"error":${v.error_json ?? 'null'},"progress":${v.progress_json ?? 'null'}}`;
 }
 
 export function eventDto(e: JobEvent): Record<string, unknown> {

@@ -81,6 +81,25 @@ export interface Job {
   hyperparameters: Record<string, unknown> | null;
 }
 
+/**
+ * A job as list pages show it: the record's own columns, with the JSON columns left as the text the
+ * store holds (written by JSON.stringify), so a page of 100 is assembled without parsing and
+ * re-serialising 300 objects (docs/benchmarks-core.md: 1,455 → ~460 µs per page).
+ */
+export interface JobView {
+  name: string;
+  id: string;
+  uuid: string;
+  org_uuid: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+  inference_config_path: string | null;
+  config_json: string;
+  error_json: string | null;
+  progress_json: string | null;
+}
+
 export interface Attempt {
   id: string;
   job_uuid: string;

@@ -8,7 +8,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Catalog } from '../domain/catalog.js';
 import { FtError } from '../domain/errors.js';
 import { outcome, type JobStatus } from '../domain/status.js';
-import type { Checkpoint, Job, JobEvent, MetricEntry } from '../domain/types.js';
+import type { Checkpoint, Job, JobEvent, JobView, MetricEntry } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/store.js';
 import type { Bus } from './bus.js';
@@ -40,6 +40,11 @@ export class JobsService {
 
   list(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number): Promise<Job[]> {
     return this.store.listJobs({ org_uuid, statuses, limit, offset });
+  }
+
+  /** The same page as list(), as JobViews: for routes that assemble the wire JSON without re-parsing. */
+  listViews(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number): Promise<JobView[]> {
+    return this.store.listJobViews({ org_uuid, statuses, limit, offset });
   }
 
   stop(org_uuid: string, id: string): Promise<Job> {

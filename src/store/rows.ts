@@ -3,7 +3,7 @@
  * Both dialects select the same column names, so one mapping serves both.
  */
 import type { JobStatus } from '../domain/status.js';
-import type { ApiKeyRecord, Attempt, Checkpoint, FileRecord, Job, JobEvent, MetricEntry, WorkerRecord } from '../domain/types.js';
+import type { ApiKeyRecord, Attempt, Checkpoint, FileRecord, Job, JobEvent, JobView, MetricEntry, WorkerRecord } from '../domain/types.js';
 
 type Row = Record<string, unknown>;
 
@@ -58,6 +58,24 @@ export function jobToParams(j: Job): Row {
     current_attempt_id: j.current_attempt_id,
     stop_requested_at: j.stop_requested_at,
     hyperparameters: j.hyperparameters ? JSON.stringify(j.hyperparameters) : null,
+  };
+}
+
+export const JOB_VIEW_COLUMNS = 'name, id, uuid, org_uuid, status, created_at, updated_at, inference_config_path';
+
+export function jobViewFromRow(r: Row): JobView {
+  return {
+    name: String(r.name),
+    id: String(r.id),
+    uuid: String(r.uuid),
+    org_uuid: String(r.org_uuid),
+    status: String(r.status),
+    created_at: num(r.created_at),
+    updated_at: num(r.updated_at),
+    inference_config_path: (r.inference_config_path as string | null) ?? null,
+    config_json: String(r.config_json),
+    error_json: (r.error_json as string | null) ?? null,
+    progress_json: (r.progress_json as string | null) ?? null,
   };
 }
 

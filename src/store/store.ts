@@ -17,6 +17,7 @@ import type {
   JobError,
   JobEvent,
   JobProgress,
+  JobView,
   MetricEntry,
   Org,
   WorkerRecord,
@@ -145,6 +146,8 @@ export interface Store {
   getJobByUuid(uuid: string): Promise<Job | null>;
   findJobByIdempotencyKey(org_uuid: string, key: string): Promise<Job | null>;
   listJobs(q: ListJobsQuery): Promise<Job[]>;
+  /** The same page as listJobs, as JobViews (the record's columns, JSON columns as stored text). */
+  listJobViews(q: ListJobsQuery): Promise<JobView[]>;
   /** User or control-plane transition: CAS from `expected` to the table's target; event in the same write. */
   transition(job_uuid: string, action: JobAction, expected: JobStatus, now: number, event: NewEvent, patch?: TransitionPatch): Promise<Job | null>;
   deleteJob(job_uuid: string): Promise<boolean>;

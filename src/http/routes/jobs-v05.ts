@@ -3,7 +3,7 @@
  * checkpoints (+ download), inference config and predict (extensions per contract §7).
  */
 import type { FastifyInstance } from 'fastify';
-import { checkpointDto, eventDto, jobDto } from '../../api/dto.js';
+import { checkpointDto, eventDto, jobDto, jobViewJson } from '../../api/dto.js';
 import { parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
 import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, PredictBody } from '../../api/schemas.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
@@ -58,12 +58,13 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
     return reply.code(created ? 201 : 200).send(jobDto(job));
   });
 
-  app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags, querystring: ListQuery, response: { 200: { type: 'array', items: JobRecord }, ...errors } }, serializerCompiler: plainJson }, async (req) => {
+  app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags, querystring: ListQuery, response: { 200: { type: 'array', items: JobRecord }, ...errors } }, serializerCompiler: plainJson }, async (req, reply) => {
     const problems: ErrorDetail[] = [];
     const { limit, offset } = parseLimitOffset(req.query, problems);
     const statuses = parseStatuses(req.query.statuses, problems);
     throwIfAny(problems);
-    return (await jobs.list(req.principal.org.uuid, statuses, limit, offset)).map(jobDto);
+    const views = await jobs.listViews(req.principal.org.uuid, statuses, limit, offset);
+    return reply.type('application/json; charset=utf-8').send(`[${views.map(jobViewJson).join(',')}]`);
   });
 
   const one = { tags, params: JobIdParams, response: { 200: JobRecord, ...errors } };

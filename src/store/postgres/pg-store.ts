@@ -8,11 +8,11 @@
  * Wake-ups: NOTIFY `ftnode_work` (job queued) and `ftnode_job` (status changed) at commit; `subscribe`.
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
-import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
+import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { typeId, uuid as newUuid } from '../../lib/ids.js';
 import {
-  apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, metricFromRow, workerFromRow,
+  apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, jobViewFromRow, JOB_VIEW_COLUMNS, metricFromRow, workerFromRow,
 } from '../rows.js';
 import type { CreateJobResult, ListJobsQuery, NewEvent, Store, TransitionPatch } from '../store.js';
 import { migratePg } from './migrations.js';
@@ -194,12 +194,22 @@ export class PostgresStore extends PgUploads implements Store {
   }
 
   async listJobs(q: ListJobsQuery): Promise<Job[]> {
+    return (await this.listPage('*', q)).map(jobFromRow);
+  }
+
+  async listJobViews(q: ListJobsQuery): Promise<JobView[]> {
+    // ::text keeps the json columns as the stored text (pg would parse them), byte-identical to SQLite.
+    const cols = `${JOB_VIEW_COLUMNS}, config::text AS config_json, error::text AS error_json, progress::text AS progress_json`;
+    return (await this.listPage(cols, q)).map(jobViewFromRow);
+  }
+
+  private async listPage(columns: string, q: ListJobsQuery): Promise<Record<string, unknown>[]> {
     const params: unknown[] = [q.org_uuid];
-    let sql = 'SELECT * FROM jobs WHERE org_uuid = $1';
+    let sql = `SELECT ${columns} FROM jobs WHERE org_uuid = $1`;
     if (q.statuses && q.statuses.length > 0) sql += ` AND status = ANY($${params.push(q.statuses)}::text[])`;
     if (q.api_versions && q.api_versions.length > 0) sql += ` AND api_version = ANY($${params.push(q.api_versions)}::text[])`;
     sql += ` ORDER BY created_at DESC, id DESC LIMIT $${params.push(limitOrAll(q.limit))} OFFSET $${params.push(q.offset)}`;
-    return (await this.db.read(sql, params)).map(jobFromRow);
+    return this.db.read(sql, params);
   }
 
   async transition(job_uuid: string, action: JobAction, expected: JobStatus, now: number, event: NewEvent, patch: TransitionPatch = {}): Promise<Job | null> {

@@ -5,10 +5,10 @@
  * sqlite-attempts.ts, direct uploads and file statistics in sqlite-uploads.ts.
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
-import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
+import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
 import { typeId, uuid as newUuid } from '../../lib/ids.js';
 import {
-  apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, metricFromRow, workerFromRow,
+  apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, jobViewFromRow, JOB_VIEW_COLUMNS, metricFromRow, workerFromRow,
 } from '../rows.js';
 import type { CreateJobResult, ListJobsQuery, NewEvent, Store, TransitionPatch } from '../store.js';
 import { SqliteUploads } from './sqlite-uploads.js';
@@ -169,8 +169,17 @@ export class SqliteStore extends SqliteUploads implements Store {
   }
 
   async listJobs(q: ListJobsQuery): Promise<Job[]> {
+    return (this.listPage('*', q) as Row[]).map(jobFromRow);
+  }
+
+  async listJobViews(q: ListJobsQuery): Promise<JobView[]> {
+    const cols = `${JOB_VIEW_COLUMNS}, config AS config_json, error AS error_json, progress AS progress_json`;
+    return (this.listPage(cols, q) as Row[]).map(jobViewFromRow);
+  }
+
+  private listPage(columns: string, q: ListJobsQuery): unknown[] {
     const params: unknown[] = [q.org_uuid];
-    let sql = 'SELECT * FROM jobs WHERE org_uuid = ?';
+    let sql = `SELECT ${columns} FROM jobs WHERE org_uuid = ?`;
     if (q.statuses && q.statuses.length > 0) {
       sql += ` AND status IN (${q.statuses.map(() => '?').join(', ')})`;
       params.push(...q.statuses);
@@ -181,7 +190,7 @@ export class SqliteStore extends SqliteUploads implements Store {
     }
     sql += ' ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?';
     params.push(q.limit < 0 ? -1 : q.limit, q.offset);
-    return (this.db.prepare(sql).all(...params) as Row[]).map(jobFromRow);
+    return this.db.prepare(sql).all(...params);
   }
 
   async transition(job_uuid: string, action: JobAction, expected: JobStatus, now: number, event: NewEvent, patch: TransitionPatch = {}): Promise<Job | null> {
