@@ -3,18 +3,25 @@
  * inference config and prediction. Stop and cancel read the status, look the action up in the
  * transition table and compare-and-set; a lost race re-reads and decides again, so 50 concurrent
  * calls still end in one legal state.
+ * Families: fine-tune routes (v0.5, v0.6) and batch routes share this service but never see each
+ * other's jobs: `family` (default 'fine-tune') makes another family's id a 404, and list filters by
+ * api_version (docs/batch.md).
  */
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Catalog } from '../domain/catalog.js';
 import { FtError } from '../domain/errors.js';
 import { outcome, type JobStatus } from '../domain/status.js';
-import type { Checkpoint, Job, JobEvent, JobView, MetricEntry } from '../domain/types.js';
+import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, MetricEntry } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/store.js';
 import type { Bus } from './bus.js';
 import { inferenceConfigKey } from './finalize.js';
 import type { FilesService } from './files-service.js';
 import type { PredictRequest, TrainerHooks } from './trainer-hooks.js';
+
+/** Which routes are asking: fine-tune jobs (v0.5 and v0.6 records) or batch jobs. */
+export type JobFamily = 'fine-tune' | 'batch';
+export const FINE_TUNE_API_VERSIONS: ApiVersion[] = ['v0.5', 'v0.6'];
 
 export interface MetricsPage {
   last_checkpoint_step: number;
@@ -32,32 +39,32 @@ export class JobsService {
     private readonly bus: Bus,
   ) {}
 
-  async get(org_uuid: string, id: string): Promise<Job> {
+  async get(org_uuid: string, id: string, family: JobFamily = 'fine-tune'): Promise<Job> {
     const job = await this.store.getJob(org_uuid, id);
-    if (!job) throw new FtError('job_not_found', `job '${id}' not found`);
+    if (!job || (job.api_version === 'batch') !== (family === 'batch')) throw new FtError('job_not_found', `job '${id}' not found`);
     return job;
   }
 
-  list(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number): Promise<Job[]> {
-    return this.store.listJobs({ org_uuid, statuses, limit, offset });
+  list(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number, api_versions: ApiVersion[] = FINE_TUNE_API_VERSIONS): Promise<Job[]> {
+    return this.store.listJobs({ org_uuid, statuses, api_versions, limit, offset });
   }
 
   /** The same page as list(), as JobViews: for routes that assemble the wire JSON without re-parsing. */
-  listViews(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number): Promise<JobView[]> {
-    return this.store.listJobViews({ org_uuid, statuses, limit, offset });
+  listViews(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number, api_versions: ApiVersion[] = FINE_TUNE_API_VERSIONS): Promise<JobView[]> {
+    return this.store.listJobViews({ org_uuid, statuses, api_versions, limit, offset });
   }
 
   stop(org_uuid: string, id: string): Promise<Job> {
-    return this.act(org_uuid, id, 'stop');
+    return this.act(org_uuid, id, 'stop', 'fine-tune');
   }
 
-  cancel(org_uuid: string, id: string): Promise<Job> {
-    return this.act(org_uuid, id, 'cancel');
+  cancel(org_uuid: string, id: string, family: JobFamily = 'fine-tune'): Promise<Job> {
+    return this.act(org_uuid, id, 'cancel', family);
   }
 
-  private async act(org_uuid: string, id: string, action: 'stop' | 'cancel'): Promise<Job> {
+  private async act(org_uuid: string, id: string, action: 'stop' | 'cancel', family: JobFamily): Promise<Job> {
     for (;;) {
-      const job = await this.get(org_uuid, id);
+      const job = await this.get(org_uuid, id, family);
       const o = outcome(action, job.status);
       if (o.kind === 'conflict') {
         throw new FtError('invalid_state_transition', `cannot ${action} job '${id}': it is ${job.status}`);
@@ -66,7 +73,7 @@ export class JobsService {
       const now = this.clock.now();
       const event = action === 'stop'
         ? { level: 'info' as const, type: 'stop_requested', message: o.to === 'STOPPED' ? 'Stopped before it started: nothing to finalize' : 'Stop requested: finishing the evaluation in progress, then finalizing from the last checkpoint' }
-        : { level: 'warn' as const, type: 'cancelled', message: `Cancelled from ${job.status}: training process killed, no further checkpoints` };
+        : { level: 'warn' as const, type: 'cancelled', message: `Cancelled from ${job.status}: ${family === 'batch' ? 'batch process killed, no further outputs' : 'training process killed, no further checkpoints'}` };
       const patch = action === 'stop' ? { stop_requested_at: now, inference_config_path: null } : { inference_config_path: null };
       const moved = await this.store.transition(job.uuid, action, job.status, now, event, patch);
       if (moved) {
@@ -77,12 +84,13 @@ export class JobsService {
     }
   }
 
-  async delete(org_uuid: string, id: string): Promise<Job> {
-    const job = await this.get(org_uuid, id);
+  async delete(org_uuid: string, id: string, family: JobFamily = 'fine-tune'): Promise<Job> {
+    const job = await this.get(org_uuid, id, family);
     if (!(await this.store.deleteJob(job.uuid))) {
-      throw new FtError('invalid_state_transition', `job '${id}' is ${job.status}; stop or cancel it before deleting`);
+      throw new FtError('invalid_state_transition', `job '${id}' is ${job.status}; ${family === 'batch' ? 'cancel it' : 'stop or cancel it'} before deleting`);
     }
     await this.blobs.deletePrefix(`checkpoints/${job.uuid}`);
+    await this.blobs.deletePrefix(`outputs/${job.uuid}`); // batch outputs (docs/batch.md)
     await this.blobs.delete(inferenceConfigKey(job));
     await this.files.collectGarbage();
     return job;
@@ -97,8 +105,8 @@ export class JobsService {
     return { last_checkpoint_step: latest?.step ?? 0, metrics: page };
   }
 
-  async events(org_uuid: string, id: string, opts: { limit: number; newestFirst: boolean; afterSeq?: number }): Promise<JobEvent[]> {
-    const job = await this.get(org_uuid, id);
+  async events(org_uuid: string, id: string, opts: { limit: number; newestFirst: boolean; afterSeq?: number; offset?: number }, family: JobFamily = 'fine-tune'): Promise<JobEvent[]> {
+    const job = await this.get(org_uuid, id, family);
     return this.store.listEvents(job.uuid, opts);
   }
 
