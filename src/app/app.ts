@@ -11,9 +11,12 @@ import { pino, type Logger } from 'pino';
 import { LocalDiskBlobStore } from '../blobs/local-disk.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { registerBatchV05 } from '../http/routes/batch-v05.js';
 import { buildServer } from '../http/server.js';
 import { AttemptsService } from '../service/attempts-service.js';
 import { AuthService } from '../service/auth-service.js';
+import { BatchCreator } from '../service/batch-create.js';
+import { BatchService } from '../service/batch-service.js';
 import { Bus } from '../service/bus.js';
 import { FilesService } from '../service/files-service.js';
 import { Finalizer } from '../service/finalize.js';
@@ -86,7 +89,9 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const fleet = new FleetService(store, clock, config.heartbeatMs);
   const bootstrapKey = await bootstrap(auth, config);
 
-  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger });
+  const batch = new BatchService(store, blobs, jobs, new BatchCreator(store, blobs, files, hooks, config.catalog, clock, bus));
+  const extraRoutes = [(app: FastifyInstance) => registerBatchV05(app, batch)];
+  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes });
   const address = await server.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
 

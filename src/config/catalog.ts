@@ -26,6 +26,14 @@ export const DEFAULT_CATALOG: Record<string, CatalogEntry> = {
     stand_in: true,
     description: 'Stand-in for Omega 1.5: frozen MiniRocket-family encoder + head or knn',
   },
+  // A batch pipeline (POST /v0.5/batch/jobs, docs/batch.md), not a fine-tunable model: its key is the pipeline_key.
+  'machine-state-classification': {
+    trainer: 'batch-msc',
+    kind: 'batch',
+    version: '1',
+    stand_in: true,
+    description: 'Batch classification of CSV time series with a fine-tuned omega checkpoint (head or knn) or a few-shot knn on the built-in encoder',
+  },
 };
 
 export { DEFAULT_MODEL_ID as DEFAULT_MODEL } from '../domain/catalog.js';

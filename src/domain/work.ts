@@ -18,6 +18,23 @@ export interface ClaimedWork {
   entry: CatalogEntry;
   datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; path: string; label?: string }> }>;
   resume: { checkpoint_id: string; step: number; path: string } | null;
+  /** Batch jobs only (docs/batch.md): the attached checkpoint and the outputs earlier attempts committed. */
+  resources?: WorkResources;
+}
+
+export interface WorkResources {
+  checkpoint?: { checkpoint_id: string; path: string; sha256: string };
+  committed_outputs?: Array<{ filename: string; input_file_id: string }>;
+}
+
+/** A batch output file reported by a trainer (`output` message), to verify and commit. */
+export interface OutputReport {
+  filename: string;
+  /** Absolute path of the finished file in the attempt's scratch folder. */
+  path: string;
+  size: number;
+  sha256: string;
+  input_file_id: string;
 }
 
 export interface CheckpointReport {

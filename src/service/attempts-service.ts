@@ -8,10 +8,12 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Catalog } from '../domain/catalog.js';
 import type { JobStatus } from '../domain/status.js';
 import type { Checkpoint, EventLevel, Job, JobProgress } from '../domain/types.js';
-import type { CheckpointReport, ClaimedWork, Fence } from '../domain/work.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
 import type { Clock } from '../lib/clock.js';
 import { typeId } from '../lib/ids.js';
 import type { NewEvent, Store } from '../store/store.js';
+import { OUTPUT_EVENT, OUTPUT_NAME, outputKey } from './batch-outputs.js';
+import { batchResources } from './batch-resources.js';
 import type { Bus } from './bus.js';
 import type { Finalizer } from './finalize.js';
 
@@ -55,7 +57,12 @@ export class AttemptsService {
         datasets.push({ name: ds.name, split: ds.split, files });
       }
       const resume = c.resume ? { checkpoint_id: c.resume.id, step: c.resume.step, path: this.blobs.localPath(c.resume.blob_key) } : null;
-      return { job: c.job, fence, attempt_number: c.attempt.number, entry, datasets, resume };
+      const resources = c.job.api_version === 'batch' ? await batchResources(this.store, this.blobs, c.job) : undefined;
+      if (resources && 'missing' in resources) {
+        await this.fail(fence, 'checkpoint_not_found', resources.missing);
+        continue;
+      }
+      return { job: c.job, fence, attempt_number: c.attempt.number, entry, datasets, resume, ...(resources ? { resources } : {}) };
     }
   }
 
@@ -113,6 +120,23 @@ export class AttemptsService {
     }
     this.bus.emit('job-touched', job.uuid);
     return ckpt;
+  }
+
+  /**
+   * A batch output (docs/batch.md): verify (size, sha256) → move to outputs/<job uuid>/<filename> →
+   * `output_committed` event. Refused (false) once the fence no longer holds; an output whose event
+   * lands after a cancel that raced it is never listed (batch-outputs.ts), and its blob goes with the job.
+   */
+  async commitOutput(fence: Fence, job: Job, r: OutputReport): Promise<boolean> {
+    if (!OUTPUT_NAME.test(r.filename)) throw new Error(`output filename '${r.filename.slice(0, 80)}' is not a plain file name`);
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return false;
+    await this.blobs.importFile(r.path, outputKey(job.uuid, r.filename), { size: r.size, sha256: r.sha256 });
+    await this.store.appendEvent(job.uuid, this.clock.now(), {
+      level: 'info', type: OUTPUT_EVENT, message: `Output ${r.filename} committed (${r.size} bytes, from ${r.input_file_id})`,
+      data: { filename: r.filename, num_bytes: r.size, sha256: r.sha256, input_file_id: r.input_file_id, attempt_id: fence.attempt_id },
+    });
+    this.bus.emit('job-touched', job.uuid);
+    return true;
   }
 
   /**

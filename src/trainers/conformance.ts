@@ -36,6 +36,7 @@ const SHAPES: Record<string, (m: Record<string, unknown>) => boolean> = {
   eval_start: (m) => num(m.step),
   eval_end: (m) => num(m.step) && typeof m.metrics === 'object' && Object.values(m.metrics as object).every(num),
   checkpoint: (m) => num(m.step) && typeof m.path === 'string' && typeof m.sha256 === 'string' && num(m.size) && typeof m.metrics === 'object',
+  output: (m) => typeof m.filename === 'string' && typeof m.path === 'string' && typeof m.sha256 === 'string' && num(m.size) && typeof m.input_file_id === 'string',
   finalizing: () => true,
   log: (m) => typeof m.message === 'string' && ['info', 'warn', 'error'].includes(String(m.level)),
   error: (m) => typeof m.message === 'string' && typeof m.code === 'string',
@@ -64,6 +65,7 @@ export async function runConformance(command: string[], spec: TrainerSpec, o: Co
     const msg = m as unknown as TrainerMessage;
     if (messages.some((x) => x.type === 'done')) violations.push(`'${msg.type}' after 'done'`);
     if (msg.type === 'checkpoint') checks.push(verifyCheckpoint(spec.work_dir, msg, violations));
+    if (msg.type === 'output') checks.push(verifyFile(spec.work_dir, msg, `output ${msg.filename}`, violations));
     messages.push(msg);
     if (!stopped && o.stopWhen?.(msg)) {
       stopped = true;
@@ -83,11 +85,16 @@ export async function runConformance(command: string[], spec: TrainerSpec, o: Co
   return { messages, exitCode, violations };
 }
 
-async function verifyCheckpoint(workDir: string, m: Extract<TrainerMessage, { type: 'checkpoint' }>, violations: string[]): Promise<void> {
+function verifyCheckpoint(workDir: string, m: Extract<TrainerMessage, { type: 'checkpoint' }>, violations: string[]): Promise<void> {
+  return verifyFile(workDir, m, `checkpoint at step ${m.step}`, violations);
+}
+
+/** A reported file (checkpoint or batch output) must exist with exactly the reported size and sha256. */
+async function verifyFile(workDir: string, m: { path: string; size: number; sha256: string }, what: string, violations: string[]): Promise<void> {
   const bytes = await readFile(isAbsolute(m.path) ? m.path : join(workDir, m.path)).catch(() => null);
-  if (!bytes) return void violations.push(`checkpoint at step ${m.step}: file ${m.path} is missing`);
-  if (bytes.length !== m.size) violations.push(`checkpoint at step ${m.step}: size ${bytes.length} ≠ reported ${m.size}`);
-  if (createHash('sha256').update(bytes).digest('hex') !== m.sha256) violations.push(`checkpoint at step ${m.step}: sha256 does not match`);
+  if (!bytes) return void violations.push(`${what}: file ${m.path} is missing`);
+  if (bytes.length !== m.size) violations.push(`${what}: size ${bytes.length} ≠ reported ${m.size}`);
+  if (createHash('sha256').update(bytes).digest('hex') !== m.sha256) violations.push(`${what}: sha256 does not match`);
 }
 
 function judgeExit(messages: TrainerMessage[], exitCode: number | null, stopped: boolean, violations: string[]): void {

@@ -53,6 +53,17 @@ export interface TrainerSpec {
   work_dir: string;
   resume: ResumePoint | null;
   seed: number;
+  /**
+   * Batch jobs only (absent otherwise): the fine-tune checkpoint attached to the job (read-only,
+   * resolved at claim) and the outputs earlier attempts already committed (a resumed attempt skips
+   * their inputs). docs/batch.md.
+   */
+  resources?: TrainerResources;
+}
+
+export interface TrainerResources {
+  checkpoint?: { checkpoint_id: string; path: string; sha256: string };
+  committed_outputs?: Array<{ filename: string; input_file_id: string }>;
 }
 
 export type WorkerToTrainer =
@@ -73,6 +84,11 @@ export type TrainerMessage =
       /** Facts for the inference config: labels, reader/window settings, checkpoint format. */
       meta?: Record<string, unknown>;
     }
+  /**
+   * A complete batch output file in work_dir (batch jobs): the worker verifies size + sha256 and
+   * commits it as `outputs/<job uuid>/<filename>` (fenced: nothing is committed after a cancel).
+   */
+  | { type: 'output'; filename: string; path: string; size: number; sha256: string; input_file_id: string }
   /** The training loop is over; what follows is the final evaluation (job → FINALIZING). */
   | { type: 'finalizing' }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }

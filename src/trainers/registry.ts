@@ -6,6 +6,7 @@ import type { BuiltinTrainer } from './builtin.js';
 const LOADERS: Record<string, () => Promise<BuiltinTrainer>> = {
   'text-sft': async () => (await import('./text-sft/index.js')).textSftTrainer,
   timeseries: async () => (await import('./timeseries/index.js')).timeseriesTrainer,
+  'batch-msc': async () => (await import('./batch-msc/index.js')).batchMscTrainer,
 };
 
 export const BUILTIN_TRAINER_NAMES = Object.keys(LOADERS);

@@ -93,6 +93,7 @@ export class JobRunner {
     return {
       protocol: PROTOCOL_VERSION, job_id: j.id, attempt: this.work.attempt_number, model: j.model, trainer: this.work.entry.trainer,
       config: j.config, datasets: this.work.datasets, work_dir, resume: this.work.resume, seed,
+      ...(this.work.resources ? { resources: this.work.resources } : {}),
     };
   }
 
@@ -160,6 +161,13 @@ export class JobRunner {
           return null;
         });
         this.proc?.send({ type: 'checkpoint_result', step: m.step, committed: c !== null, checkpoint_id: c?.id ?? null });
+        return;
+      }
+      case 'output': {
+        // Batch jobs: an error (bad name, size/sha256 mismatch) is recorded; the job goes on with its other inputs.
+        const path = isAbsolute(m.path) ? m.path : join(workDir, m.path);
+        await this.source.commitOutput(fence, this.job, { filename: m.filename, path, size: m.size, sha256: m.sha256, input_file_id: m.input_file_id })
+          .catch((e: Error) => this.log('error', `output ${m.filename} rejected: ${e.message}`));
         return;
       }
       case 'finalizing':

@@ -4,7 +4,7 @@
  */
 import type { JobStatus } from '../domain/status.js';
 import type { Checkpoint, EventLevel, Job, JobProgress } from '../domain/types.js';
-import type { CheckpointReport, ClaimedWork, Fence } from '../domain/work.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
 
 export interface WorkSource {
   readonly leaseMs: number;
@@ -17,6 +17,8 @@ export interface WorkSource {
   event(fence: Fence, job: Job, level: EventLevel, type: string, message: string, data?: Record<string, unknown>): Promise<boolean>;
   advance(fence: Fence, action: 'start_training' | 'finalize', event: { level: EventLevel; type: string; message: string }, progress?: JobProgress): Promise<Job | null>;
   commitCheckpoint(fence: Fence, job: Job, report: CheckpointReport): Promise<Checkpoint | null>;
+  /** Batch jobs: verify and commit one output file (fenced); false when refused. */
+  commitOutput(fence: Fence, job: Job, report: OutputReport): Promise<boolean>;
   finish(fence: Fence, job_uuid: string): Promise<Job | null>;
   fail(fence: Fence, code: string, message: string): Promise<Job | null>;
 }

@@ -1,0 +1,78 @@
+/**
+ * Wire shapes of /v0.5/batch/jobs (archetype-api.md §6, docs/batch.md): the batch job record, its
+ * status words, events, progress entries and outputs. Batch records use whole-second UTC timestamps
+ * (`2026-04-14T10:00:00Z`), unlike fine-tune records (six fractional digits).
+ */
+import type { JobStatus } from '../domain/status.js';
+import type { Job, JobEvent } from '../domain/types.js';
+
+export function isoSeconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/**
+ * Batch status words. STOPPED cannot happen through the batch API (it has cancel, not stop); a job
+ * stopped some other way ended early with partial outputs, so it reads CANCELLED, not COMPLETED.
+ */
+export function batchStatus(s: JobStatus): string {
+  switch (s) {
+    case 'REGISTERED':
+      return 'PENDING';
+    case 'STARTING':
+      return 'ADMITTED';
+    case 'RUNNING':
+    case 'FINALIZING':
+    case 'STOPPING':
+      return 'RUNNING';
+    case 'STOPPED':
+      return 'CANCELLED';
+    default:
+      return s; // COMPLETED, FAILED, CANCELLED
+  }
+}
+
+/** Batch words → stored statuses, for `?statuses=`. PREEMPTED is a documented word that ftnode never uses. */
+export const BATCH_STATUS_WORDS: Record<string, JobStatus[]> = {
+  PENDING: ['REGISTERED'],
+  ADMITTED: ['STARTING'],
+  RUNNING: ['RUNNING', 'FINALIZING', 'STOPPING'],
+  COMPLETED: ['COMPLETED'],
+  FAILED: ['FAILED'],
+  CANCELLED: ['CANCELLED', 'STOPPED'],
+  PREEMPTED: [],
+};
+
+export function batchJobDto(j: Job): Record<string, unknown> {
+  const c = j.config as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return {
+    id: j.id,
+    uuid: j.uuid,
+    org_uuid: j.org_uuid,
+    name: j.name,
+    pipeline_type: c.pipeline_type ?? 'batch',
+    pipeline_key: c.pipeline_key ?? j.model,
+    pipeline_version: c.pipeline_version ?? null,
+    status: batchStatus(j.status),
+    inputs: c.inputs ?? {},
+    parameters: c.parameters ?? {},
+    checkpoint_id: c.checkpoint?.checkpoint_id ?? null,
+    error: j.error,
+    progress: j.progress ? { windows_done: j.progress.step, windows_total: j.progress.total_steps, phase: j.progress.phase } : null,
+    created_at: isoSeconds(j.created_at),
+    updated_at: isoSeconds(j.updated_at),
+  };
+}
+
+export function batchEventDto(e: JobEvent): Record<string, unknown> {
+  return { level: e.level, event_type: e.type, message: e.message, created_at: isoSeconds(e.created_at) };
+}
+
+/** A progress entry of the service (batch-service.ts ProgressEntry) with its time formatted. */
+export function progressEntryDto<T extends { created_at: number }>(p: T): Omit<T, 'created_at'> & { created_at: string } {
+  return { ...p, created_at: isoSeconds(p.created_at) };
+}
+
+export function outputDto(jobId: string, o: { filename: string; num_bytes: number; sha256: string; input_file_id: string }): Record<string, unknown> {
+  // `ref` is an authenticated API path (archetype-api.md §6 allows it instead of a presigned URL).
+  return { data: { filename: o.filename, ref: `/v0.5/batch/jobs/${jobId}/outputs/${o.filename}`, num_bytes: o.num_bytes, sha256: o.sha256, input_file_id: o.input_file_id } };
+}

@@ -1,0 +1,112 @@
+/**
+ * The batch jobs API use-cases (docs/batch.md) over the shared job machinery: create (BatchCreator),
+ * get/list/cancel/delete through JobsService with family 'batch' (so a fine-tune route never sees a
+ * batch job and vice versa), events, progress entries and outputs.
+ * Progress entries are the job's metrics rows that carry `input_index` (the batch-msc trainer's
+ * per-window-batch and per-file reports): metrics writes are fenced, so no entry is recorded after a
+ * cancel. Outputs are the `output_committed` events before the job's terminal event (batch-outputs.ts).
+ */
+import type { Readable } from 'node:stream';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { FtError } from '../domain/errors.js';
+import type { JobStatus } from '../domain/status.js';
+import type { Job, JobEvent } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+import type { BatchCreator } from './batch-create.js';
+import { listCommittedOutputs, outputKey, type CommittedOutput } from './batch-outputs.js';
+import { PORTS } from './batch-request.js';
+import type { JobsService } from './jobs-service.js';
+
+export interface ProgressEntry {
+  id: number; // 1-based position: entries are only ever appended
+  kind: 'window_batch' | 'input_completed';
+  step: number; // windows classified in the whole job at that point
+  message: string;
+  metrics: Record<string, number>;
+  payload: Record<string, unknown> | null;
+  input_id: string | null;
+  index: number; // the input's position in worker.inference
+  created_at: number;
+}
+
+export interface Page<T> {
+  total: number;
+  items: T[];
+}
+
+function page<T>(all: T[], offset: number, limit: number): Page<T> {
+  return { total: all.length, items: limit < 0 ? all.slice(offset) : all.slice(offset, offset + limit) };
+}
+
+export class BatchService {
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly jobs: JobsService,
+    private readonly creator: BatchCreator,
+  ) {}
+
+  create(org_uuid: string, body: unknown): Promise<Job> {
+    return this.creator.create(org_uuid, body);
+  }
+
+  get(org_uuid: string, id: string): Promise<Job> {
+    return this.jobs.get(org_uuid, id, 'batch');
+  }
+
+  /** `statuses` undefined: all; an empty list (only words that never occur): none. */
+  async list(org_uuid: string, statuses: JobStatus[] | undefined, offset: number, limit: number): Promise<Page<Job>> {
+    if (statuses && statuses.length === 0) return { total: 0, items: [] };
+    return page(await this.jobs.list(org_uuid, statuses, -1, 0, ['batch']), offset, limit);
+  }
+
+  cancel(org_uuid: string, id: string): Promise<Job> {
+    return this.jobs.cancel(org_uuid, id, 'batch');
+  }
+
+  delete(org_uuid: string, id: string): Promise<Job> {
+    return this.jobs.delete(org_uuid, id, 'batch');
+  }
+
+  /** Oldest first. */
+  async events(org_uuid: string, id: string, offset: number, limit: number): Promise<Page<JobEvent>> {
+    const job = await this.get(org_uuid, id);
+    return page(await this.store.listEvents(job.uuid, { limit: -1 }), offset, limit);
+  }
+
+  async progress(org_uuid: string, id: string, offset: number, limit: number): Promise<{ job: Job } & Page<ProgressEntry>> {
+    const job = await this.get(org_uuid, id);
+    const inputs = job.datasets.find((d) => d.name === PORTS.inference)?.files ?? [];
+    const filenames = new Map(((job.config.outputs ?? []) as Array<{ input_file_id: string; filename: string }>).map((o) => [o.input_file_id, o.filename]));
+    const rows = (await this.store.listMetrics(job.uuid, -1, 0))
+      .filter((r) => typeof r.values.input_index === 'number')
+      .map((r, seq) => ({ r, seq }))
+      .sort((a, b) => a.r.created_at - b.r.created_at || a.seq - b.seq); // a resumed attempt restarts its step count
+    const entries = rows.map(({ r }, i): ProgressEntry => {
+      const v = r.values;
+      const index = v.input_index!;
+      const input_id = inputs[index]?.file_id ?? null;
+      const completed = v.input_completed === 1;
+      return {
+        id: i + 1, kind: completed ? 'input_completed' : 'window_batch', step: r.step,
+        message: completed ? `${input_id}: all ${v.input_windows_total} windows classified` : `${input_id}: ${v.input_windows_done} of ${v.input_windows_total} windows classified`,
+        metrics: v, payload: completed && input_id ? { filename: filenames.get(input_id) ?? null } : null, input_id, index, created_at: r.created_at,
+      };
+    });
+    return { job, ...page(entries, offset, limit) };
+  }
+
+  async outputs(org_uuid: string, id: string, offset: number, limit: number): Promise<{ job: Job } & Page<CommittedOutput>> {
+    const job = await this.get(org_uuid, id);
+    return { job, ...page(await listCommittedOutputs(this.store, job.uuid), offset, limit) };
+  }
+
+  /** A listed output's bytes; anything else (never committed, committed after a cancel) is a 404. */
+  async openOutput(org_uuid: string, id: string, filename: string): Promise<{ output: CommittedOutput; stream: Readable }> {
+    const job = await this.get(org_uuid, id);
+    const output = (await listCommittedOutputs(this.store, job.uuid)).find((o) => o.filename === filename);
+    const stream = output ? await this.blobs.openRead(outputKey(job.uuid, filename)) : null;
+    if (!output || !stream) throw new FtError('not_found', `job '${id}' has no output '${filename.slice(0, 100)}'`);
+    return { output, stream };
+  }
+}
