@@ -42,8 +42,8 @@ export interface BlobStore {
   openRead(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
   /** Streams one part of a direct upload into the part group `group` (same rules as stage). */
   writePart(group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }): Promise<StagedPart>;
-  /** The named parts of a group, concatenated in order, as one stream. */
-  readParts(group: string, names: string[]): Readable;
+  /** Stages the named parts of a group, concatenated in order, as one temporary object (tap and sha256 as in stage). */
+  stageParts(group: string, names: string[], opts?: StageOptions): Promise<StagedBlob>;
   /** Deletes the named parts, or the whole group when `names` is omitted. */
   deleteParts(group: string, names?: string[]): Promise<void>;
   /** Every part group on disk with its part names (startup reconciliation). */
@@ -52,7 +52,7 @@ export interface BlobStore {
 
 export interface StageOptions {
   maxBytes?: number;
-  /** Sees every accepted chunk in order (checksums, dataset checks) without buffering. */
+  /** Sees every accepted chunk in order (checksums, dataset checks); the chunk is valid only during the call. */
   tap?: (chunk: Buffer) => void;
   /** sha256 costs ~0.6 ms per MB; parts skip it (the assembled file is hashed once). */
   hash?: boolean;

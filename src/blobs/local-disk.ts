@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, type StageOptions, type StagedBlob, type StagedPart } from './blob-store.js';
 import {
-  deletePartFiles, fsyncPath, listPartFiles, openReadStream, readPartFiles, streamToFile, writePartFile,
+  concatPartFiles, deletePartFiles, fsyncPath, listPartFiles, openReadStream, streamToFile, writePartFile, type StreamResult,
 } from './local-staging.js';
 
 export class LocalDiskBlobStore implements BlobStore {
@@ -141,7 +141,10 @@ export class LocalDiskBlobStore implements BlobStore {
   // ---- streamed uploads (local-staging.ts holds the stream plumbing)
   async stage(source: Readable, opts: StageOptions = {}): Promise<StagedBlob> {
     const tmp = await this.tempPath();
-    const r = await streamToFile(tmp, source, opts);
+    return this.staged(tmp, await streamToFile(tmp, source, opts));
+  }
+
+  private staged(tmp: string, r: StreamResult): StagedBlob {
     let done = r.overLimit; // an over-limit stream left no file
     return {
       size: r.size,
@@ -174,8 +177,10 @@ export class LocalDiskBlobStore implements BlobStore {
     return writePartFile(this.partsDir, group, source, opts);
   }
 
-  readParts(group: string, names: string[]): Readable {
-    return readPartFiles(this.partsDir, group, names);
+  async stageParts(group: string, names: string[], opts: StageOptions = {}): Promise<StagedBlob> {
+    const tmp = await this.tempPath();
+    const r = await concatPartFiles(this.partsDir, group, names, tmp, opts);
+    return this.staged(tmp, r);
   }
 
   deleteParts(group: string, names?: string[]): Promise<void> {

@@ -8,21 +8,28 @@
  *   parts can arrive concurrently and out of order without sharing a file descriptor.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { StageOptions } from './blob-store.js';
 
-/** 1 MiB reads: large enough that per-chunk overhead is negligible, small enough to stay off the RSS. */
+/** 1 MiB reads into one reused buffer (assembly): per-read overhead is negligible at this size. */
 export const READ_CHUNK = 1 << 20;
 /**
- * Write buffer of 4 MiB: while one write is in the thread pool the next chunks queue and go out
- * together (writev), so receiving and writing overlap. With the 16 KiB default every 64 KiB socket
- * chunk waited for the previous write to finish.
+ * Downloads stream in 64 KiB reads: each read allocates a new buffer, and below glibc's 128 KiB mmap
+ * threshold those come from the reused heap instead of fresh pages (500 MB: 0.38-0.61 s system time
+ * at 64 KiB against 0.45-1.39 s at 1 MiB).
  */
-const WRITE_BUFFER = 4 << 20;
+const DOWNLOAD_CHUNK = 64 * 1024;
+/**
+ * Write buffer of 1 MiB: while one write is in the thread pool the next chunks queue and go out
+ * together (writev), so receiving and writing overlap; with the 16 KiB default every 64 KiB socket
+ * chunk waited for the previous write. Measured writing 500 MB in 64 KiB chunks: 16 KiB 0.46-0.75 s,
+ * 256 KiB 0.42-0.50 s, 1 MiB 0.26-0.34 s, 2-4 MiB 0.49-1.86 s (more system time per byte).
+ */
+const WRITE_BUFFER = 1 << 20;
 
 export interface StreamResult {
   size: number;
@@ -79,7 +86,7 @@ export async function openReadStream(path: string, range?: { start: number; end:
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  return fh.createReadStream({ ...range, highWaterMark: READ_CHUNK });
+  return fh.createReadStream({ ...range, highWaterMark: DOWNLOAD_CHUNK });
 }
 
 export function uniqueName(label: string): string {
@@ -105,14 +112,40 @@ export async function writePartFile(partsRoot: string, group: string, source: Re
   return { name, size: r.size, overLimit: r.overLimit };
 }
 
-export function readPartFiles(partsRoot: string, group: string, names: string[]): Readable {
+/**
+ * Concatenates part files into `dest` through ONE reused 1 MiB buffer (read, tap, hash, write,
+ * repeat). A stream pipeline allocates a fresh 1 MiB buffer per read, and the page faults of that
+ * new memory cost more system time than the copy: 500 MB measured 0.45-1.39 s system time through
+ * streams against 0.18-0.26 s with the reused buffer (sha256 included in the latter).
+ */
+export async function concatPartFiles(partsRoot: string, group: string, names: string[], dest: string, opts: StageOptions = {}): Promise<StreamResult> {
   const dir = partDir(partsRoot, group);
-  async function* concat(): AsyncGenerator<Buffer> {
+  const hash = opts.hash === false ? null : createHash('sha256');
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  const out = await open(dest, 'w');
+  let size = 0;
+  try {
     for (const name of names) {
-      for await (const chunk of createReadStream(join(dir, checkPartName(name)), { highWaterMark: READ_CHUNK })) yield chunk as Buffer;
+      const part = await open(join(dir, checkPartName(name)), 'r');
+      try {
+        for (let n = (await part.read(buf, 0, READ_CHUNK, null)).bytesRead; n > 0; n = (await part.read(buf, 0, READ_CHUNK, null)).bytesRead) {
+          const chunk = buf.subarray(0, n);
+          hash?.update(chunk);
+          opts.tap?.(chunk);
+          await out.write(chunk, 0, n, null);
+          size += n;
+        }
+      } finally {
+        await part.close();
+      }
     }
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    await rm(dest, { force: true });
+    throw err;
   }
-  return Readable.from(concat(), { objectMode: false, highWaterMark: READ_CHUNK });
+  await out.close();
+  return { size, sha256: hash ? hash.digest('hex') : '', overLimit: false };
 }
 
 export async function deletePartFiles(partsRoot: string, group: string, names?: string[]): Promise<void> {
