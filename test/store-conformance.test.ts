@@ -99,9 +99,15 @@ for (const f of factories) {
       assert.equal((await s.listCurrentFiles('o')).length, 1);
       await s.createJob(newJob('o', 'j', T0, 'fil_1'), ev);
       assert.deepEqual((await s.listCollectableFileVersions(10)).map((v) => v.file_uid), [], 'fil_1 is used by a queued job');
+      assert.equal(await s.markFileVersionPurged('fil_1'), false, 'a version a queued job uses cannot be claimed');
       const j = (await s.getJob('o', 'j'))!;
       await s.transition(j.uuid, 'cancel', 'REGISTERED', T0, ev);
       assert.deepEqual((await s.listCollectableFileVersions(10)).map((v) => v.file_uid), ['fil_1']);
+      assert.equal(await s.markFileVersionPurged('fil_2'), false, 'the current version is never purged');
+      assert.equal(await s.markFileVersionPurged('fil_1'), true);
+      assert.equal(await s.markFileVersionPurged('fil_1'), false, 'claimed once');
+      await assert.rejects(s.createJob(newJob('o', 'late', T0, 'fil_1'), ev), /replaced and removed/, 'a purged version cannot be snapshotted');
+      assert.equal(await s.getJob('o', 'late'), null);
       assert.equal((await s.deleteCurrentFile('o', 'a.csv', T0))?.file_uid, 'fil_2');
       assert.equal(await s.getCurrentFile('o', 'a.csv'), null);
     });

@@ -166,11 +166,14 @@ export class FilesService {
   /** Deletes the bytes of versions that are superseded or deleted and used by no active job. */
   async collectGarbage(): Promise<number> {
     const versions = await this.store.listCollectableFileVersions(1000);
+    let purged = 0;
     for (const v of versions) {
+      // Claim first, delete after: a job created in between keeps the version (and its bytes).
+      if (!(await this.store.markFileVersionPurged(v.file_uid))) continue;
       await this.blobs.delete(v.blob_key);
-      await this.store.markFileVersionPurged(v.file_uid);
+      purged++;
     }
-    return versions.length;
+    return purged;
   }
 
   /** Startup: temp files of a dead process are garbage; interrupted direct uploads are reconciled. */

@@ -4,6 +4,7 @@
  * Every status write is a compare-and-set whose guard comes from domain/status.ts; every write on
  * behalf of an attempt carries its fencing token and is refused once that token has lost its lease.
  */
+import { FtError } from '../domain/errors.js';
 import type { JobAction, JobStatus } from '../domain/status.js';
 import type { Fence } from '../domain/work.js';
 import type {
@@ -40,6 +41,11 @@ export interface ListJobsQuery {
 }
 
 export type { Fence };
+
+/** createJob's answer when a snapshotted file version was purged (replaced and collected) meanwhile. */
+export function fileVersionsGone(file_uids: string[]): FtError {
+  return new FtError('file_not_found', `file version(s) ${file_uids.join(', ')} were replaced and removed while the job was being created; retry`).withStatus(400);
+}
 
 export interface TransitionPatch {
   inference_config_path?: string | null;
@@ -137,7 +143,12 @@ export interface Store {
   deleteCurrentFile(org_uuid: string, file_id: string, now: number): Promise<FileRecord | null>;
   /** Non-current or deleted versions that no non-terminal job snapshotted: their bytes may go. */
   listCollectableFileVersions(limit: number): Promise<FileRecord[]>;
-  markFileVersionPurged(file_uid: string): Promise<void>;
+  /**
+   * Claims a collectable version for deletion, re-checked in the same transaction: true only when it
+   * is not current (or deleted), not purged yet and no non-terminal job uses it. Delete its bytes only
+   * after a true. createJob refuses purged versions, so a job never snapshots bytes that are going.
+   */
+  markFileVersionPurged(file_uid: string): Promise<boolean>;
 
   // jobs
   /** Inserts the job (REGISTERED) with its first event, or returns the existing one with that id. */

@@ -14,7 +14,7 @@ import { typeId, uuid as newUuid } from '../../lib/ids.js';
 import {
   apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, jobViewFromRow, JOB_VIEW_COLUMNS, metricFromRow, workerFromRow,
 } from '../rows.js';
-import type { CreateJobResult, ListJobsQuery, NewEvent, Store, TransitionPatch } from '../store.js';
+import { fileVersionsGone, type CreateJobResult, type ListJobsQuery, type NewEvent, type Store, type TransitionPatch } from '../store.js';
 import { migratePg } from './migrations.js';
 import { one, PgDb, type PgOptions, type Q } from './pg-db.js';
 import { casStatus, endActiveAttempts, insertFileVersionRow, limitOrAll, notifyStatus, type Channel } from './pg-sql.js';
@@ -144,8 +144,20 @@ export class PostgresStore extends PgUploads implements Store {
     return rows.map(fileFromRow);
   }
 
-  async markFileVersionPurged(file_uid: string): Promise<void> {
-    await this.db.tx((c) => c.query('UPDATE files SET purged = TRUE WHERE file_uid = $1', [file_uid]));
+  async markFileVersionPurged(file_uid: string): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      // Lock the row first: a createJob holding it FOR SHARE commits its job_files before we look
+      // (READ COMMITTED: the NOT EXISTS below runs on a snapshot taken after the lock is granted).
+      const row = one(await c.query('SELECT purged FROM files WHERE file_uid = $1 FOR UPDATE', [file_uid]));
+      if (!row || row.purged) return false;
+      const r = await c.query(
+        `UPDATE files SET purged = TRUE WHERE file_uid = $1 AND (is_current = FALSE OR status = 'deleted')
+         AND NOT EXISTS (SELECT 1 FROM job_files jf JOIN jobs j ON j.uuid = jf.job_uuid
+           WHERE jf.file_uid = files.file_uid AND j.status NOT IN ('COMPLETED','STOPPED','CANCELLED','FAILED'))`,
+        [file_uid],
+      );
+      return r.rowCount === 1;
+    });
   }
 
   // ---- jobs
@@ -153,6 +165,11 @@ export class PostgresStore extends PgUploads implements Store {
     return this.db.tx(async (c): Promise<CreateJobResult> => {
       const existing = await this.findExisting(c, job);
       if (existing) return { created: false, job: existing };
+      const uids = [...new Set(job.datasets.flatMap((d) => d.files.map((f) => f.file_uid)))];
+      // FOR SHARE: a concurrent garbage collection of these versions waits for this transaction.
+      const rows = (await c.query('SELECT file_uid, purged FROM files WHERE file_uid = ANY($1::text[]) FOR SHARE', [uids])).rows as Array<Record<string, unknown>>;
+      const gone = rows.filter((r) => r.purged).map((r) => String(r.file_uid));
+      if (gone.length > 0) throw fileVersionsGone(gone);
       const p = jobToParams(job);
       const cols = Object.keys(p);
       // ON CONFLICT: a replica inserting the same id or idempotency key concurrently wins; we return its job.

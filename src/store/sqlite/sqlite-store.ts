@@ -10,7 +10,7 @@ import { typeId, uuid as newUuid } from '../../lib/ids.js';
 import {
   apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, jobViewFromRow, JOB_VIEW_COLUMNS, metricFromRow, workerFromRow,
 } from '../rows.js';
-import type { CreateJobResult, ListJobsQuery, NewEvent, Store, TransitionPatch } from '../store.js';
+import { fileVersionsGone, type CreateJobResult, type ListJobsQuery, type NewEvent, type Store, type TransitionPatch } from '../store.js';
 import { SqliteUploads } from './sqlite-uploads.js';
 import { migrateSqlite, openSqlite, type Db } from './db.js';
 
@@ -131,8 +131,13 @@ export class SqliteStore extends SqliteUploads implements Store {
     return rows.map(fileFromRow);
   }
 
-  async markFileVersionPurged(file_uid: string): Promise<void> {
-    this.db.prepare('UPDATE files SET purged = 1 WHERE file_uid = ?').run(file_uid);
+  async markFileVersionPurged(file_uid: string): Promise<boolean> {
+    const r = this.db
+      .prepare(`UPDATE files SET purged = 1 WHERE file_uid = ? AND purged = 0 AND (is_current = 0 OR status = 'deleted')
+                AND NOT EXISTS (SELECT 1 FROM job_files jf JOIN jobs j ON j.uuid = jf.job_uuid
+                  WHERE jf.file_uid = files.file_uid AND j.status NOT IN ('COMPLETED','STOPPED','CANCELLED','FAILED'))`)
+      .run(file_uid);
+    return r.changes === 1;
   }
 
   // ---- jobs
@@ -144,6 +149,9 @@ export class SqliteStore extends SqliteUploads implements Store {
         const byKey = this.db.prepare('SELECT * FROM jobs WHERE org_uuid = ? AND idempotency_key = ?').get(job.org_uuid, job.idempotency_key) as Row | undefined;
         if (byKey) return { created: false, job: jobFromRow(byKey) };
       }
+      const uids = job.datasets.flatMap((d) => d.files.map((f) => f.file_uid));
+      const gone = uids.filter((u) => Number((this.db.prepare('SELECT purged FROM files WHERE file_uid = ?').get(u) as Row | undefined)?.purged ?? 0) !== 0);
+      if (gone.length > 0) throw fileVersionsGone(gone);
       const cols = Object.keys(jobToParams(job));
       this.db.prepare(`INSERT INTO jobs (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`).run(jobToParams(job));
       const link = this.db.prepare('INSERT OR IGNORE INTO job_files (job_uuid, file_uid) VALUES (?, ?)');
