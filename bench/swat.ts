@@ -1,11 +1,14 @@
 /**
  * SWaT benchmark of the built-in time-series trainer (model `omega`).
  *   node dist/bench/swat.js [--method head|knn] [--window 128] [--step 4] [--seed 0]
- *                           [--hp key=value ...] [--no-nshot]
- * Trains on the `train` files (4 normal + 4 attack) with the `tune` files as validation_files, exactly
- * as a job would (same trainer code, in-process context), then scores the best checkpoint on the
- * `nshot` files too: they are EARLIER in time than train, so they are a second out-of-time check
- * besides tune (the real held-out split, later in time, is not distributed).
+ *                           [--hp key=value ...] [--train RE] [--val RE] [--test RE|none]
+ * Trains on the files matching --train (default `_train_`: 4 normal + 4 attack) with the --val files
+ * (default `_tune_`) as validation_files, exactly as a job would (same trainer code, in-process
+ * context), then scores the best checkpoint on the --test files (default `_nshot_`: EARLIER in time
+ * than train, with attack episodes the training files do not contain). The real held-out split,
+ * later in time, is not distributed; the out-of-time proxy is
+ *   --train '_train_[012]' --val _train_3 --test _tune_
+ * (select on a later slice, score on a still later one).
  * Data: $FTNODE_SWAT_DIR, default ../shared/datasets/swat relative to the repository root.
  * Prints one JSON line of results; docs/benchmarks-swat.md records the figures.
  */
@@ -21,9 +24,11 @@ import { macroF1 } from '../src/trainers/timeseries/metrics.js';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const swatDir = resolve(repoRoot, process.env.FTNODE_SWAT_DIR ?? '../shared/datasets/swat');
 
-function args(): { method: 'head' | 'knn'; window: number; step: number | null; seed: number; hp: Record<string, unknown>; nshot: boolean } {
+interface Args { method: 'head' | 'knn'; window: number; step: number | null; seed: number; hp: Record<string, unknown>; train: string; val: string; test: string }
+
+function args(): Args {
   const a = process.argv.slice(2);
-  const out = { method: 'head' as 'head' | 'knn', window: 128, step: null as number | null, seed: 0, hp: {} as Record<string, unknown>, nshot: true };
+  const out: Args = { method: 'head', window: 128, step: null, seed: 0, hp: {}, train: '_train_', val: '_tune_', test: '_nshot_' };
   for (let i = 0; i < a.length; i++) {
     const v = a[i + 1];
     if (a[i] === '--method') (out.method = v as 'head' | 'knn'), i++;
@@ -34,7 +39,9 @@ function args(): { method: 'head' | 'knn'; window: number; step: number | null; 
       const [k, val] = v!.split('=');
       out.hp[k!] = val === 'true' ? true : val === 'false' ? false : Number.isNaN(Number(val)) ? val : Number(val);
       i++;
-    } else if (a[i] === '--no-nshot') out.nshot = false;
+    } else if (a[i] === '--train') (out.train = v!), i++;
+    else if (a[i] === '--val') (out.val = v!), i++;
+    else if (a[i] === '--test') (out.test = v!), i++;
     else throw new Error(`unknown argument ${a[i]}`);
   }
   return out;
@@ -43,16 +50,16 @@ function args(): { method: 'head' | 'knn'; window: number; step: number | null; 
 async function main(): Promise<void> {
   const opt = args();
   const names = (await readdir(swatDir)).filter((f) => f.endsWith('.csv')).sort();
-  const files = (split: string) =>
-    names.filter((f) => f.includes(`_${split}_`)).map((f) => ({ file_id: f, path: join(swatDir, f), label: f.startsWith('swat_attack') ? 'attack' : 'normal' }));
+  const files = (re: string) =>
+    names.filter((f) => new RegExp(re).test(f)).map((f) => ({ file_id: f, path: join(swatDir, f), label: f.startsWith('swat_attack') ? 'attack' : 'normal' }));
   const step = opt.step ?? 4;
   const work = await mkdtemp(join(tmpdir(), 'ftnode-swat-'));
   const spec: TrainerSpec = {
     protocol: 1, job_id: 'bench-swat', attempt: 1, model: 'omega', trainer: 'timeseries', seed: opt.seed, work_dir: work, resume: null,
     config: { name: 'swat', seed: opt.seed, model: 'omega', method: { type: opt.method, [opt.method]: { hyperparameters: opt.hp, reader: { window_size: opt.window, step_size: step } } } },
     datasets: [
-      { name: 'training_files', split: 'train', files: files('train') },
-      { name: 'validation_files', split: 'eval', files: files('tune') },
+      { name: 'training_files', split: 'train', files: files(opt.train) },
+      { name: 'validation_files', split: 'eval', files: files(opt.val) },
     ],
   };
   const evals: Array<Record<string, number>> = [];
@@ -70,7 +77,7 @@ async function main(): Promise<void> {
       if (m.type === 'eval_end') process.stderr.write(`eval ${m.step}: ${JSON.stringify(m.metrics)}\n`);
     },
     stopRequested: () => false,
-    async writeCheckpoint(s, bytes, metrics) {
+    async writeCheckpoint(s, bytes) {
       bestPath = join(work, `ckpt-${s}.bin`);
       await writeFile(bestPath, bytes);
       process.stderr.write(`checkpoint step ${s}: ${(bytes.length / 1e6).toFixed(1)} MB\n`);
@@ -79,25 +86,25 @@ async function main(): Promise<void> {
   const result = await timeseriesTrainer.train(ctx);
   const trainSeconds = (performance.now() - t0) / 1000;
   const report: Record<string, unknown> = {
-    method: opt.method, window: opt.window, step, seed: opt.seed, hp: opt.hp, hyperparameters: hyper,
-    tune_macro_f1: result.metrics?.macro_f1, tune_accuracy: result.metrics?.accuracy, best_epoch: result.metrics?.epoch,
+    method: opt.method, window: opt.window, step, seed: opt.seed, hp: opt.hp, train: opt.train, val: opt.val, test: opt.test, hyperparameters: hyper,
+    val_macro_f1: result.metrics?.macro_f1, val_accuracy: result.metrics?.accuracy, best_epoch: result.metrics?.epoch,
     epochs_run: evals.length, train_seconds: +trainSeconds.toFixed(1), // load + encode (+ one epoch for head): the fixed cost before the first evaluation
     first_eval_seconds: tFirstEval ? +((tFirstEval - t0) / 1000).toFixed(1) : null,
   };
-  if (opt.nshot && bestPath) {
+  if (opt.test !== 'none' && bestPath) {
     const t1 = performance.now();
-    const nshot = files('nshot');
-    const preds = await predictWindowsFromCheckpoint(bestPath, nshot);
+    const test = files(opt.test);
+    const preds = await predictWindowsFromCheckpoint(bestPath, test);
     const labels = ['attack', 'normal'];
-    const truth = preds.map((p) => labels.indexOf(nshot.find((f) => f.file_id === p.file_id)!.label));
+    const truth = preds.map((p) => labels.indexOf(test.find((f) => f.file_id === p.file_id)!.label));
     const pred = preds.map((p) => labels.indexOf(p.prediction));
-    report.nshot_macro_f1 = +macroF1(truth, pred, 2).toFixed(4);
+    report.test_macro_f1 = +macroF1(truth, pred, 2).toFixed(4);
     // Per-class recall tells "unseen attack types" (attack recall) from "drifted normal" (normal recall).
     for (const [k, name] of labels.entries()) {
       const mine = truth.flatMap((t, i) => (t === k ? [pred[i]] : []));
-      report[`nshot_recall_${name}`] = +(mine.filter((p) => p === k).length / mine.length).toFixed(4);
+      report[`test_recall_${name}`] = +(mine.filter((p) => p === k).length / mine.length).toFixed(4);
     }
-    report.nshot_predict_seconds = +((performance.now() - t1) / 1000).toFixed(1);
+    report.test_predict_seconds = +((performance.now() - t1) / 1000).toFixed(1);
   }
   report.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
   console.log(JSON.stringify(report));
