@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,7 @@ test('the child process trains a head job and ends with done, exit 0', async () 
   const ckpts = messages.flatMap((m) => (m.type === 'checkpoint' ? [m] : []));
   assert.ok(ckpts.length >= 1);
   for (const c of ckpts) assert.ok(existsSync(join(files.dir, c.path)), c.path);
+  await rm(files.dir, { recursive: true, force: true });
 });
 
 test('the child process exits 3 with invalid_config for a window below 16', async () => {
@@ -47,4 +49,5 @@ test('the child process exits 3 with invalid_config for a window below 16', asyn
   assert.equal(code, 3);
   const err = messages.find((m) => m.type === 'error');
   assert.ok(err?.type === 'error' && err.code === 'invalid_config' && /window_size/.test(err.message));
+  await rm(files.dir, { recursive: true, force: true });
 });

@@ -1,6 +1,6 @@
 /** Reader, config and create-time validation: forward fill, bad cells, short files, columns. */
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -125,4 +125,5 @@ test('validate() reports every dataset and config problem', async () => {
     ],
   });
   assert.deepEqual(onlyConfig.map((p) => [p.file_id, p.column]), [['(config)', 'method.knn.reader.window_size']]);
+  await rm(dir, { recursive: true, force: true });
 });

@@ -1,8 +1,8 @@
 /** Stop (mid-epoch, during evaluation, during knn embedding) and exact resume from a checkpoint. */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { TrainerMessage } from '../protocol.js';
 import { timeseriesTrainer } from './index.js';
 import { makeSpec, recordingCtx, writeSynthetic, type SynthFiles } from './test-helpers.js';
@@ -11,8 +11,9 @@ let files: SynthFiles;
 before(async () => {
   files = await writeSynthetic(2, 300, 2);
 });
+after(() => rm(files.dir, { recursive: true, force: true }));
 
-const after = (msgs: TrainerMessage[], i: number) => msgs.slice(i + 1).map((m) => m.type);
+const typesAfter = (msgs: TrainerMessage[], i: number) => msgs.slice(i + 1).map((m) => m.type);
 
 test('head: a stop mid-epoch starts no further step and no evaluation', async () => {
   let flipAt = -1;
@@ -25,7 +26,7 @@ test('head: a stop mid-epoch starts no further step and no evaluation', async ()
   const progress = rec.messages[flipAt];
   assert.ok(progress?.type === 'progress' && progress.step < progress.total_steps);
   // Only the metrics report of the step that was running may follow.
-  assert.deepEqual(after(rec.messages, flipAt), ['metrics']);
+  assert.deepEqual(typesAfter(rec.messages, flipAt), ['metrics']);
   assert.deepEqual(rec.checkpoints.map((c) => c.step), [1]);
   assert.equal(res.step, 1);
   assert.equal(res.metrics?.macro_f1, rec.checkpoints[0]!.metrics.macro_f1);
@@ -40,7 +41,7 @@ test('head: a stop during an evaluation lets it finish and checkpoint, then noth
   const res = await timeseriesTrainer.train(rec.ctx);
   assert.equal(res.reason, 'stopped');
   // Epoch 1 always improves on "nothing yet", so its evaluation commits a checkpoint.
-  assert.deepEqual(after(rec.messages, flipAt), ['eval_end', 'checkpoint']);
+  assert.deepEqual(typesAfter(rec.messages, flipAt), ['eval_end', 'checkpoint']);
   assert.deepEqual(rec.checkpoints.map((c) => c.step), [1]);
 });
 

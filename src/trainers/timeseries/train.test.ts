@@ -1,8 +1,8 @@
 /** Head and knn learn a generated 3-class multichannel problem; checkpoints predict identically. */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { readCheckpointInfo, timeseriesTrainer } from './index.js';
 import { macroF1 } from './metrics.js';
 import { deserializeModel, serializeModel } from './model.js';
@@ -13,6 +13,7 @@ let files: SynthFiles;
 before(async () => {
   files = await writeSynthetic(3, 300, 2);
 });
+after(() => rm(files.dir, { recursive: true, force: true }));
 
 /** Predicts the validation files from checkpoint bytes and scores them like the trainer does. */
 async function scoreCheckpoint(bytes: Buffer, name: string): Promise<{ f1: number; accuracy: number; preds: Awaited<ReturnType<typeof predictWindowsFromCheckpoint>> }> {
