@@ -119,7 +119,26 @@ export interface FileStats {
   last_updated: number | null; // ms of the newest upload or delete in the org
 }
 
-export interface Store {
+// ---- worker tokens (docs/scaling.md); sqlite/sqlite-workers.ts, postgres/pg-workers.ts
+/** A remote worker's credential: `wk_…`, stored as a sha256 hash only; valid for the worker API alone. */
+export interface WorkerTokenRecord {
+  id: string; // wkt_<8 hex>
+  name: string;
+  prefix: string; // first characters of the token, shown in listings
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface WorkerTokenStore {
+  insertWorkerToken(t: WorkerTokenRecord, hash: string): Promise<void>;
+  /** The active (not revoked) token with this hash, or null. */
+  findWorkerTokenByHash(hash: string): Promise<(WorkerTokenRecord & { hash: string }) | null>;
+  listWorkerTokens(): Promise<WorkerTokenRecord[]>;
+  /** Revokes an active token; false when there is no active token with that id. */
+  revokeWorkerToken(id: string, now: number): Promise<boolean>;
+}
+
+export interface Store extends WorkerTokenStore {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -91,6 +91,15 @@ CREATE TABLE upload_parts (
     version: 3,
     sql: `ALTER TABLE upload_parts ADD COLUMN crc32c BIGINT;`,
   },
+  {
+    // Remote workers' tokens (docs/scaling.md), as in SQLite migration 4.
+    version: 4,
+    sql: `
+CREATE TABLE worker_tokens (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL, revoked_at BIGINT);
+`,
+  },
 ];
 
 /** Applies the pending migrations, one transaction each; returns the versions this call applied. */

@@ -4,7 +4,7 @@
  * failures, deadlocks and lost connections). Where SQLite relies on its single writer, this store
  * locks: job rows for status writes (the CAS UPDATE), advisory locks per file name and per org for
  * file versions, per job for event numbers (pg-sql.ts). Worker-side writes live in pg-attempts.ts,
- * direct uploads and file statistics in pg-uploads.ts.
+ * direct uploads and file statistics in pg-uploads.ts, worker tokens in pg-workers.ts.
  * Wake-ups: NOTIFY `ftnode_work` (job queued) and `ftnode_job` (status changed) at commit; `subscribe`.
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
@@ -19,7 +19,7 @@ import { migratePg } from './migrations.js';
 import { one, PgDb, type PgOptions, type Q } from './pg-db.js';
 import { casStatus, endActiveAttempts, insertFileVersionRow, limitOrAll, notifyStatus, type Channel } from './pg-sql.js';
 import { PgListener, type NotifyHandler } from './listener.js';
-import { PgUploads } from './pg-uploads.js';
+import { PgWorkers } from './pg-workers.js';
 
 export interface PostgresStoreOptions extends PgOptions {
   clock?: Clock; // stamps schema_migrations.applied_at only; use-cases get `now` from their callers
@@ -27,7 +27,7 @@ export interface PostgresStoreOptions extends PgOptions {
 
 const TERMINAL_SQL = "('COMPLETED','STOPPED','CANCELLED','FAILED')";
 
-export class PostgresStore extends PgUploads implements Store {
+export class PostgresStore extends PgWorkers implements Store {
   readonly dialect = 'postgres' as const;
   private readonly listener: PgListener;
 

@@ -2,7 +2,8 @@
  * The Store on embedded SQLite (better-sqlite3). Every method is one synchronous transaction, so each
  * use-case is atomic; BEGIN IMMEDIATE takes the write lock up front, so two writers never interleave a
  * read-then-write (compare-and-set guards come from domain/status.ts). Attempt/lease writes live in
- * sqlite-attempts.ts, direct uploads and file statistics in sqlite-uploads.ts.
+ * sqlite-attempts.ts, direct uploads and file statistics in sqlite-uploads.ts, worker tokens in
+ * sqlite-workers.ts.
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
 import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
@@ -11,12 +12,12 @@ import {
   apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, jobViewFromRow, JOB_VIEW_COLUMNS, metricFromRow, workerFromRow,
 } from '../rows.js';
 import { fileVersionsGone, type CreateJobResult, type ListJobsQuery, type NewEvent, type Store, type TransitionPatch } from '../store.js';
-import { SqliteUploads } from './sqlite-uploads.js';
+import { SqliteWorkers } from './sqlite-workers.js';
 import { migrateSqlite, openSqlite, type Db } from './db.js';
 
 type Row = Record<string, unknown>;
 
-export class SqliteStore extends SqliteUploads implements Store {
+export class SqliteStore extends SqliteWorkers implements Store {
   readonly dialect = 'sqlite' as const;
 
   static open(file: string): SqliteStore {

@@ -1,0 +1,81 @@
+/**
+ * Worker tokens in the store (SQLite always, PostgreSQL when FTNODE_TEST_PG_URL is set) and the
+ * token service: stored hashed, found by hash only while active, revocable, never a user key.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import pg from 'pg';
+import { ManualClock } from '../src/lib/clock.js';
+import { randomHex } from '../src/lib/ids.js';
+import { AuthService } from '../src/service/auth-service.js';
+import { WorkerTokenService } from '../src/service/worker-tokens.js';
+import { PostgresStore } from '../src/store/postgres/pg-store.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
+
+const PG_URL = process.env.FTNODE_TEST_PG_URL;
+
+const dialects: Array<{ name: string; open(): Promise<{ store: Store; done(): Promise<void> }> }> = [
+  {
+    name: 'sqlite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'ftnode-wt-'));
+      const store = SqliteStore.open(join(dir, 'db.sqlite'));
+      await store.migrate();
+      return { store, done: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const schema = `wt_${randomHex(12)}`;
+      const store = PostgresStore.open(PG_URL!, { schema });
+      await store.migrate();
+      return {
+        store,
+        async done() {
+          await store.close();
+          const admin = new pg.Client({ connectionString: PG_URL });
+          await admin.connect();
+          await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
+        },
+      };
+    },
+  },
+];
+
+for (const d of dialects) {
+  describe(`worker tokens on ${d.name}`, { skip: d.name === 'postgres' && !PG_URL ? 'FTNODE_TEST_PG_URL is not set' : false }, () => {
+    test('create, authenticate, list, revoke; the plain token is never stored', async () => {
+      const { store, done } = await d.open();
+      try {
+        const clock = new ManualClock();
+        const tokens = new WorkerTokenService(store, clock);
+        const { token, record } = await tokens.create('gpu-1');
+        assert.match(token, /^wk_[A-Za-z0-9]{40}$/);
+        assert.match(record.id, /^wkt_[0-9a-f]{8}$/);
+        assert.equal((await tokens.authenticate(`Bearer ${token}`))?.id, record.id);
+        assert.equal(await tokens.authenticate(`Bearer ${token}x`), null);
+        assert.equal(await tokens.authenticate(undefined), null);
+        const listed = await tokens.list();
+        assert.deepEqual(listed.map((t) => [t.id, t.name, t.prefix, t.revoked_at]), [[record.id, 'gpu-1', token.slice(0, 7), null]]);
+        assert.ok(!JSON.stringify(listed).includes(token));
+        // A worker token is not an API key, and an API key is not a worker token.
+        const auth = new AuthService(store, clock);
+        assert.equal(await auth.authenticate(`Bearer ${token}`), null);
+        const { key } = await auth.createKey('org-a');
+        assert.equal(await tokens.authenticate(`Bearer ${key}`), null);
+        clock.advance(1000);
+        assert.equal(await tokens.revoke(record.id), true);
+        assert.equal(await tokens.revoke(record.id), false, 'already revoked');
+        assert.equal(await tokens.authenticate(`Bearer ${token}`), null, 'revoked: refused at once on this replica');
+        assert.equal((await tokens.list())[0]!.revoked_at, clock.now());
+      } finally {
+        await done();
+      }
+    });
+  });
+}
