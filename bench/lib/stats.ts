@@ -52,13 +52,4 @@ export function table(head: string[], rows: Array<Array<string | number>>): stri
 }
 
 /** A seeded PRNG (mulberry32), so every run requests the same ids/offsets. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../src/lib/prng.js';

@@ -5,17 +5,9 @@
  * resume skip consumed batches deterministically.
  */
 
-/** mulberry32: returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../lib/prng.js';
+
+export { mulberry32 };
 
 /** Mixes a seed with a stream number (epoch, purpose) into a well-spread 32-bit seed (murmur3 fmix32). */
 export function mixSeed(seed: number, stream: number): number {
