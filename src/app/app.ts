@@ -11,7 +11,10 @@ import { pino, type Logger } from 'pino';
 import { LocalDiskBlobStore } from '../blobs/local-disk.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { isTerminal, JOB_STATUSES } from '../domain/status.js';
+import { registerMetrics } from '../http/metrics.js';
 import { registerBatchV05 } from '../http/routes/batch-v05.js';
+import { registerWorkerApi } from '../http/routes/worker-api.js';
 import { buildServer } from '../http/server.js';
 import { AttemptsService } from '../service/attempts-service.js';
 import { AuthService } from '../service/auth-service.js';
@@ -23,14 +26,21 @@ import { Finalizer } from '../service/finalize.js';
 import { FleetService } from '../service/fleet.js';
 import { JobCreator } from '../service/job-create.js';
 import { JobsService } from '../service/jobs-service.js';
+import { Metrics } from '../service/metrics.js';
+import { observeAttempts, observeRecovery } from '../service/metrics-attempts.js';
 import { Recovery } from '../service/recovery.js';
 import type { TrainerHooks } from '../service/trainer-hooks.js';
+import { WorkerApi } from '../service/worker-api.js';
+import { WorkerSessions } from '../service/worker-sessions.js';
+import { WorkerTokenService } from '../service/worker-tokens.js';
 import { PostgresStore } from '../store/postgres/pg-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import type { StatusFeed } from '../worker/work-source.js';
 import { WorkerPool } from '../worker/pool.js';
 import { builtinTrainerHooks } from './trainer-hooks.js';
+
+export { startRemoteWorker } from '../worker/remote-worker.js';
 
 export const TRAINER_ENTRY = fileURLToPath(new URL('../trainers/main.js', import.meta.url));
 
@@ -55,6 +65,9 @@ export interface App {
   recovery: Recovery;
   pool: WorkerPool | null;
   bootstrapKey: string | null;
+  workerTokens: WorkerTokenService;
+  workerApi: WorkerApi;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -62,13 +75,22 @@ export function appConfig(overrides: ConfigOverrides = {}, env: Record<string, s
   return loadConfig(overrides, env, TRAINER_ENTRY);
 }
 
+/** The configured store, migrated: PostgreSQL when databaseUrl is a postgres:// URL, else SQLite in home. */
+export async function openStore(config: Readonly<Config>, clock: Clock = systemClock, logger: Logger | false = false): Promise<Store> {
+  const store: Store = /^postgres(ql)?:\/\//.test(config.databaseUrl ?? '')
+    ? PostgresStore.open(config.databaseUrl!, {
+        clock, ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+        onError: (err) => (logger ? logger.warn({ err }, 'postgres connection error') : undefined),
+      })
+    : SqliteStore.open(config.databaseFile);
+  await store.migrate();
+  return store;
+}
+
 export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger === undefined ? pino({ level: config.logLevel }) : opts.logger;
-  const store: Store = /^postgres(ql)?:\/\//.test(config.databaseUrl ?? '')
-    ? PostgresStore.open(config.databaseUrl!, { clock, onError: (err) => (logger ? logger.warn({ err }, 'postgres connection error') : undefined) })
-    : SqliteStore.open(config.databaseFile);
-  await store.migrate();
+  const store = await openStore(config, clock, logger);
   const blobs = new LocalDiskBlobStore(config.artifactsDir);
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
@@ -80,17 +102,33 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
       publicUrl: config.publicUrl, signingKeyFile: config.uploadSigningKeyFile ?? join(config.home, 'upload-signing.key'),
     },
   });
-  await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen
+  if (store instanceof PostgresStore) {
+    // Replicas share the artifacts: another live replica's temp files are not garbage, only old ones (1 h).
+    await blobs.sweepTemp(3600_000);
+    await files.uploads.recover();
+  } else await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen
   const finalizer = new Finalizer(store, blobs, config.catalog, clock);
   const jobs = new JobsService(store, blobs, files, hooks, config.catalog, clock, bus);
   const creator = new JobCreator(store, files, hooks, config.catalog, clock, bus);
-  const attempts = new AttemptsService(store, blobs, config.catalog, finalizer, clock, bus, { leaseMs: config.leaseMs });
-  const recovery = new Recovery(store, finalizer, clock, bus, { maxAttempts: config.maxAttempts, stopGraceMs: config.stopGraceMs });
+  const metrics = new Metrics();
+  const log = logger || null;
+  const attempts = observeAttempts(new AttemptsService(store, blobs, config.catalog, finalizer, clock, bus, { leaseMs: config.leaseMs }), metrics, log, () => clock.now());
+  const recovery = observeRecovery(new Recovery(store, finalizer, clock, bus, { maxAttempts: config.maxAttempts, stopGraceMs: config.stopGraceMs }), metrics, log);
   const fleet = new FleetService(store, clock, config.heartbeatMs);
   const bootstrapKey = await bootstrap(auth, config);
 
   const batch = new BatchService(store, blobs, jobs, new BatchCreator(store, blobs, files, hooks, config.catalog, clock, bus));
-  const extraRoutes = [(app: FastifyInstance) => registerBatchV05(app, batch)];
+  const onError = (err: unknown): void => (logger ? logger.error({ err }, 'worker error') : undefined);
+  const workerTokens = new WorkerTokenService(store, clock);
+  const workerApi = new WorkerApi(store, blobs, attempts, bus, clock, { lease_ms: config.leaseMs, heartbeat_ms: config.heartbeatMs, claim_wait_ms: config.workerClaimWaitMs }, (op) => metrics.fencedRefusals.inc({ op }));
+  const sessions = new WorkerSessions(store, recovery, bus, clock, { graceMs: config.workerDisconnectGraceMs, pingMs: 15_000 }, onError);
+  const unrelay = store instanceof PostgresStore ? await relayNotifications(store, bus, onError) : () => undefined;
+  metricGauges(metrics, store, workerApi, sessions, clock, config.heartbeatMs);
+  const extraRoutes = [
+    (app: FastifyInstance) => registerBatchV05(app, batch),
+    (app: FastifyInstance) => registerWorkerApi(app, { api: workerApi, sessions, tokens: workerTokens, store, clock }),
+    (app: FastifyInstance) => registerMetrics(app, metrics),
+  ];
   const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes });
   const address = await server.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
@@ -100,7 +138,6 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     onStatus: (uuid, fn) => bus.on('job-changed', (j) => j.uuid === uuid && fn(j.status)),
     onWork: (fn) => bus.on('work-queued', fn),
   };
-  const onError = (err: unknown): void => (logger ? logger.error({ err }, 'worker error') : undefined);
   const pool = config.builtinWorkers > 0
     ? new WorkerPool(attempts, clock, {
         node, kind: 'builtin', concurrency: config.builtinWorkers, heartbeatMs: config.heartbeatMs,
@@ -122,10 +159,13 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   for (const t of timers) t.unref();
 
   return {
-    config, server, url, store, files, bus, auth, jobs, attempts, recovery, pool, bootstrapKey,
+    config, server, url, store, files, bus, auth, jobs, attempts, recovery, pool, bootstrapKey, workerTokens, workerApi, metrics,
     async close() {
       for (const t of timers) clearInterval(t);
       await pool?.stop();
+      workerApi.close(); // long-polls answer at once and sessions end: workers move to another replica
+      sessions.close();
+      unrelay();
       await server.close();
       await store.close();
     },
@@ -141,4 +181,51 @@ async function bootstrap(auth: AuthService, config: Readonly<Config>): Promise<s
   }
   if ((await auth.countKeys()) > 0) return null;
   return (await auth.createKey(config.bootstrapOrg, 'bootstrap')).key;
+}
+
+/**
+ * Several replicas on one PostgreSQL: what another replica changed reaches this replica's bus, so
+ * its SSE streams, in-process workers and remote worker sessions see it at once. `ftnode_work` →
+ * 'work-queued'; `ftnode_job` → the job reloaded → 'job-changed' (reloads of one job run in NOTIFY
+ * order, so a stale read never overtakes a newer one); '' (the LISTEN connection was re-established,
+ * notifications may be lost) → 'work-queued' and a reload of every job this replica has seen and not
+ * yet seen end.
+ */
+async function relayNotifications(store: PostgresStore, bus: Bus, onError: (err: unknown) => void): Promise<() => void> {
+  const chains = new Map<string, Promise<void>>();
+  const active = new Set<string>();
+  const reload = (uuid: string): void => {
+    const next = (chains.get(uuid) ?? Promise.resolve()).then(async () => {
+      const job = await store.getJobByUuid(uuid);
+      if (job) bus.emit('job-changed', job);
+    }).catch(onError).finally(() => chains.get(uuid) === next && chains.delete(uuid));
+    chains.set(uuid, next);
+  };
+  const offSeen = bus.on('job-changed', (j) => (isTerminal(j.status) ? active.delete(j.uuid) : active.add(j.uuid)));
+  const offWork = await store.subscribe('ftnode_work', () => bus.emit('work-queued'));
+  const offJob = await store.subscribe('ftnode_job', (uuid) => {
+    if (uuid) return reload(uuid);
+    for (const u of active) reload(u);
+  });
+  return () => {
+    offSeen();
+    offWork();
+    offJob();
+  };
+}
+
+/** Scrape-time gauges: jobs by status and queue depth (the same on every replica), this replica's waiting claims and sessions. */
+function metricGauges(m: Metrics, store: Store, api: WorkerApi, sessions: WorkerSessions, clock: Clock, heartbeatMs: number): void {
+  const byStatus = (): Promise<Record<string, number>> => store.countJobsByStatus();
+  m.gauge('ftnode_jobs', 'Jobs by status (all replicas see the same)', async () => {
+    const counts = await byStatus();
+    return JOB_STATUSES.filter((s) => s !== 'UNKNOWN').map((s) => [{ status: s }, counts[s] ?? 0]);
+  });
+  m.gauge('ftnode_queue_depth', 'Jobs waiting for a worker (REGISTERED)', async () => [[{}, (await byStatus()).REGISTERED ?? 0]]);
+  m.gauge('ftnode_workers_live', 'Registered workers that reported within 3 heartbeats, by kind', async () => {
+    const live = (await store.listWorkers()).filter((w) => clock.now() - w.last_seen_at <= 3 * heartbeatMs);
+    return (['builtin', 'remote'] as const).map((k) => [{ kind: k }, live.filter((w) => w.kind === k).length]);
+  });
+  m.gauge('ftnode_worker_claims_waiting', 'Remote workers long-polling this replica for work', () => [[{}, api.waitingClaims]]);
+  m.gauge('ftnode_worker_sessions', 'Remote worker sessions held open by this replica', () => [[{}, sessions.open]]);
 }

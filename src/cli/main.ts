@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `ftnode` command. `serve` runs the service on embedded defaults; `keys` manages API keys in
- * the local data directory (it opens the same SQLite file; WAL lets it write while the server runs).
+ * the configured store (PostgreSQL when FTNODE_DATABASE_URL is set, else the data directory's SQLite
+ * file, which WAL lets it write while the server runs); `worker` and `workers` live in commands/worker.ts.
  */
 import { Command } from 'commander';
-import { appConfig, startApp } from '../app/app.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { appConfig, openStore, startApp } from '../app/app.js';
+import type { Store } from '../store/store.js';
 import { AuthService } from '../service/auth-service.js';
 import { systemClock } from '../lib/clock.js';
 import type { ConfigOverrides } from '../config/config.js';
 import { registerRemoteCommands } from './commands/index.js';
+import { registerWorkerCommands } from './commands/worker.js';
 
 const program = new Command('ftnode').description('Self-hosted fine-tuning service (Archetype AI Fine-Tuning API compatible)');
 
@@ -48,10 +50,8 @@ common(program.command('serve').description('run the API server with its built-i
 
 const keys = program.command('keys').description('API keys (stored hashed in the data directory)');
 
-async function withAuth<T>(o: Record<string, string | undefined>, fn: (auth: AuthService, store: SqliteStore) => Promise<T>): Promise<T> {
-  const config = appConfig(overrides(o));
-  const store = SqliteStore.open(config.databaseFile);
-  await store.migrate();
+async function withAuth<T>(o: Record<string, string | undefined>, fn: (auth: AuthService, store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(appConfig(overrides(o))); // PostgreSQL when FTNODE_DATABASE_URL is set, else SQLite in home
   try {
     return await fn(new AuthService(store, systemClock), store);
   } finally {
@@ -90,6 +90,7 @@ common(keys.command('revoke').description('revoke a key by id'))
   });
 
 registerRemoteCommands(program);
+registerWorkerCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`error: ${err.message}\n`);

@@ -32,6 +32,16 @@ export interface Config {
   publicUrl: string | null; // base of signed part URLs when clients reach the server through a proxy; else the request's Host
   uploadSigningKeyFile: string | null; // HMAC key of part URLs; null = <home>/upload-signing.key (replicas behind one URL share one file)
   logLevel: string;
+  // several machines (docs/scaling.md)
+  databaseSchema: string | null; // PostgreSQL schema for every table (replicas of one deployment share it); null = the server's search_path
+  workerClaimWaitMs: number; // how long a remote worker's claim request waits for work (long-poll)
+  workerDisconnectGraceMs: number; // a remote worker whose session dropped and that has not registered again within this is recovered at once
+  workerServer: string | null; // `ftnode worker`: the control plane's URL(s), comma-separated (tried in turn when one is unreachable)
+  workerToken: string | null; // `ftnode worker`: its wk_ token
+  workerConcurrency: number; // `ftnode worker`: jobs run at once
+  workerCacheDir: string; // `ftnode worker`: downloaded datasets and checkpoints (by sha256) and scratch folders
+  workerCacheMaxBytes: number; // `ftnode worker`: cached downloads beyond this are evicted, least recently used first
+  workerNode: string | null; // `ftnode worker`: node name in worker ids; null = <hostname>-<hash of the cache dir>
   catalog: Record<string, CatalogEntry>;
   trainerCommand: string[]; // how built-in trainers are started (node + the compiled entry)
 }
@@ -55,11 +65,21 @@ const ENV_KEYS: Record<string, keyof Config> = {
   FTNODE_UPLOAD_TTL_MS: 'uploadTtlMs',
   FTNODE_PUBLIC_URL: 'publicUrl',
   FTNODE_LOG_LEVEL: 'logLevel',
+  FTNODE_DATABASE_SCHEMA: 'databaseSchema',
+  FTNODE_WORKER_CLAIM_WAIT_MS: 'workerClaimWaitMs',
+  FTNODE_WORKER_DISCONNECT_GRACE_MS: 'workerDisconnectGraceMs',
+  FTNODE_WORKER_SERVER: 'workerServer',
+  FTNODE_WORKER_TOKEN: 'workerToken',
+  FTNODE_WORKER_CONCURRENCY: 'workerConcurrency',
+  FTNODE_WORKER_CACHE_DIR: 'workerCacheDir',
+  FTNODE_WORKER_CACHE_MAX_BYTES: 'workerCacheMaxBytes',
+  FTNODE_WORKER_NODE: 'workerNode',
 };
 
 const NUMERIC: ReadonlySet<keyof Config> = new Set([
   'port', 'builtinWorkers', 'leaseMs', 'heartbeatMs', 'reaperIntervalMs', 'maxAttempts', 'stopGraceMs',
   'cancelKillMs', 'maxUploadBytes', 'uploadTtlMs', 'uploadPartBytes', 'uploadUrlTtlMs', 'maxDirectUploadBytes',
+  'workerClaimWaitMs', 'workerDisconnectGraceMs', 'workerConcurrency', 'workerCacheMaxBytes',
 ]);
 
 export const DEFAULT_PORT = 8642;
@@ -94,6 +114,15 @@ function defaults(home: string, trainerEntry: string): Config {
     publicUrl: null,
     uploadSigningKeyFile: null,
     logLevel: 'info',
+    databaseSchema: null,
+    workerClaimWaitMs: 25_000, // under the 30 s idle timeout of common proxies and load balancers
+    workerDisconnectGraceMs: 6_000, // raised to 2 heartbeats when those are longer: a live worker registers every heartbeat
+    workerServer: null,
+    workerToken: null,
+    workerConcurrency: 1,
+    workerCacheDir: join(home, 'worker-cache'),
+    workerCacheMaxBytes: 20_000_000_000, // 20 GB: a few large datasets; the LRU keeps what recent jobs used
+    workerNode: null,
     catalog: DEFAULT_CATALOG,
     trainerCommand: [process.execPath, trainerEntry],
   };
@@ -132,6 +161,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Source = proces
   }
   if (!overrides.databaseFile) cfg.databaseFile = join(cfg.home, 'ftnode.db');
   if (!overrides.artifactsDir) cfg.artifactsDir = join(cfg.home, 'artifacts');
+  cfg.workerCacheDir = cfg.workerCacheDir === join(home, 'worker-cache') ? join(cfg.home, 'worker-cache') : resolve(cfg.workerCacheDir);
   if (!overrides.heartbeatMs && !env.FTNODE_HEARTBEAT_MS) cfg.heartbeatMs = Math.max(50, Math.floor(cfg.leaseMs / 10));
+  cfg.workerDisconnectGraceMs = Math.max(cfg.workerDisconnectGraceMs, 2 * cfg.heartbeatMs);
   return Object.freeze(cfg);
 }

@@ -1,0 +1,197 @@
+/**
+ * The worker API, /v1/worker/... (docs/scaling.md): what `ftnode worker` processes on other hosts
+ * call. Guarded by worker tokens (`Authorization: Bearer wk_…`), never by user API keys (the server's
+ * user-key hook covers /v0.5 and /v0.6 only). Fenced calls carry `{fence: {attempt_id, lease_token}}`
+ * in the body, or the attempt in the path and the token in `x-ftnode-lease-token`; a refusal is a
+ * normal answer (`ok: false`, `job: null`, `checkpoint: null`: the lease is gone, stop), not an error.
+ * Downloads stream with `content-length` and `x-ftnode-sha256`, which the worker verifies.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { Multipart } from '@fastify/multipart';
+import { FtError } from '../../domain/errors.js';
+import type { Fence } from '../../domain/work.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Store, WorkerTokenRecord } from '../../store/store.js';
+import { WorkerApi, type Download } from '../../service/worker-api.js';
+import type { WorkerSessions } from '../../service/worker-sessions.js';
+import type { WorkerTokenService } from '../../service/worker-tokens.js';
+import { drainBody } from './files-v05.js';
+
+export interface WorkerRouteDeps {
+  api: WorkerApi;
+  sessions: WorkerSessions;
+  tokens: WorkerTokenService;
+  store: Store;
+  clock: Clock;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    workerToken: WorkerTokenRecord;
+  }
+}
+
+type Body = Record<string, any>;
+const hide = { hide: true };
+
+function fenceOf(v: unknown): Fence {
+  const f = v as Partial<Fence> | undefined;
+  if (!f || typeof f.attempt_id !== 'string' || !Number.isSafeInteger(f.lease_token)) throw new FtError('invalid_parameter', 'fence must be {attempt_id: string, lease_token: integer}');
+  return { attempt_id: f.attempt_id, lease_token: f.lease_token! };
+}
+
+function pathFence(req: FastifyRequest): Fence {
+  return fenceOf({ attempt_id: (req.params as Body).attempt_id, lease_token: Number(req.headers['x-ftnode-lease-token']) });
+}
+
+function body(req: FastifyRequest): Body {
+  const b = req.body as Body | undefined;
+  if (!b || typeof b !== 'object') throw new FtError('invalid_json', 'send a JSON object');
+  return b;
+}
+
+function sendDownload(reply: FastifyReply, d: Download | null): FastifyReply {
+  if (!d) throw new FtError('invalid_state_transition', "refused: the attempt no longer holds its lease, or the file is not its job's");
+  return reply.type('application/octet-stream').header('content-length', d.size).header('x-ftnode-sha256', d.sha256).send(d.stream);
+}
+
+/** Reads a multipart body `report` (JSON field) then `file`; `handle` gets both, and may leave the file unread (refused). */
+async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Readable) => Promise<T>): Promise<T> {
+  if (!req.isMultipart()) {
+    await drainBody(req.raw);
+    throw new FtError('invalid_parameter', 'send multipart/form-data: a field "report" (JSON), then the file part "file"');
+  }
+  let report: Body | null = null;
+  let result: { v: T } | null = null;
+  const opts = { limits: { fileSize: Infinity, files: 1, fields: 4 } };
+  for await (const part of req.parts(opts as never) as AsyncIterableIterator<Multipart>) {
+    if (part.type === 'field') {
+      if (part.fieldname === 'report') report = JSON.parse(String(part.value)) as Body;
+      continue;
+    }
+    if (part.fieldname !== 'file' || !report || result) {
+      part.file.resume();
+      continue;
+    }
+    result = { v: await handle(report, part.file) };
+    part.file.resume(); // refused without reading: discard the rest
+  }
+  if (!result) throw new FtError('missing_parameter', 'the multipart body needs a field "report" before the file part "file"');
+  return result.v;
+}
+
+export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): void {
+  void app.register(async (w) => {
+    w.decorateRequest('workerToken', null as unknown as WorkerTokenRecord);
+    w.addHook('onRequest', async (req) => {
+      const token = await d.tokens.authenticate(req.headers.authorization);
+      if (!token) throw new FtError('unauthorized', 'missing or invalid worker token: send Authorization: Bearer wk_… (ftnode workers token create)');
+      req.workerToken = token;
+    });
+    const workerId = (req: FastifyRequest, id: unknown): string => {
+      const mapped = typeof id === 'string' ? WorkerApi.workerId(req.workerToken.id, id) : null;
+      if (!mapped) throw new FtError('invalid_parameter', 'worker_id must look like remote:<node>:<boot hex>:<slot>');
+      return mapped;
+    };
+    const prefixOf = (req: FastifyRequest, p: unknown): string => {
+      const mapped = typeof p === 'string' ? WorkerApi.workerPrefix(req.workerToken.id, p) : null;
+      if (!mapped) throw new FtError('invalid_parameter', 'prefix must look like remote:<node>:<boot hex>:');
+      return mapped;
+    };
+
+    w.get('/info', { schema: hide }, async () => d.api.info());
+
+    w.post('/claim', { schema: hide }, async (req, reply) => {
+      const b = body(req);
+      const id = workerId(req, b.worker_id);
+      const gone = new AbortController();
+      const onClose = (): void => gone.abort();
+      reply.raw.once('close', onClose); // before we answer, 'close' means the worker went away: stop waiting for it
+      try {
+        return { work: await d.api.claim(id, Number(b.wait_ms ?? d.api.settings.claim_wait_ms), gone.signal) };
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    });
+
+    w.post('/heartbeat', { schema: hide }, async (req) => ({ status: await d.api.heartbeat(fenceOf(body(req).fence)) }));
+    w.post('/progress', { schema: hide }, async (req) => {
+      const b = body(req);
+      return { ok: await d.api.progress(fenceOf(b.fence), b.progress, b.hyperparameters ?? undefined) };
+    });
+    w.post('/metrics', { schema: hide }, async (req) => {
+      const b = body(req);
+      return { ok: await d.api.metrics(fenceOf(b.fence), Number(b.step), b.values ?? {}) };
+    });
+    w.post('/events', { schema: hide }, async (req) => {
+      const b = body(req);
+      return { ok: await d.api.event(fenceOf(b.fence), { level: b.level, type: String(b.type), message: String(b.message), data: b.data ?? null }) };
+    });
+    w.post('/advance', { schema: hide }, async (req) => {
+      const b = body(req);
+      if (b.action !== 'start_training' && b.action !== 'finalize') throw new FtError('invalid_parameter', 'action must be start_training or finalize');
+      return { job: await d.api.advance(fenceOf(b.fence), b.action, b.event, b.progress ?? undefined) };
+    });
+    w.post('/finish', { schema: hide }, async (req) => ({ job: await d.api.finish(fenceOf(body(req).fence)) }));
+    w.post('/fail', { schema: hide }, async (req) => {
+      const b = body(req);
+      return { job: await d.api.fail(fenceOf(b.fence), String(b.code), String(b.message)) };
+    });
+
+    w.get('/attempts/:attempt_id/files/:file_uid', { schema: hide }, async (req, reply) =>
+      sendDownload(reply, await d.api.datasetFile(pathFence(req), (req.params as Body).file_uid)));
+    w.get('/attempts/:attempt_id/checkpoints/:checkpoint_id', { schema: hide }, async (req, reply) =>
+      sendDownload(reply, await d.api.checkpointFile(pathFence(req), (req.params as Body).checkpoint_id)));
+    w.get('/attempts/:attempt_id/resources/checkpoint', { schema: hide }, async (req, reply) =>
+      sendDownload(reply, await d.api.resourceCheckpoint(pathFence(req))));
+
+    w.post('/attempts/:attempt_id/checkpoints', { schema: hide }, async (req) => {
+      const fence = pathFence(req);
+      const checkpoint = await upload(req, (r, file) => d.api.commitCheckpoint(fence, {
+        step: Number(r.step), name: String(r.name ?? `step_${r.step}`), size: Number(r.size), sha256: String(r.sha256), metrics: r.metrics ?? {}, meta: r.meta ?? {},
+      }, file));
+      return { checkpoint };
+    });
+    w.post('/attempts/:attempt_id/outputs', { schema: hide }, async (req) => {
+      const fence = pathFence(req);
+      const ok = await upload(req, (r, file) => d.api.commitOutput(fence, {
+        filename: String(r.filename), size: Number(r.size), sha256: String(r.sha256), input_file_id: String(r.input_file_id),
+      }, file));
+      return { ok };
+    });
+
+    w.post('/workers', { schema: hide }, async (req) => {
+      const r = body(req).worker as Body | undefined;
+      const id = workerId(req, r?.id);
+      await d.store.upsertWorker({
+        id, node: String(r!.node), kind: 'remote', concurrency: Number(r!.concurrency ?? 1), active_jobs: Number(r!.active_jobs ?? 0),
+        last_seen_at: d.clock.now(), started_at: Number(r!.started_at ?? d.clock.now()), // stamped here: worker hosts' clocks may be off
+      });
+      return { ok: true };
+    });
+    w.delete('/workers/:worker_id', { schema: hide }, async (req) => {
+      await d.store.removeWorker(workerId(req, (req.params as Body).worker_id));
+      return { ok: true };
+    });
+
+    w.get('/session', { schema: hide }, async (req, reply) => {
+      const prefix = prefixOf(req, (req.query as Body).prefix);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+      try {
+        const done = await d.sessions.start(prefix, (text) => res.write(text), () => res.end());
+        if (res.destroyed) done(false);
+        else res.once('close', () => done(false));
+      } catch (err) {
+        req.log.error({ err }, 'worker session failed to start');
+        res.end();
+      }
+    });
+    w.post('/session/end', { schema: hide }, async (req) => {
+      await d.sessions.recoverNow(prefixOf(req, body(req).prefix));
+      return { ok: true };
+    });
+  }, { prefix: '/v1/worker' });
+}

@@ -1,0 +1,267 @@
+/**
+ * The worker API's use-cases (docs/scaling.md): what a remote worker may do, on top of the same
+ * AttemptsService the in-process pool calls, so both kinds of workers obey one set of rules.
+ * - Claims long-poll (worker-claims.ts) and return the work with download refs (URL + size + sha256)
+ *   instead of local paths; server-side worker ids are `remote:<token id>:<node>:<boot>:<slot>`, so a
+ *   token can only ever act on (and recover) attempts of its own workers.
+ * - Every write and download is fenced (attempt + lease token); the job is derived from the attempt,
+ *   never taken from the request, so a valid fence cannot write into another job.
+ * - Checkpoint and output uploads are spooled to a scratch file, then go through
+ *   AttemptsService.commitCheckpoint / commitOutput (size + sha256 verified, fenced insert).
+ */
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobMismatchError, type BlobStore } from '../blobs/blob-store.js';
+import { FtError } from '../domain/errors.js';
+import type { CatalogEntry } from '../domain/catalog.js';
+import type { JobStatus } from '../domain/status.js';
+import type { Checkpoint, Job, JobProgress } from '../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
+import type { Clock } from '../lib/clock.js';
+import { randomHex } from '../lib/ids.js';
+import type { NewEvent, Store } from '../store/store.js';
+import type { AttemptsService } from './attempts-service.js';
+import type { Bus } from './bus.js';
+import { ClaimWaiters } from './worker-claims.js';
+
+/** Where a worker downloads a file: a path under the server's base URL, with what to verify. */
+export interface RemoteRef {
+  url: string;
+  size: number;
+  sha256: string;
+}
+
+/** ClaimedWork on the wire: files as refs; the worker turns them into local paths (remote-cache.ts). */
+export interface RemoteWork {
+  job: Job;
+  fence: Fence;
+  attempt_number: number;
+  entry: CatalogEntry;
+  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; label?: string; ref: RemoteRef }> }>;
+  resume: { checkpoint_id: string; step: number; ref: RemoteRef } | null;
+  resources?: { checkpoint?: { checkpoint_id: string; sha256: string; ref: RemoteRef }; committed_outputs?: Array<{ filename: string; input_file_id: string }> };
+}
+
+export interface WorkerInfo {
+  lease_ms: number;
+  heartbeat_ms: number;
+  claim_wait_ms: number;
+}
+
+export interface WorkerApiSettings extends WorkerInfo {}
+
+/** A download the route streams: bytes plus the size and sha256 the worker checks them against. */
+export interface Download {
+  stream: Readable;
+  size: number;
+  sha256: string;
+}
+
+/** The bytes that arrived are not the ones the worker reported: a 400 the worker logs (its trainer is told "not committed"). */
+function mismatch(err: unknown): never {
+  if (err instanceof BlobMismatchError) throw new FtError('checksum_mismatch', `the uploaded file does not match its report: ${err.message}`);
+  throw err;
+}
+
+const CLIENT_ID = /^remote:([A-Za-z0-9._-]{1,64}):([0-9a-f]{1,32}):(\d{1,4})$/;
+const CLIENT_PREFIX = /^remote:([A-Za-z0-9._-]{1,64}):(?:([0-9a-f]{1,32}):)?$/;
+const JOB_CACHE = 4_096; // attempts whose job is remembered: ~ all attempts running at once, with room
+
+export class WorkerApi {
+  private readonly waiters: ClaimWaiters;
+  private readonly jobs = new Map<string, Job>(); // attempt id → its job (the relation never changes)
+
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly attempts: AttemptsService,
+    bus: Bus,
+    private readonly clock: Clock,
+    readonly settings: WorkerApiSettings,
+    /** Told of each fenced refusal (metrics), by operation. */
+    private readonly onRefused: (op: string) => void = () => undefined,
+  ) {
+    this.waiters = new ClaimWaiters(bus);
+  }
+
+  info(): WorkerInfo {
+    return { lease_ms: this.settings.lease_ms, heartbeat_ms: this.settings.heartbeat_ms, claim_wait_ms: this.settings.claim_wait_ms };
+  }
+
+  /** `remote:<node>:<boot>:<slot>` from the worker → `remote:<token id>:<node>:<boot>:<slot>`, or null. */
+  static workerId(tokenId: string, clientId: string): string | null {
+    return CLIENT_ID.test(clientId) ? `remote:${tokenId}:${clientId.slice('remote:'.length)}` : null;
+  }
+
+  /** `remote:<node>:` or `remote:<node>:<boot>:` → the same prefix under the token, or null. */
+  static workerPrefix(tokenId: string, clientPrefix: string): string | null {
+    return CLIENT_PREFIX.test(clientPrefix) ? `remote:${tokenId}:${clientPrefix.slice('remote:'.length)}` : null;
+  }
+
+  get waitingClaims(): number {
+    return this.waiters.waiting;
+  }
+
+  /** Long-poll: a claim now, or the first job queued within `waitMs`; null when none came. */
+  async claim(worker_id: string, waitMs: number, signal: AbortSignal): Promise<RemoteWork | null> {
+    const wait = Math.max(0, Math.min(waitMs, this.settings.claim_wait_ms));
+    const work = await this.waiters.run(() => this.attempts.claim(worker_id), performance.now() + wait, signal);
+    return work && this.toRemote(work);
+  }
+
+  private async toRemote(w: ClaimedWork): Promise<RemoteWork> {
+    const a = w.fence.attempt_id;
+    this.remember(a, w.job);
+    const datasets: RemoteWork['datasets'] = [];
+    for (const [i, ds] of w.datasets.entries()) {
+      const files = [];
+      for (const [j, f] of ds.files.entries()) {
+        const uid = w.job.datasets[i]!.files[j]!.file_uid; // AttemptsService.claim keeps the snapshot's order
+        const rec = (await this.store.getFileByUid(w.job.org_uuid, uid))!;
+        files.push({ file_id: f.file_id, ...(f.label !== undefined ? { label: f.label } : {}), ref: { url: `/v1/worker/attempts/${a}/files/${uid}`, size: rec.num_bytes, sha256: rec.sha256 } });
+      }
+      datasets.push({ name: ds.name, split: ds.split, files });
+    }
+    let resume: RemoteWork['resume'] = null;
+    if (w.resume) {
+      const c = (await this.store.getCheckpoint(w.job.uuid, w.resume.checkpoint_id))!;
+      resume = { checkpoint_id: c.id, step: c.step, ref: { url: `/v1/worker/attempts/${a}/checkpoints/${c.id}`, size: c.num_bytes, sha256: c.sha256 } };
+    }
+    const out: RemoteWork = { job: w.job, fence: w.fence, attempt_number: w.attempt_number, entry: w.entry, datasets, resume };
+    if (w.resources) {
+      const { checkpoint, committed_outputs } = w.resources;
+      out.resources = { ...(committed_outputs ? { committed_outputs } : {}) };
+      if (checkpoint) {
+        const size = (await stat(checkpoint.path)).size;
+        out.resources.checkpoint = { checkpoint_id: checkpoint.checkpoint_id, sha256: checkpoint.sha256, ref: { url: `/v1/worker/attempts/${a}/resources/checkpoint`, size, sha256: checkpoint.sha256 } };
+      }
+    }
+    return out;
+  }
+
+  private remember(attempt_id: string, job: Job): void {
+    if (this.jobs.size >= JOB_CACHE) this.jobs.delete(this.jobs.keys().next().value!); // oldest first
+    this.jobs.set(attempt_id, job);
+  }
+
+  /** The job of an attempt (cached: only its uuid, org and snapshot are used, which never change). */
+  async jobOf(attempt_id: string): Promise<Job | null> {
+    const hit = this.jobs.get(attempt_id);
+    if (hit) return hit;
+    const attempt = await this.store.getAttempt(attempt_id);
+    const job = attempt && (await this.store.getJobByUuid(attempt.job_uuid));
+    if (job) this.remember(attempt_id, job);
+    return job ?? null;
+  }
+
+  async holds(fence: Fence): Promise<Job | null> {
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return null;
+    return this.jobOf(fence.attempt_id);
+  }
+
+  // ---- fenced writes: the AttemptsService's, with the job taken from the attempt
+  private counted<T>(op: string, result: T): T {
+    if (result === null || result === false) this.onRefused(op);
+    return result;
+  }
+
+  async heartbeat(fence: Fence): Promise<JobStatus | null> {
+    return this.counted('heartbeat', await this.attempts.heartbeat(fence));
+  }
+
+  async progress(fence: Fence, p: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean> {
+    const job = await this.jobOf(fence.attempt_id);
+    return this.counted('progress', job ? await this.attempts.progress(fence, job, p, hyperparameters) : false);
+  }
+
+  async metrics(fence: Fence, step: number, values: Record<string, number>): Promise<boolean> {
+    const job = await this.jobOf(fence.attempt_id);
+    return this.counted('metrics', job ? await this.attempts.metrics(fence, job, step, values) : false);
+  }
+
+  async event(fence: Fence, e: NewEvent): Promise<boolean> {
+    const job = await this.jobOf(fence.attempt_id);
+    return this.counted('event', job ? await this.attempts.event(fence, job, e.level, e.type, e.message, e.data ?? undefined) : false);
+  }
+
+  async advance(fence: Fence, action: 'start_training' | 'finalize', e: NewEvent, progress?: JobProgress): Promise<Job | null> {
+    return this.counted('advance', await this.attempts.advance(fence, action, e, progress));
+  }
+
+  /** Refused up front when the fence is gone: a zombie must not even write the inference config blob. */
+  async finish(fence: Fence): Promise<Job | null> {
+    const job = await this.holds(fence);
+    return this.counted('finish', job ? await this.attempts.finish(fence, job.uuid) : null);
+  }
+
+  fail(fence: Fence, code: string, message: string): Promise<Job | null> {
+    return this.attempts.fail(fence, code, message); // counted by the observed AttemptsService (metrics-attempts.ts)
+  }
+
+  /** A dataset file of the attempt's job; null when the fence does not hold or the file is not the job's. */
+  async datasetFile(fence: Fence, file_uid: string): Promise<Download | null> {
+    const job = await this.holds(fence);
+    if (!job || !job.datasets.some((d) => d.files.some((f) => f.file_uid === file_uid))) return null;
+    const rec = await this.store.getFileByUid(job.org_uuid, file_uid);
+    const stream = rec && (await this.blobs.openRead(rec.blob_key));
+    return stream ? { stream, size: rec.num_bytes, sha256: rec.sha256 } : null;
+  }
+
+  /** A committed checkpoint of the attempt's own job (the resume point). */
+  async checkpointFile(fence: Fence, checkpoint_id: string): Promise<Download | null> {
+    const job = await this.holds(fence);
+    const c = job && (await this.store.getCheckpoint(job.uuid, checkpoint_id));
+    return c ? this.download(c) : null;
+  }
+
+  /** A batch job's attached fine-tune checkpoint (job.config.checkpoint, docs/batch.md). */
+  async resourceCheckpoint(fence: Fence): Promise<Download | null> {
+    const job = await this.holds(fence);
+    const ref = job?.config.checkpoint as { job_uuid: string; checkpoint_id: string } | null | undefined;
+    const c = ref && (await this.store.getCheckpoint(ref.job_uuid, ref.checkpoint_id));
+    return c ? this.download(c) : null;
+  }
+
+  private async download(c: Checkpoint): Promise<Download | null> {
+    const stream = await this.blobs.openRead(c.blob_key);
+    return stream ? { stream, size: c.num_bytes, sha256: c.sha256 } : null;
+  }
+
+  /**
+   * A checkpoint upload: refused (null) at once when the fence no longer holds; a retried upload of
+   * one the server already committed (the answer was lost) returns that one instead of a duplicate.
+   */
+  async commitCheckpoint(fence: Fence, report: Omit<CheckpointReport, 'path'>, body: Readable): Promise<Checkpoint | null> {
+    const job = await this.holds(fence);
+    if (!job) return this.counted('checkpoint', null);
+    const same = (await this.store.listCheckpoints(job.uuid)).find((c) => c.attempt_id === fence.attempt_id && c.step === report.step && c.sha256 === report.sha256);
+    if (same) return same;
+    return this.spooled(body, (path) => this.attempts.commitCheckpoint(fence, job, { ...report, path }).catch(mismatch));
+  }
+
+  async commitOutput(fence: Fence, report: Omit<OutputReport, 'path'>, body: Readable): Promise<boolean> {
+    const job = await this.holds(fence);
+    if (!job) return this.counted('output', false);
+    return this.spooled(body, (path) => this.attempts.commitOutput(fence, job, { ...report, path }).catch(mismatch));
+  }
+
+  /** Streams `body` into a scratch file (same filesystem as the artifacts: the commit is a rename), runs `fn`, removes what is left. */
+  private async spooled<T>(body: Readable, fn: (path: string) => Promise<T>): Promise<T> {
+    const dir = await this.blobs.scratchDir(`remote-uploads/${randomHex(16)}`);
+    try {
+      const path = join(dir, 'upload');
+      await pipeline(body, createWriteStream(path));
+      return await fn(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Every waiting claim answers null now (shutdown). */
+  close(): void {
+    this.waiters.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The remote worker's HTTP transport to the worker API (fetch, i.e. undici): bearer token, JSON
+ * helpers, and retries. The control plane may restart, or be several replicas: a request that cannot
+ * connect (refused, reset, timed out, 502/503/504) is retried with bounded exponential backoff and
+ * full jitter (100 ms · 2^n, at most 2 s), moving to the next server URL each time, until the caller's
+ * `until()` (a performance.now() time: the attempt's local lease deadline) has passed. Anything else
+ * (4xx, 500) is the caller's to handle. A 401 is WorkerAuthError: the token was revoked, stop.
+ */
+import { backoffDelay } from '../lib/backoff.js';
+
+export class WorkerAuthError extends Error {}
+
+export class RemoteHttpError extends Error {
+  constructor(readonly status: number, readonly text: string) {
+    super(`worker API answered ${status}: ${text.slice(0, 500)}`);
+  }
+}
+
+class Unavailable extends Error {}
+
+const RETRY_STATUS = new Set([502, 503, 504]);
+const BACKOFF = { baseMs: 100, maxMs: 2_000 };
+
+export interface RequestOptions {
+  method?: string;
+  json?: unknown;
+  /** A fresh body for each try (a file upload cannot be replayed from a consumed stream). */
+  body?: () => Promise<RequestInit['body']> | RequestInit['body'];
+  headers?: Record<string, string>;
+  /** Retry connection failures until this performance.now() time; absent = until closed. */
+  until?: () => number;
+  /** Aborts this request (and its retries). */
+  signal?: AbortSignal;
+  /** Per try; absent = no limit (streams, long uploads). */
+  timeoutMs?: number;
+}
+
+/** Connection-level failures worth another try: the request may not have reached the server. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof Unavailable) return true;
+  const e = err as { name?: string; message?: string; cause?: { code?: string } };
+  if (e?.name === 'TimeoutError') return true;
+  return e?.name === 'TypeError' && /fetch failed|terminated|other side closed/i.test(e.message ?? '');
+}
+
+export class WorkerHttp {
+  private index = 0;
+
+  constructor(readonly urls: string[], private readonly token: string, private readonly closed: AbortSignal) {
+    if (urls.length === 0) throw new Error('no server URL');
+  }
+
+  get base(): string {
+    return this.urls[this.index % this.urls.length]!;
+  }
+
+  async fetch(path: string, o: RequestOptions = {}): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      const signals = [this.closed, ...(o.signal ? [o.signal] : []), ...(o.timeoutMs ? [AbortSignal.timeout(o.timeoutMs)] : [])];
+      const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...o.headers };
+      if (o.json !== undefined) headers['content-type'] = 'application/json';
+      try {
+        const res = await fetch(this.base + path, {
+          method: o.method ?? (o.json !== undefined || o.body ? 'POST' : 'GET'),
+          headers,
+          body: o.json !== undefined ? JSON.stringify(o.json) : o.body ? await o.body() : undefined,
+          signal: AbortSignal.any(signals),
+        });
+        if (res.status === 401) {
+          await res.body?.cancel();
+          throw new WorkerAuthError('the worker token was refused (revoked, or not a wk_ token of this deployment)');
+        }
+        if (RETRY_STATUS.has(res.status)) {
+          await res.body?.cancel();
+          throw new Unavailable(`HTTP ${res.status}`);
+        }
+        return res;
+      } catch (err) {
+        if (this.closed.aborted || o.signal?.aborted || !isTransient(err)) throw err;
+        this.index++; // the next replica, if there are several
+        const delay = backoffDelay(attempt, BACKOFF);
+        if (o.until && performance.now() + delay > o.until()) throw err;
+        await sleep(delay, this.closed);
+      }
+    }
+  }
+
+  /** POST `payload` (or GET when undefined) and parse the JSON answer; non-2xx → RemoteHttpError. */
+  async json<T>(path: string, payload?: unknown, o: RequestOptions = {}): Promise<T> {
+    const res = await this.fetch(path, { ...o, ...(payload !== undefined ? { json: payload } : {}) });
+    if (!res.ok) throw new RemoteHttpError(res.status, await res.text());
+    return (await res.json()) as T;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}

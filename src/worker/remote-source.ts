@@ -1,0 +1,245 @@
+/**
+ * WorkSource over HTTP (the worker API, docs/scaling.md), so a remote `ftnode worker` runs the same
+ * WorkerPool and JobRunner as the in-process worker. Claims long-poll; claimed datasets and the resume
+ * checkpoint are downloaded into the local cache (sha256-verified) while the lease is kept alive by
+ * heartbeats; checkpoints and outputs are uploaded as multipart streams.
+ * Invariants: every write carries the fence; a write that cannot reach the control plane is retried
+ * (the control plane may be restarting, or be another replica) only while the attempt's LOCAL lease
+ * deadline — last acknowledged heartbeat send time + leaseMs, never later than the server's — has not
+ * passed; after it the write counts as refused and the heartbeat reports the lease lost, so the
+ * runner kills the trainer: a worker cut off from the control plane stops on its own.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { isTerminal, type JobStatus } from '../domain/status.js';
+import type { Checkpoint, EventLevel, Job, JobProgress, WorkerRecord } from '../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
+import type { RemoteWork, WorkerInfo } from '../service/worker-api.js';
+import type { RemoteCache } from './remote-cache.js';
+import { isTransient, RemoteHttpError, WorkerAuthError, type WorkerHttp } from './remote-http.js';
+import type { WorkSource } from './work-source.js';
+
+export interface RemoteSourceOptions {
+  cache: RemoteCache;
+  info: WorkerInfo;
+  /** Scratch folders of running attempts (`<dir>/<job uuid>/attempt-<n>`). */
+  workDir: string;
+  log?: Logger;
+}
+
+export class RemoteWorkSource implements WorkSource {
+  readonly leaseMs: number;
+  private readonly leases = new Map<string, number>(); // attempt id → local lease deadline (performance.now)
+  private readonly claims = new AbortController();
+  /** Cached files each attempt uses, by its scratch folder: released once the runner removed the folder (the attempt ended). */
+  private readonly held = new Map<string, { release: () => void; started: boolean }>();
+
+  constructor(private readonly http: WorkerHttp, private readonly o: RemoteSourceOptions) {
+    this.leaseMs = o.info.lease_ms;
+  }
+
+  private deadline(attempt_id: string): number {
+    return this.leases.get(attempt_id) ?? 0;
+  }
+
+  /** Long-polls until work comes (or close()); a claim whose downloads fail is abandoned (its lease expires). */
+  async claim(worker_id: string): Promise<ClaimedWork | null> {
+    const wait = this.o.info.claim_wait_ms;
+    while (!this.claims.signal.aborted) {
+      let work: RemoteWork | null;
+      try {
+        work = (await this.http.json<{ work: RemoteWork | null }>('/v1/worker/claim', { worker_id, wait_ms: wait }, { signal: this.claims.signal, timeoutMs: wait + 15_000 })).work;
+      } catch (err) {
+        if (this.claims.signal.aborted) return null;
+        throw err;
+      }
+      if (!work) continue;
+      const local = await this.localize(work);
+      if (local) return local;
+    }
+    return null;
+  }
+
+  private async localize(w: RemoteWork): Promise<ClaimedWork | null> {
+    const { fence } = w;
+    const log = this.o.log?.child({ job_id: w.job.id, job_uuid: w.job.uuid, attempt_id: fence.attempt_id, attempt: w.attempt_number });
+    this.leases.set(fence.attempt_id, performance.now() + this.leaseMs);
+    log?.info({ model: w.job.model, resume: w.resume?.checkpoint_id ?? null }, 'claimed');
+    const stop = new AbortController();
+    // Large datasets take longer than a lease to download: keep it alive, and stop if the job went away.
+    const beat = setInterval(() => {
+      void this.heartbeat(fence).then((st) => (st === null || isTerminal(st)) && stop.abort(), () => undefined);
+    }, this.o.info.heartbeat_ms);
+    const dir = this.dirOf(w.job, w.attempt_number);
+    try {
+      await this.releaseEnded();
+      await this.o.cache.evict();
+      const get = (ref: RemoteWork['datasets'][number]['files'][number]['ref']): Promise<string> =>
+        this.o.cache.get(this.http, ref, fence.lease_token, () => this.deadline(fence.attempt_id), AbortSignal.any([stop.signal, this.claims.signal]));
+      const shas = [...w.datasets.flatMap((d) => d.files.map((f) => f.ref.sha256)), ...(w.resume ? [w.resume.ref.sha256] : []), ...(w.resources?.checkpoint ? [w.resources.checkpoint.sha256] : [])];
+      this.held.set(dir, { release: this.o.cache.hold(shas), started: false });
+      const datasets = [];
+      for (const ds of w.datasets) {
+        const files = [];
+        for (const f of ds.files) files.push({ file_id: f.file_id, path: await get(f.ref), ...(f.label !== undefined ? { label: f.label } : {}) });
+        datasets.push({ name: ds.name, split: ds.split, files });
+      }
+      const resume = w.resume ? { checkpoint_id: w.resume.checkpoint_id, step: w.resume.step, path: await get(w.resume.ref) } : null;
+      const out: ClaimedWork = { job: w.job, fence, attempt_number: w.attempt_number, entry: w.entry, datasets, resume };
+      if (w.resources) {
+        const c = w.resources.checkpoint;
+        out.resources = { ...(w.resources.committed_outputs ? { committed_outputs: w.resources.committed_outputs } : {}), ...(c ? { checkpoint: { checkpoint_id: c.checkpoint_id, sha256: c.sha256, path: await get(c.ref) } } : {}) };
+      }
+      return out;
+    } catch (err) {
+      log?.warn({ err }, 'download for the claimed attempt failed; abandoned (its lease expires and the job is retried)');
+      this.leases.delete(fence.attempt_id);
+      this.held.get(dir)?.release();
+      this.held.delete(dir);
+      return null;
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** One try per beat: an unreachable control plane is "keep going" until the local lease deadline, then "lost". */
+  async heartbeat(fence: Fence): Promise<JobStatus | null> {
+    const a = fence.attempt_id;
+    const sent = performance.now();
+    try {
+      const r = await this.http.json<{ status: JobStatus | null }>('/v1/worker/heartbeat', { fence }, { until: () => 0, timeoutMs: this.o.info.heartbeat_ms });
+      if (r.status === null) {
+        this.leases.delete(a);
+        this.o.log?.warn({ attempt_id: a }, 'lease lost');
+        return null;
+      }
+      this.leases.set(a, Math.max(this.deadline(a), sent + this.leaseMs));
+      return r.status;
+    } catch (err) {
+      if (err instanceof WorkerAuthError || performance.now() >= this.deadline(a)) {
+        this.leases.delete(a);
+        this.o.log?.warn({ attempt_id: a, err }, 'lease lost: control plane unreachable past the lease');
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  private dirOf(job: Job, attempt_number: number): string {
+    return join(this.o.workDir, job.uuid, `attempt-${attempt_number}`);
+  }
+
+  async scratchDir(job: Job, attempt_number: number): Promise<string> {
+    const dir = this.dirOf(job, attempt_number);
+    await mkdir(dir, { recursive: true });
+    const h = this.held.get(dir);
+    if (h) h.started = true;
+    return dir;
+  }
+
+  private async releaseEnded(): Promise<void> {
+    for (const [dir, h] of this.held) {
+      if (h.started && !(await stat(dir).catch(() => null))) {
+        h.release();
+        this.held.delete(dir);
+      }
+    }
+  }
+
+  /** A fenced JSON call; unreachable past the lease deadline (or token revoked) → `refused`. */
+  private async write<R, T>(fence: Fence, path: string, payload: Record<string, unknown>, refused: T, pick: (r: R) => T): Promise<T> {
+    try {
+      return pick(await this.http.json<R>(path, { fence, ...payload }, { until: () => this.deadline(fence.attempt_id), timeoutMs: 30_000 }));
+    } catch (err) {
+      if (!isTransient(err) && !(err instanceof WorkerAuthError)) throw err;
+      this.o.log?.warn({ attempt_id: fence.attempt_id, path, err }, 'write not delivered before the lease deadline; counted as refused');
+      return refused;
+    }
+  }
+
+  progress(fence: Fence, _job: Job, progress: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean> {
+    return this.write(fence, '/v1/worker/progress', { progress, hyperparameters: hyperparameters ?? null }, false, (r: { ok: boolean }) => r.ok);
+  }
+
+  metrics(fence: Fence, _job: Job, step: number, values: Record<string, number>): Promise<boolean> {
+    return this.write(fence, '/v1/worker/metrics', { step, values }, false, (r: { ok: boolean }) => r.ok);
+  }
+
+  event(fence: Fence, _job: Job, level: EventLevel, type: string, message: string, data?: Record<string, unknown>): Promise<boolean> {
+    return this.write(fence, '/v1/worker/events', { level, type, message, data: data ?? null }, false, (r: { ok: boolean }) => r.ok);
+  }
+
+  advance(fence: Fence, action: 'start_training' | 'finalize', event: { level: EventLevel; type: string; message: string }, progress?: JobProgress): Promise<Job | null> {
+    return this.write(fence, '/v1/worker/advance', { action, event, progress: progress ?? null }, null, (r: { job: Job | null }) => r.job);
+  }
+
+  async finish(fence: Fence): Promise<Job | null> {
+    const job = await this.write(fence, '/v1/worker/finish', {}, null, (r: { job: Job | null }) => r.job);
+    this.settled(fence, 'finish', job);
+    return job;
+  }
+
+  async fail(fence: Fence, code: string, message: string): Promise<Job | null> {
+    const job = await this.write(fence, '/v1/worker/fail', { code, message }, null, (r: { job: Job | null }) => r.job);
+    this.settled(fence, `fail ${code}`, job);
+    return job;
+  }
+
+  private settled(fence: Fence, what: string, job: Job | null): void {
+    this.leases.delete(fence.attempt_id);
+    const log = this.o.log?.child({ attempt_id: fence.attempt_id, ...(job ? { job_id: job.id, job_uuid: job.uuid } : {}) });
+    if (job) log?.info({ status: job.status }, `${what}: accepted`);
+    else log?.warn(`${what}: refused (the lease was lost)`);
+  }
+
+  async commitCheckpoint(fence: Fence, _job: Job, r: CheckpointReport): Promise<Checkpoint | null> {
+    const report = { step: r.step, name: r.name, size: r.size, sha256: r.sha256, metrics: r.metrics, meta: r.meta };
+    const res = await this.upload(fence, 'checkpoints', report, r.path);
+    const c = res === null ? null : ((await res.json()) as { checkpoint: Checkpoint | null }).checkpoint;
+    if (!c) this.o.log?.warn({ attempt_id: fence.attempt_id, step: r.step }, 'checkpoint refused (the lease was lost)');
+    return c;
+  }
+
+  async commitOutput(fence: Fence, _job: Job, r: OutputReport): Promise<boolean> {
+    const res = await this.upload(fence, 'outputs', { filename: r.filename, size: r.size, sha256: r.sha256, input_file_id: r.input_file_id }, r.path);
+    return res === null ? false : ((await res.json()) as { ok: boolean }).ok;
+  }
+
+  /** Multipart `report` + `file`, streamed from disk (a fresh body per try); null = not delivered before the lease deadline. */
+  private async upload(fence: Fence, kind: 'checkpoints' | 'outputs', report: Record<string, unknown>, path: string): Promise<Response | null> {
+    const body = async (): Promise<FormData> => {
+      const form = new FormData();
+      form.append('report', JSON.stringify(report));
+      form.append('file', await openAsBlob(path), 'file');
+      return form;
+    };
+    try {
+      const res = await this.http.fetch(`/v1/worker/attempts/${fence.attempt_id}/${kind}`, {
+        method: 'POST', body, headers: { 'x-ftnode-lease-token': String(fence.lease_token) }, until: () => this.deadline(fence.attempt_id),
+      });
+      if (!res.ok) throw new RemoteHttpError(res.status, await res.text());
+      return res;
+    } catch (err) {
+      if (!isTransient(err) && !(err instanceof WorkerAuthError)) throw err;
+      return null;
+    }
+  }
+
+  /** Fleet registration (GET /v0.5/fine-tune/status counts remote workers too). */
+  async register(w: WorkerRecord): Promise<void> {
+    const until = performance.now() + this.o.info.heartbeat_ms; // the next registration comes one heartbeat later anyway
+    await this.http.json('/v1/worker/workers', { worker: w }, { until: () => until, timeoutMs: 10_000 });
+  }
+
+  async unregister(id: string): Promise<void> {
+    const until = performance.now() + 2_000;
+    await this.http.json(`/v1/worker/workers/${encodeURIComponent(id)}`, undefined, { method: 'DELETE', until: () => until, timeoutMs: 5_000 });
+  }
+
+  /** Claims in flight return null at once (shutdown); writes of running attempts go on. */
+  close(): void {
+    this.claims.abort();
+  }
+}
