@@ -117,3 +117,31 @@ test('bad Omega bodies: every problem in one 400, nothing stored', async () => {
   assert.equal(text.status, 400);
   assert.equal((await t.client.get('/v0.6/fine_tuning/jobs?limit=-1')).body.data.length, before);
 });
+
+test('stop mid-training keeps the best checkpoint and ends STOPPED; cancel ends CANCELLED with nothing committed after it', async () => {
+  const long = { method: { type: 'head', head: { hyperparameters: { num_features: 840, n_epochs: 5000, patience: 5000 }, reader: { window_size: 32, step_size: 4 } } } };
+  const firstCheckpoint = async (id: string): Promise<void> => {
+    await waitFor(`a checkpoint of ${id}`, async () => (await t.client.get(`/v0.6/fine_tuning/jobs/${id}/checkpoints`)).body.data.length > 0, 120_000);
+  };
+  const a = (await t.client.call('POST', '/v0.6/fine_tuning/jobs', body('head', { name: 'to-stop', ...long }))).body;
+  await firstCheckpoint(a.id);
+  const stop = await t.client.call('PUT', `/v0.5/fine-tune/jobs/${a.id}/stop`);
+  assert.equal(stop.status, 200);
+  assert.ok(['STOPPING', 'STOPPED'].includes(stop.body.status), stop.body.status);
+  const stopped = await t.client.waitStatus(a.id, ['STOPPED', 'COMPLETED', 'FAILED']);
+  assert.equal(stopped.status, 'STOPPED');
+  assert.ok(stopped.inference_config_path, 'the most recent checkpoint is kept and finalized');
+  assert.equal((await t.client.get(`/v0.6/fine_tuning/jobs/${a.id}`)).body.status, 'STOPPED');
+
+  const b = (await t.client.call('POST', '/v0.6/fine_tuning/jobs', body('head', { name: 'to-cancel-mid-run', ...long }))).body;
+  await firstCheckpoint(b.id);
+  const cancel = await t.client.call('POST', `/v0.6/fine_tuning/jobs/${b.id}/cancel`);
+  assert.equal(cancel.body.status, 'CANCELLED');
+  const job = await t.client.job(b.id);
+  // Once the worker slot is free again, the killed trainer's attempt is fully over.
+  await waitFor('worker idle', () => t.app.pool!.activeJobs === 0);
+  const ckpts = (await t.client.get(`/v0.5/fine-tune/jobs/${b.id}/checkpoints`)).body.data;
+  const cancelledAt = Date.parse(job.updated_at);
+  for (const c of ckpts) assert.ok(Date.parse(c.created_at) <= cancelledAt, 'no checkpoint committed after the cancel');
+  assert.equal(job.inference_config_path, null);
+});
