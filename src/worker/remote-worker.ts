@@ -71,7 +71,8 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   let session: RemoteSession | null = null;
   const feed: StatusFeed = { onStatus: (uuid, fn) => session!.onStatus(uuid, fn), onWork: () => () => undefined };
   const pool = new WorkerPool(source, systemClock, {
-    node, kind: 'remote', concurrency: o.concurrency, heartbeatMs: info.heartbeat_ms, builtinCommand: o.trainerCommand, env: o.env,
+    // Trainers (possibly third-party scripts) never see the worker's credential.
+    node, kind: 'remote', concurrency: o.concurrency, heartbeatMs: info.heartbeat_ms, builtinCommand: o.trainerCommand, env: { ...o.env, FTNODE_WORKER_TOKEN: undefined },
     progressWriteMs: 250, onRegister: (w) => source.register(w), onUnregister: (id) => source.unregister(id), onError,
   }, feed);
   session = new RemoteSession(http, pool.deadPrefixes.except, (err) => o.log.debug({ err }, 'session stream broke; reconnecting'));
