@@ -6,6 +6,10 @@
  * `until()` (a performance.now() time: the attempt's local lease deadline) has passed. Anything else
  * (4xx, 500) is the caller's to handle. A 401 is WorkerAuthError: the token was revoked, stop.
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { backoffDelay } from '../lib/backoff.js';
 
 export class WorkerAuthError extends Error {}
@@ -35,11 +39,13 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /** Connection-level failures worth another try: the request may not have reached the server. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof Unavailable) return true;
-  const e = err as { name?: string; message?: string; cause?: { code?: string } };
-  if (e?.name === 'TimeoutError') return true;
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string } };
+  if (e?.name === 'TimeoutError' || SOCKET_CODES.has(e?.code ?? '') || SOCKET_CODES.has(e?.cause?.code ?? '')) return true;
   return e?.name === 'TypeError' && /fetch failed|terminated|other side closed/i.test(e.message ?? '');
 }
 
@@ -60,10 +66,11 @@ export class WorkerHttp {
       const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...o.headers };
       if (o.json !== undefined) headers['content-type'] = 'application/json';
       try {
+        const body = o.json !== undefined ? JSON.stringify(o.json) : o.body ? await o.body() : undefined;
         const res = await fetch(this.base + path, {
-          method: o.method ?? (o.json !== undefined || o.body ? 'POST' : 'GET'),
+          method: o.method ?? (body !== undefined ? 'POST' : 'GET'),
           headers,
-          body: o.json !== undefined ? JSON.stringify(o.json) : o.body ? await o.body() : undefined,
+          body,
           signal: AbortSignal.any(signals),
         });
         if (res.status === 401) {
@@ -83,6 +90,42 @@ export class WorkerHttp {
         await sleep(delay, this.closed);
       }
     }
+  }
+
+  /**
+   * POST a streamed body with backpressure (node:http, not fetch: undici's fetch reads a request body
+   * stream as fast as the disk gives it and held a 1 GB upload in memory whole). Retried like fetch;
+   * `body` makes a fresh stream per try. Answers the status and the response text.
+   */
+  async upload(path: string, headers: Record<string, string>, body: () => Readable, until: () => number): Promise<{ status: number; text: string }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.send(new URL(this.base + path), { authorization: `Bearer ${this.token}`, ...headers }, body());
+        if (r.status === 401) throw new WorkerAuthError('the worker token was refused (revoked, or not a wk_ token of this deployment)');
+        if (RETRY_STATUS.has(r.status)) throw new Unavailable(`HTTP ${r.status}`);
+        return r;
+      } catch (err) {
+        if (this.closed.aborted || !isTransient(err)) throw err;
+        this.index++;
+        const delay = backoffDelay(attempt, BACKOFF);
+        if (performance.now() + delay > until()) throw err;
+        await sleep(delay, this.closed);
+      }
+    }
+  }
+
+  private send(url: URL, headers: Record<string, string>, body: Readable): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'POST', headers, signal: this.closed }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      pipeline(body, req).catch(reject); // a refusal answered before the body was sent ends the pipe early: the answer still resolves
+    });
   }
 
   /** POST `payload` (or GET when undefined) and parse the JSON answer; non-2xx → RemoteHttpError. */

@@ -10,12 +10,14 @@
  * runner kills the trainer: a worker cut off from the control plane stops on its own.
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { openAsBlob } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isTerminal, type JobStatus } from '../domain/status.js';
 import type { Checkpoint, EventLevel, Job, JobProgress, WorkerRecord } from '../domain/types.js';
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
+import { randomHex } from '../lib/ids.js';
 import type { RemoteWork, WorkerInfo } from '../service/worker-api.js';
 import type { RemoteCache } from './remote-cache.js';
 import { isTransient, RemoteHttpError, WorkerAuthError, type WorkerHttp } from './remote-http.js';
@@ -27,12 +29,16 @@ export interface RemoteSourceOptions {
   /** Scratch folders of running attempts (`<dir>/<job uuid>/attempt-<n>`). */
   workDir: string;
   log?: Logger;
+  /** The token was refused on a background call (registration): the process should stop. */
+  onFatal?: (err: Error) => void;
 }
 
 export class RemoteWorkSource implements WorkSource {
   readonly leaseMs: number;
   private readonly leases = new Map<string, number>(); // attempt id → local lease deadline (performance.now)
   private readonly claims = new AbortController();
+  private readonly registrations = new Map<string, WorkerRecord>();
+  private registering: Promise<void> | null = null;
   /** Cached files each attempt uses, by its scratch folder: released once the runner removed the folder (the attempt ended). */
   private readonly held = new Map<string, { release: () => void; started: boolean }>();
 
@@ -197,40 +203,51 @@ export class RemoteWorkSource implements WorkSource {
   async commitCheckpoint(fence: Fence, _job: Job, r: CheckpointReport): Promise<Checkpoint | null> {
     const report = { step: r.step, name: r.name, size: r.size, sha256: r.sha256, metrics: r.metrics, meta: r.meta };
     const res = await this.upload(fence, 'checkpoints', report, r.path);
-    const c = res === null ? null : ((await res.json()) as { checkpoint: Checkpoint | null }).checkpoint;
+    const c = (res?.checkpoint ?? null) as Checkpoint | null;
     if (!c) this.o.log?.warn({ attempt_id: fence.attempt_id, step: r.step }, 'checkpoint refused (the lease was lost)');
     return c;
   }
 
   async commitOutput(fence: Fence, _job: Job, r: OutputReport): Promise<boolean> {
     const res = await this.upload(fence, 'outputs', { filename: r.filename, size: r.size, sha256: r.sha256, input_file_id: r.input_file_id }, r.path);
-    return res === null ? false : ((await res.json()) as { ok: boolean }).ok;
+    return res?.ok === true;
   }
 
   /** Multipart `report` + `file`, streamed from disk (a fresh body per try); null = not delivered before the lease deadline. */
-  private async upload(fence: Fence, kind: 'checkpoints' | 'outputs', report: Record<string, unknown>, path: string): Promise<Response | null> {
-    const body = async (): Promise<FormData> => {
-      const form = new FormData();
-      form.append('report', JSON.stringify(report));
-      form.append('file', await openAsBlob(path), 'file');
-      return form;
-    };
+  private async upload(fence: Fence, kind: 'checkpoints' | 'outputs', report: Record<string, unknown>, path: string): Promise<Record<string, unknown> | null> {
+    const boundary = `ftnode-${randomHex(24)}`;
     try {
-      const res = await this.http.fetch(`/v1/worker/attempts/${fence.attempt_id}/${kind}`, {
-        method: 'POST', body, headers: { 'x-ftnode-lease-token': String(fence.lease_token) }, until: () => this.deadline(fence.attempt_id),
-      });
-      if (!res.ok) throw new RemoteHttpError(res.status, await res.text());
-      return res;
+      const r = await this.http.upload(`/v1/worker/attempts/${fence.attempt_id}/${kind}`, {
+        'x-ftnode-lease-token': String(fence.lease_token), 'content-type': `multipart/form-data; boundary=${boundary}`,
+      }, () => multipart(boundary, JSON.stringify(report), path), () => this.deadline(fence.attempt_id));
+      if (r.status < 200 || r.status > 299) throw new RemoteHttpError(r.status, r.text);
+      return JSON.parse(r.text) as Record<string, unknown>;
     } catch (err) {
       if (!isTransient(err) && !(err instanceof WorkerAuthError)) throw err;
       return null;
     }
   }
 
-  /** Fleet registration (GET /v0.5/fine-tune/status counts remote workers too). */
+  /**
+   * Fleet registration (GET /v0.5/fine-tune/status counts remote workers too). The pool registers a
+   * slot when a job starts and ends; waiting for that round trip would delay every job, so it is sent
+   * in the background, the latest record per slot only.
+   */
   async register(w: WorkerRecord): Promise<void> {
-    const until = performance.now() + this.o.info.heartbeat_ms; // the next registration comes one heartbeat later anyway
-    await this.http.json('/v1/worker/workers', { worker: w }, { until: () => until, timeoutMs: 10_000 });
+    this.registrations.set(w.id, w);
+    this.registering ??= this.flushRegistrations().finally(() => (this.registering = null));
+  }
+
+  private async flushRegistrations(): Promise<void> {
+    for (let next = this.registrations.entries().next(); !next.done; next = this.registrations.entries().next()) {
+      const [id, w] = next.value;
+      this.registrations.delete(id);
+      const until = performance.now() + this.o.info.heartbeat_ms; // the next registration comes one heartbeat later anyway
+      await this.http.json('/v1/worker/workers', { worker: w }, { until: () => until, timeoutMs: 10_000 }).catch((err: unknown) => {
+        if (err instanceof WorkerAuthError) this.o.onFatal?.(err);
+        else this.o.log?.warn({ err, worker_id: id }, 'registration not delivered');
+      });
+    }
   }
 
   async unregister(id: string): Promise<void> {
@@ -242,4 +259,20 @@ export class RemoteWorkSource implements WorkSource {
   close(): void {
     this.claims.abort();
   }
+}
+
+/**
+ * A multipart/form-data body (`report` field, then `file`) read from disk as it is sent: undici's
+ * FormData holds a file Blob in memory whole (a 400 MB upload took 474 MB of RSS), a checkpoint may be
+ * many GB.
+ */
+function multipart(boundary: string, report: string, path: string): Readable {
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="report"\r\n\r\n${report}\r\n`
+    + `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+  async function* parts(): AsyncGenerator<Buffer> {
+    yield Buffer.from(head);
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
+    yield Buffer.from(`\r\n--${boundary}--\r\n`);
+  }
+  return Readable.from(parts(), { objectMode: false });
 }

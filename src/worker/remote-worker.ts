@@ -58,8 +58,8 @@ export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteW
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(node)) throw new Error(`node name '${node}' must be 1-64 of [A-Za-z0-9._-]`);
   const workDir = join(o.cacheDir, 'work');
   await rm(workDir, { recursive: true, force: true }); // scratch of an earlier boot of this worker (one process per cache folder)
-  const source = new RemoteWorkSource(http, { cache: new RemoteCache(o.cacheDir, o.cacheMaxBytes), info, workDir, log: o.log });
   let fatal = false;
+  const source = new RemoteWorkSource(http, { cache: new RemoteCache(o.cacheDir, o.cacheMaxBytes), info, workDir, log: o.log, onFatal: (err) => onError(err) });
   const onError = (err: unknown): void => {
     if (err instanceof WorkerAuthError) {
       if (!fatal) o.onFatal?.(err);
