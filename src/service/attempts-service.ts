@@ -164,7 +164,7 @@ export class AttemptsService {
       type: stopping ? 'job_stopped' : 'job_completed',
       message: stopping
         ? `Stopped gracefully; ${path ? 'inference config written from the last committed checkpoint' : 'no checkpoint had been committed, so no inference config'}`
-        : 'Completed; inference config written',
+        : `Completed${path ? '; inference config written' : ''}`, // batch jobs have outputs, not checkpoints
       data: { inference_config_path: path },
     }, { inference_config_path: path });
     if (done) this.bus.emit('job-changed', done);
