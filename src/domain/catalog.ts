@@ -18,5 +18,10 @@ export interface CatalogEntry {
 
 export type Catalog = Readonly<Record<string, CatalogEntry>>;
 
+/** Where jobs of a model of this kind are created. */
+export function createEndpointFor(kind: CatalogEntry['kind']): string {
+  return kind === 'timeseries' ? 'POST /v0.6/fine_tuning/jobs' : kind === 'batch' ? 'POST /v0.5/batch/jobs' : 'POST /v0.5/fine-tune/jobs';
+}
+
 /** The model a v0.5 create uses when `config.model` is absent (what Archetype's examples use). */
 export const DEFAULT_MODEL_ID = 'Newton::c2_4_7b_251215a172f6d7';

@@ -8,6 +8,7 @@ import { checkpointDtoV06, eventDtoV06, jobDtoV06, list } from '../../api/dto-v0
 import { parseLimitOffset, throwIfAny } from '../../api/query.js';
 import { CreateJobV06 } from '../../api/schemas-v06.js';
 import { ErrorEnvelopeSchema, JobIdParams } from '../../api/schemas.js';
+import { createEndpointFor } from '../../domain/catalog.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { HttpDeps } from '../server.js';
 
@@ -24,7 +25,7 @@ export function registerFineTuningV06(app: FastifyInstance, deps: HttpDeps): voi
     const problems: ErrorDetail[] = [];
     const entry = deps.catalog[b.model];
     if (entry && entry.kind !== 'timeseries') {
-      problems.push({ code: 'invalid_parameter', message: `model '${b.model}' is a ${entry.kind} model: create its jobs with POST /v0.5/fine-tune/jobs` });
+      problems.push({ code: 'invalid_parameter', message: `model '${b.model}' is a ${entry.kind} model: create its jobs with ${createEndpointFor(entry.kind)}` });
     }
     const type = b.method?.type ?? 'head';
     const config = { ...b, seed: b.seed ?? 0, method: { ...(b.method ?? {}), type } };

@@ -7,7 +7,7 @@ import { checkpointDto, eventDto, jobDto, jobViewJson } from '../../api/dto.js';
 import { parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
 import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, PredictBody } from '../../api/schemas.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
-import { DEFAULT_MODEL_ID } from '../../domain/catalog.js';
+import { createEndpointFor, DEFAULT_MODEL_ID } from '../../domain/catalog.js';
 import type { HttpDeps } from '../server.js';
 import { streamEvents } from './sse.js';
 
@@ -38,7 +38,7 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
     const model = body.config.model ?? DEFAULT_MODEL_ID;
     const entry = deps.catalog[model];
     if (entry && entry.kind !== 'text') {
-      problems.push({ code: 'invalid_parameter', message: `model '${model}' is a ${entry.kind} model: create its jobs with POST /v0.6/fine_tuning/jobs` });
+      problems.push({ code: 'invalid_parameter', message: `model '${model}' is a ${entry.kind} model: create its jobs with ${createEndpointFor(entry.kind)}` });
     }
     if (!body.config.datasets.some((d) => d.split === 'train')) problems.push({ code: 'invalid_parameter', message: "config.datasets needs at least one dataset with split 'train'" });
     const idem = req.headers['idempotency-key'];

@@ -1,6 +1,7 @@
 /** Health, fleet status and the model catalog. */
 import type { FastifyInstance } from 'fastify';
 import { isoMicros } from '../../domain/time.js';
+import { createEndpointFor } from '../../domain/catalog.js';
 import type { HttpDeps } from '../server.js';
 
 export function registerMeta(app: FastifyInstance, deps: HttpDeps): void {
@@ -18,7 +19,7 @@ export function registerMeta(app: FastifyInstance, deps: HttpDeps): void {
       kind: e.kind,
       stand_in: e.stand_in ?? false,
       description: e.description ?? null,
-      api: e.kind === 'timeseries' ? '/v0.6/fine_tuning/jobs' : '/v0.5/fine-tune/jobs',
+      api: createEndpointFor(e.kind).replace(/^POST /, ''),
     })),
   }));
 }
