@@ -12,7 +12,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { backoffDelay } from '../lib/backoff.js';
 
-export class WorkerAuthError extends Error {}
+export class WorkerAuthError extends Error {
+  override readonly name = 'WorkerAuthError';
+}
 
 export class RemoteHttpError extends Error {
   constructor(readonly status: number, readonly text: string) {

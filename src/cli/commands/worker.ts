@@ -63,7 +63,7 @@ export function registerWorkerCommands(program: Command): void {
           log.error({ err }, 'worker token refused: stopping');
           stopping ??= worker.stop().finally(() => process.exit(1));
         },
-      }).catch((err: Error) => fail(err.name === 'Error' || !err.name ? 'worker_failed' : 'unauthorized', err.message));
+      }).catch((err: Error) => fail(err.name === 'WorkerAuthError' ? 'unauthorized' : 'worker_failed', err.message));
       process.stdout.write(`ftnode worker ${worker.node} connected to ${config.workerServer} (concurrency ${config.workerConcurrency}, lease ${worker.info.lease_ms} ms)\n`);
       const shutdown = (): void => {
         stopping ??= worker.stop().finally(() => process.exit(0));
