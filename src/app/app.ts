@@ -126,7 +126,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   metricGauges(metrics, store, workerApi, sessions, clock, config.heartbeatMs);
   const extraRoutes = [
     (app: FastifyInstance) => registerBatchV05(app, batch),
-    (app: FastifyInstance) => registerWorkerApi(app, { api: workerApi, sessions, tokens: workerTokens, store, clock }),
+    (app: FastifyInstance) => registerWorkerApi(app, { api: workerApi, sessions, tokens: workerTokens }),
     (app: FastifyInstance) => registerMetrics(app, metrics),
   ];
   const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes });

@@ -260,6 +260,16 @@ export class WorkerApi {
     }
   }
 
+  /** Fleet registration of a remote worker slot; `last_seen_at` is stamped here (worker hosts' clocks may be off). */
+  register(id: string, w: { node: string; concurrency?: number; active_jobs?: number; started_at?: number }): Promise<void> {
+    const now = this.clock.now();
+    return this.store.upsertWorker({ id, node: String(w.node), kind: 'remote', concurrency: Number(w.concurrency ?? 1), active_jobs: Number(w.active_jobs ?? 0), last_seen_at: now, started_at: Number(w.started_at ?? now) });
+  }
+
+  unregister(id: string): Promise<void> {
+    return this.store.removeWorker(id);
+  }
+
   /** Every waiting claim answers null now (shutdown). */
   close(): void {
     this.waiters.close();

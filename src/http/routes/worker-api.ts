@@ -11,8 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import { FtError } from '../../domain/errors.js';
 import type { Fence } from '../../domain/work.js';
-import type { Clock } from '../../lib/clock.js';
-import type { Store, WorkerTokenRecord } from '../../store/store.js';
+import type { WorkerTokenRecord } from '../../store/store.js';
 import { WorkerApi, type Download } from '../../service/worker-api.js';
 import type { WorkerSessions } from '../../service/worker-sessions.js';
 import type { WorkerTokenService } from '../../service/worker-tokens.js';
@@ -22,8 +21,6 @@ export interface WorkerRouteDeps {
   api: WorkerApi;
   sessions: WorkerSessions;
   tokens: WorkerTokenService;
-  store: Store;
-  clock: Clock;
 }
 
 declare module 'fastify' {
@@ -163,15 +160,11 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
 
     w.post('/workers', { schema: hide }, async (req) => {
       const r = body(req).worker as Body | undefined;
-      const id = workerId(req, r?.id);
-      await d.store.upsertWorker({
-        id, node: String(r!.node), kind: 'remote', concurrency: Number(r!.concurrency ?? 1), active_jobs: Number(r!.active_jobs ?? 0),
-        last_seen_at: d.clock.now(), started_at: Number(r!.started_at ?? d.clock.now()), // stamped here: worker hosts' clocks may be off
-      });
+      await d.api.register(workerId(req, r?.id), r as { node: string });
       return { ok: true };
     });
     w.delete('/workers/:worker_id', { schema: hide }, async (req) => {
-      await d.store.removeWorker(workerId(req, (req.params as Body).worker_id));
+      await d.api.unregister(workerId(req, (req.params as Body).worker_id));
       return { ok: true };
     });
 
