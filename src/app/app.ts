@@ -4,6 +4,7 @@
  * file garbage collection). The only place that names concrete classes.
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -133,7 +134,10 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const address = await server.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
 
-  const node = createHash('sha256').update(config.home).digest('hex').slice(0, 8); // one node per data directory
+  // One node per data directory; on PostgreSQL replicas may share one home, so the host and port are
+  // part of it: a replica's boot recovery must only ever claim its own earlier boots' attempts.
+  const nodeKey = store instanceof PostgresStore ? `${config.home}|${hostname()}|${config.port}` : config.home;
+  const node = createHash('sha256').update(nodeKey).digest('hex').slice(0, 8);
   const feed: StatusFeed = {
     onStatus: (uuid, fn) => bus.on('job-changed', (j) => j.uuid === uuid && fn(j.status)),
     onWork: (fn) => bus.on('work-queued', fn),
