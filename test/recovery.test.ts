@@ -109,3 +109,17 @@ test('a trainer that overruns the stop grace budget is killed and the job finali
   assert.ok(job.inference_config_path);
   assert.ok((await eventTypes(t, id)).some((e) => /grace budget of 120 s exceeded/.test(e.message)));
 });
+
+test('stop on a job re-queued after a lost worker keeps its last checkpoint: STOPPED with an inference config', async () => {
+  const { t, clock } = await setup();
+  const id = await createJob(t, 'resumable');
+  await t.gates.reached(id, 'step_5');
+  await waitFor('two checkpoints', async () => (await checkpointSteps(t, id)).length === 2);
+  await t.app.pool!.stop();
+  clock.advance(LEASE_MS + 1);
+  assert.equal((await t.app.recovery.tick()).requeued, 1);
+  const r = await t.client.call('PUT', `/v0.5/fine-tune/jobs/${id}/stop`);
+  assert.equal(r.body.status, 'STOPPED');
+  assert.ok(r.body.inference_config_path, 'finalized from the checkpoint at step 4');
+  assert.match((await t.client.get(`/v0.5/fine-tune/jobs/${id}/inference-config`)).body as string, /step: 4/);
+});

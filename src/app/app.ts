@@ -109,7 +109,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     await files.uploads.recover();
   } else await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen
   const finalizer = new Finalizer(store, blobs, config.catalog, clock);
-  const jobs = new JobsService(store, blobs, files, hooks, config.catalog, clock, bus);
+  const jobs = new JobsService(store, blobs, files, hooks, config.catalog, clock, bus, finalizer);
   const creator = new JobCreator(store, files, hooks, config.catalog, clock, bus);
   const metrics = new Metrics();
   const log = logger || null;

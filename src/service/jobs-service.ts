@@ -15,7 +15,7 @@ import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, MetricEntry } from
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/store.js';
 import type { Bus } from './bus.js';
-import { inferenceConfigKey } from './finalize.js';
+import { inferenceConfigKey, type Finalizer } from './finalize.js';
 import type { FilesService } from './files-service.js';
 import type { PredictRequest, TrainerHooks } from './trainer-hooks.js';
 
@@ -37,6 +37,7 @@ export class JobsService {
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly bus: Bus,
+    private readonly finalizer?: Finalizer,
   ) {}
 
   async get(org_uuid: string, id: string, family: JobFamily = 'fine-tune'): Promise<Job> {
@@ -71,10 +72,13 @@ export class JobsService {
       }
       if (o.kind === 'noop') return job;
       const now = this.clock.now();
+      // A queued job that already trained (re-queued after a lost worker) keeps its most recent
+      // checkpoint on stop, like a running one: finalize from it here (null when there is none).
+      const finalPath = action === 'stop' && o.to === 'STOPPED' && this.finalizer ? await this.finalizer.writeInferenceConfig(job) : null;
       const event = action === 'stop'
-        ? { level: 'info' as const, type: 'stop_requested', message: o.to === 'STOPPED' ? 'Stopped before it started: nothing to finalize' : 'Stop requested: finishing the evaluation in progress, then finalizing from the last checkpoint' }
+        ? { level: 'info' as const, type: 'stop_requested', message: o.to === 'STOPPED' ? (finalPath ? 'Stopped while queued: finalized from its last committed checkpoint' : 'Stopped before it started: nothing to finalize') : 'Stop requested: finishing the evaluation in progress, then finalizing from the last checkpoint' }
         : { level: 'warn' as const, type: 'cancelled', message: `Cancelled from ${job.status}: ${family === 'batch' ? 'batch process killed, no further outputs' : 'training process killed, no further checkpoints'}` };
-      const patch = action === 'stop' ? { stop_requested_at: now, inference_config_path: null } : { inference_config_path: null };
+      const patch = action === 'stop' ? { stop_requested_at: now, inference_config_path: finalPath } : { inference_config_path: null };
       const moved = await this.store.transition(job.uuid, action, job.status, now, event, patch);
       if (moved) {
         this.bus.emit('job-changed', moved);
