@@ -107,3 +107,22 @@ function backoff(ms: number, signal?: AbortSignal): Promise<void> {
     }, { once: true });
   });
 }
+
+/**
+ * The org's job status changes, live (`GET /v0.5/fine-tune/jobs` with `Accept: text/event-stream`):
+ * yields each changed job; reconnects after a dropped connection (callers reload their list then, as
+ * changes during the gap are not replayed).
+ */
+export async function* followJobs(client: FtClient, o: { signal?: AbortSignal } = {}): AsyncGenerator<Job | 'reconnected'> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await client.fetchOk(client.url(ROUTES.listJobs, {}), { headers: { ...client.authHeaders(), accept: 'text/event-stream' }, signal: o.signal });
+      if (!res.body) throw ApiError.local('stream_failed', 'the jobs stream has no body');
+      if (attempt > 0) yield 'reconnected';
+      for await (const m of parseSse(res.body)) if (m.event === 'job') yield JSON.parse(m.data) as Job;
+    } catch (err) {
+      if (o.signal?.aborted || (err instanceof ApiError && err.status !== 0) || !(err instanceof ApiError || err instanceof TypeError)) throw err;
+    }
+    await backoff(Math.min(250 * 2 ** Math.min(attempt, 5), 5000), o.signal);
+  }
+}

@@ -162,6 +162,11 @@ export class JobsService {
     }
   }
 
+  /** Calls `fn` with every status change of this org's fine-tune jobs (the jobs table's live stream). */
+  subscribeOrg(org_uuid: string, fn: (job: Job) => void): () => void {
+    return this.bus.on('job-changed', (j) => j.org_uuid === org_uuid && FINE_TUNE_API_VERSIONS.includes(j.api_version) && fn(j));
+  }
+
   /** Calls `onTouched` whenever anything is recorded for this job (SSE); returns the unsubscribe function. */
   subscribe(job: Job, onTouched: () => void): () => void {
     const offTouched = this.bus.on('job-touched', (u) => u === job.uuid && onTouched());

@@ -9,7 +9,7 @@ import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, P
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import { createEndpointFor, DEFAULT_MODEL_ID } from '../../domain/catalog.js';
 import type { HttpDeps } from '../server.js';
-import { streamEvents } from './sse.js';
+import { streamEvents, streamOrgJobs } from './sse.js';
 
 const BASE = '/v0.5/fine-tune/jobs';
 const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 404: ErrorEnvelopeSchema, 409: ErrorEnvelopeSchema };
@@ -59,6 +59,7 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
   });
 
   app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags, querystring: ListQuery, response: { 200: { type: 'array', items: JobRecord }, ...errors } }, serializerCompiler: plainJson }, async (req, reply) => {
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) return streamOrgJobs(req, reply, jobs, req.principal.org.uuid);
     const problems: ErrorDetail[] = [];
     const { limit, offset } = parseLimitOffset(req.query, problems);
     const statuses = parseStatuses(req.query.statuses, problems);

@@ -58,3 +58,22 @@ export async function streamEvents(req: FastifyRequest, reply: FastifyReply, job
   schedule();
   await pumping;
 }
+
+/**
+ * The jobs table's live stream: `GET /v0.5/fine-tune/jobs` with `Accept: text/event-stream` sends a
+ * `job` event (the job record) on every status change of the org's fine-tune jobs, until the client
+ * goes away. Clients reload their page on each one; nothing is replayed (read the list first).
+ */
+export function streamOrgJobs(req: FastifyRequest, reply: FastifyReply, jobs: JobsService, org_uuid: string): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.write(': ftnode jobs stream\n\n');
+  const off = jobs.subscribeOrg(org_uuid, (j) => res.write(`event: job\ndata: ${JSON.stringify(jobDto(j))}\n\n`));
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+  req.raw.on('close', () => {
+    off();
+    clearInterval(keepalive);
+    res.end();
+  });
+}

@@ -3,7 +3,7 @@
  * 2 s while the page is open (there is no org-wide event stream; the job page uses SSE), and the
  * "New job" form (v0.5 text models: name, model, training and evaluation file ids).
  */
-import type { CreateJobV05, Job, Model } from '../../../src/client/index.js';
+import { followJobs, type CreateJobV05, type Job, type Model } from '../../../src/client/index.js';
 import { alertBox, badge, fmtTime, h, replace } from '../dom.js';
 import { poll, type PageCtx } from '../page.js';
 
@@ -80,5 +80,28 @@ export async function jobsPage(root: HTMLElement, ctx: PageCtx): Promise<void> {
     count.textContent = `${jobs.length} job${jobs.length === 1 ? '' : 's'} · refreshed ${new Date().toLocaleTimeString()}`;
   };
   filter.addEventListener('change', () => void load().catch(ctx.onError));
-  poll(ctx, REFRESH_MS, load);
+  void live(ctx, load);
+}
+
+/**
+ * Live updates: the org's job stream (server-sent events) triggers a reload, at most one per 150 ms
+ * when many jobs change at once. A server without the stream, or a stream that fails for good, falls
+ * back to polling every REFRESH_MS.
+ */
+async function live(ctx: PageCtx, load: () => Promise<void>): Promise<void> {
+  await load().catch(ctx.onError);
+  let pending: ReturnType<typeof setTimeout> | null = null;
+  const schedule = (): void => {
+    pending ??= setTimeout(() => {
+      pending = null;
+      void load().catch(ctx.onError);
+    }, 150);
+  };
+  try {
+    for await (const _change of followJobs(ctx.client, { signal: ctx.signal })) schedule();
+  } catch (err) {
+    if (ctx.signal.aborted) return;
+    if ((err as { status?: number })?.status === 401) return ctx.onError(err);
+    poll(ctx, REFRESH_MS, load);
+  }
 }
