@@ -21,7 +21,7 @@
  * docs/benchmarks-core.md, so the proposals carry numbers from the same run.
  *   node dist/bench/api-read.js [--jobs 100000] [--get-requests 10000] [--list-requests 1000]
  *     [--listrand-requests 300] [--connections 4] [--rounds 6] [--warmup 400]
- *     [--profile get|list0|listrand] [--no-breakdown] [--json FILE] [--keep]
+ *     [--profile get|list0|listrand] [--no-breakdown] [--json FILE] [--keep] [--pg postgres://…]
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +39,7 @@ import { jobFromRow, jobToParams } from '../src/store/rows.js';
 import { openSqlite } from '../src/store/sqlite/db.js';
 import { chooseHyperparameters } from '../src/trainers/text-sft/hyperparameters.js';
 import { parseArgs } from './lib/args.js';
+import { dropSchema, seedPostgres } from './lib/seed-pg.js';
 import { pool, runLoad, type LoadSummary } from './lib/load.js';
 import { machineLine } from './lib/machine.js';
 import { int, median, ms, prng, ratio, table } from './lib/stats.js';
@@ -61,6 +62,7 @@ const opts = parseArgs({
   profile: '',
   json: '',
   keep: false,
+  pg: '', // a PostgreSQL URL: run the same benchmark with the app on PostgreSQL (own schema, dropped after)
 });
 
 // ---- realistic records
@@ -166,6 +168,18 @@ async function seed(app: App): Promise<Seeded> {
   db.pragma('wal_checkpoint(TRUNCATE)'); // a long-running server's database is checkpointed, not one big WAL
   db.close();
   return { ids, storeRate, rawRate, seconds: (performance.now() - started) / 1000 };
+}
+
+async function seedPg(app: App, schema: string): Promise<Seeded> {
+  const t0 = Date.now() - opts.jobs * 60_000;
+  const rnd = prng(opts.seed);
+  const started = performance.now();
+  const r = await seedPostgres({
+    url: opts.pg, schema, store: app.store, orgName: app.config.bootstrapOrg, total: opts.jobs, viaStore: Math.min(opts.storeJobs, opts.jobs),
+    makeJob: (i, org, files) => makeJob(i, org, files, t0, rnd),
+    event: (j) => ({ level: 'info', type: 'job_registered', message: `Job ${j.id} registered for model ${MODEL}` }),
+  });
+  return { ...r, seconds: (performance.now() - started) / 1000 };
 }
 
 // ---- the baseline: a bare Fastify route with the same JSON from memory
@@ -344,12 +358,13 @@ async function main(): Promise<void> {
   console.log(`api-read: ${machineLine()}`);
   console.log(`options: ${JSON.stringify(opts)}`);
   const home = mkdtempSync(join(tmpdir(), 'ftnode-bench-api-'));
-  const config = appConfig({ home, port: 0, bootstrapKey: KEY, builtinWorkers: 0, logLevel: 'silent' }, {});
+  const pgSchema = opts.pg ? `bench_${randomBytes(4).toString('hex')}` : null;
+  const config = appConfig({ home, port: 0, bootstrapKey: KEY, builtinWorkers: 0, logLevel: 'silent', ...(opts.pg ? { databaseUrl: opts.pg, databaseSchema: pgSchema } : {}) }, {});
   const app = await startApp(config, { logger: false });
   let bare: Awaited<ReturnType<typeof bareServer>> | null = null;
   try {
-    const seeded = await seed(app);
-    console.log(`seeded ${int(opts.jobs)} jobs in ${seeded.seconds.toFixed(1)} s: SqliteStore.createJob ${int(seeded.storeRate)} jobs/s (${int(Math.min(opts.storeJobs, opts.jobs))} jobs), batched raw INSERT ${int(seeded.rawRate)} jobs/s (rest)`);
+    const seeded = opts.pg ? await seedPg(app, pgSchema!) : await seed(app);
+    console.log(`seeded ${int(opts.jobs)} jobs in ${seeded.seconds.toFixed(1)} s: ${opts.pg ? "PostgresStore" : "SqliteStore"}.createJob ${int(seeded.storeRate)} jobs/s (${int(Math.min(opts.storeJobs, opts.jobs))} jobs), batched raw INSERT ${int(seeded.rawRate)} jobs/s (rest)`);
 
     // Baseline records: real DTOs of stored jobs (1,000, mixed statuses), served from memory.
     const org = (await app.auth.authenticate(`Bearer ${KEY}`))!.org.uuid;
@@ -435,7 +450,7 @@ async function main(): Promise<void> {
     console.log(`\n${int(opts.jobs)} stored jobs, ${opts.connections} keep-alive connections, load generator in a separate process, ${opts.rounds} alternating rounds pooled`);
     console.log(table(['request', 'bare req/s', 'bare p50 / p99 ms', 'app req/s', 'app p50 / p99 ms', 'app/bare pooled', 'app/bare median of rounds (rounds)', 'server CPU µs/req bare / app → bare/app', 'target (≥0.6×, p99<10 ms)'], rows));
     const out = { bench: 'api-read', options: opts, seed: { store_jobs_per_s: Math.round(seeded.storeRate), raw_jobs_per_s: Math.round(seeded.rawRate), seconds: +seeded.seconds.toFixed(2) }, results: summary };
-    if (opts.breakdown) {
+    if (opts.breakdown && !opts.pg) { // the breakdown reads the SQLite file directly
       const parts = await breakdown(app.config.databaseFile, org, seeded.ids, prng(opts.seed + 2));
       console.log(`\nIn-process breakdown (same database, µs per call, best of 15 interleaved rounds, 5 for deep offsets; "today" = what the service does now):`);
       console.log(table(['step', 'variant', 'µs'], parts.map(([g, w, us]) => [g, w, us >= 100 ? int(us) : us.toFixed(1)])));
@@ -446,6 +461,7 @@ async function main(): Promise<void> {
   } finally {
     await bare?.close();
     await app.close();
+    if (pgSchema) await dropSchema(opts.pg, pgSchema);
     if (!opts.keep) rmSync(home, { recursive: true, force: true });
     else console.log(`kept ${home}`);
   }
