@@ -3,24 +3,9 @@
  * src/app wires the built-in ones in). Dataset checks at create and prediction from a checkpoint.
  */
 import type { CatalogEntry } from '../domain/catalog.js';
+import type { DatasetInput, DatasetProblem, PredictRequest } from '../domain/dataset.js';
 
-export interface DatasetProblem {
-  file_id: string;
-  line?: number;
-  column?: string;
-  message: string;
-}
-
-export interface DatasetInput {
-  config: Record<string, unknown>;
-  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; path: string; label?: string }> }>;
-}
-
-export interface PredictRequest {
-  examples?: unknown[];
-  files?: Array<{ file_id: string; path: string }>;
-  rows?: Array<Record<string, unknown>>;
-}
+export type { DatasetInput, DatasetProblem, PredictRequest };
 
 export interface TrainerHooks {
   /** Problems with the datasets or config; [] when the job can run. External trainers: []. */

@@ -4,6 +4,7 @@
  *  - `validate` runs in the server at job create (cheap checks, clear `invalid_dataset` messages);
  *  - `predict` runs in the server for POST /v0.5/fine-tune/jobs/{id}/predict.
  */
+import type { DatasetInput, DatasetProblem, PredictRequest } from '../domain/dataset.js';
 import type { TrainerMessage, TrainerSpec } from './protocol.js';
 
 export interface TrainContext {
@@ -16,25 +17,9 @@ export interface TrainContext {
   writeCheckpoint(step: number, bytes: Buffer, metrics: Record<string, number>, name?: string, meta?: Record<string, unknown>): Promise<void>;
 }
 
-/** A problem found in a dataset: which file, where, what. */
-export interface DatasetProblem {
-  file_id: string;
-  line?: number;
-  column?: string;
-  message: string;
-}
-
-export interface ValidationInput {
-  config: Record<string, unknown>;
-  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; path: string; label?: string }> }>;
-}
-
-export interface PredictInput {
-  /** Text examples (SFT) in the dataset's own shape, or CSV rows / file paths (time series). */
-  examples?: unknown[];
-  files?: Array<{ file_id: string; path: string }>;
-  rows?: Array<Record<string, unknown>>;
-}
+export type { DatasetProblem };
+export type ValidationInput = DatasetInput;
+export type PredictInput = PredictRequest;
 
 export interface Prediction {
   prediction: string;
