@@ -28,6 +28,19 @@ test('list bytes equal JSON.stringify of the individual records', async () => {
     for (const id of [...ids].reverse()) records.push((await t.client.get(`/v0.5/fine-tune/jobs/${id}`)).body);
     assert.equal(text, JSON.stringify(records));
     assert.ok(records.some((r) => r.error?.code === 'invalid_dataset'), 'a record with an error');
+
+    // The page's records are now cached by row_version: a write must show on the next page at once.
+    const cancelled = await t.client.call('PUT', `/v0.5/fine-tune/jobs/${queued.body.id}/cancel`);
+    assert.equal(cancelled.body.status, 'CANCELLED');
+    const again = await (await fetch(`${t.app.url}/v0.5/fine-tune/jobs`, { headers: { authorization: `Bearer ${t.client.key}` } })).text();
+    const after = [];
+    for (const id of [...ids].reverse()) after.push((await t.client.get(`/v0.5/fine-tune/jobs/${id}`)).body);
+    assert.equal(after[0].status, 'CANCELLED');
+    assert.equal(again, JSON.stringify(after), 'the changed record is re-rendered, the others reused unchanged');
+    const deleted = await t.client.call('DELETE', `/v0.5/fine-tune/jobs/${queued.body.id}`);
+    assert.equal(deleted.status, 200);
+    const afterDelete = await (await fetch(`${t.app.url}/v0.5/fine-tune/jobs`, { headers: { authorization: `Bearer ${t.client.key}` } })).text();
+    assert.equal(afterDelete, JSON.stringify(after.slice(1)));
   } finally {
     await t.close();
   }

@@ -119,10 +119,16 @@ for (const f of factories) {
       assert.equal(again.job.created_at, T0 + 1);
       assert.deepEqual((await s.listJobs({ org_uuid: 'o', limit: -1, offset: 0 })).map((j) => j.id), ['j4', 'j3', 'j2', 'j1', 'j0']);
       assert.deepEqual((await s.listJobs({ org_uuid: 'o', limit: 2, offset: 1 })).map((j) => j.id), ['j3', 'j2']);
-      const views = await s.listJobViews({ org_uuid: 'o', limit: 2, offset: 1 });
-      assert.deepEqual(views.map((v) => v.id), ['j3', 'j2']);
+      const keys = await s.listJobViewKeys({ org_uuid: 'o', limit: 2, offset: 1 });
+      const page = await s.listJobs({ org_uuid: 'o', limit: 2, offset: 1 });
+      assert.deepEqual(keys.map((k) => k.uuid), page.map((j) => j.uuid), 'keys name the same page in the same order');
+      assert.deepEqual(keys.map((k) => k.row_version), [0, 0]);
+      const views = await s.getJobViews('o', [keys[1]!.uuid, keys[0]!.uuid, 'no-such-uuid']);
+      assert.deepEqual(views.map((v) => v.id).sort(), ['j2', 'j3']);
       assert.equal(views[0]!.config_json, JSON.stringify({ a: 1 }), 'JSON columns come back as the stored text');
       assert.equal(views[0]!.error_json, null);
+      assert.deepEqual(await s.getJobViews('other', [keys[0]!.uuid]), [], 'another org sees none');
+      assert.deepEqual(await s.getJobViews('o', []), []);
       await s.transition((await s.getJob('o', 'j2'))!.uuid, 'cancel', 'REGISTERED', T0, ev);
       assert.deepEqual((await s.listJobs({ org_uuid: 'o', statuses: ['CANCELLED'], limit: -1, offset: 0 })).map((j) => j.id), ['j2']);
       assert.deepEqual(await s.listJobs({ org_uuid: 'other', limit: -1, offset: 0 }), []);
@@ -168,6 +174,28 @@ for (const f of factories) {
       assert.equal(await s.fencedTransition(zombie, 'fail', T0 + 3_002, ev), null);
       assert.equal(await s.appendMetrics(zombie, c.job.uuid, 3, { loss: 1 }, T0 + 3_002), false);
       assert.deepEqual((await s.listCheckpoints(c.job.uuid)).map((k) => k.step), [1]);
+    });
+
+    withStore('every write to a job row bumps its row_version (list pages cache rendered records by it)', async (s) => {
+      await s.createJob(newJob('o', 'a', T0), ev);
+      const version = async () => (await s.listJobViewKeys({ org_uuid: 'o', limit: -1, offset: 0 }))[0]!.row_version;
+      const seen = [await version()];
+      const c = (await s.claimJob('w', T0, LEASE))!;
+      seen.push(await version());
+      const fence = { attempt_id: c.attempt.id, lease_token: c.attempt.lease_token };
+      await s.fencedTransition(fence, 'start_training', T0 + 1, ev);
+      seen.push(await version());
+      assert.equal(await s.updateProgress(fence, T0 + 2, { step: 1, total_steps: 4, epoch: 1, phase: 'training', eta_seconds: null }), true);
+      seen.push(await version());
+      const views = await s.getJobViews('o', [c.job.uuid]);
+      assert.equal(views[0]!.row_version, seen.at(-1), 'getJobViews reads the same version');
+      assert.match(views[0]!.progress_json ?? '', /"step":1/);
+      await s.transition(c.job.uuid, 'cancel', 'RUNNING', T0 + 3, ev);
+      seen.push(await version());
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `write ${i} bumped the version: ${seen.join(' → ')}`);
+      const failed = await s.transition(c.job.uuid, 'stop', 'RUNNING', T0 + 4, ev);
+      assert.equal(failed, null);
+      assert.equal(await version(), seen.at(-1), 'a refused compare-and-set writes nothing');
     });
 
     withStore('no checkpoint is committed after a cancel, even with a live lease', async (s) => {

@@ -98,6 +98,14 @@ export interface JobView {
   config_json: string;
   error_json: string | null;
   progress_json: string | null;
+  /** Bumped by every write to the job's row (a database trigger): equal versions, equal records. */
+  row_version: number;
+}
+
+/** Which job, in which version: a list page's rows as its index holds them (no row read). */
+export interface JobViewKey {
+  uuid: string;
+  row_version: number;
 }
 
 export interface Attempt {

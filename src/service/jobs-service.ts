@@ -11,7 +11,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Catalog } from '../domain/catalog.js';
 import { FtError } from '../domain/errors.js';
 import { outcome, type JobStatus } from '../domain/status.js';
-import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, MetricEntry } from '../domain/types.js';
+import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, JobViewKey, MetricEntry } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/store.js';
 import type { Bus } from './bus.js';
@@ -50,9 +50,14 @@ export class JobsService {
     return this.store.listJobs({ org_uuid, statuses, api_versions, limit, offset });
   }
 
-  /** The same page as list(), as JobViews: for routes that assemble the wire JSON without re-parsing. */
-  listViews(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number, api_versions: ApiVersion[] = FINE_TUNE_API_VERSIONS): Promise<JobView[]> {
-    return this.store.listJobViews({ org_uuid, statuses, api_versions, limit, offset });
+  /** The same page as list(), as keys (uuid + row_version): for routes that reuse rendered records. */
+  listViewKeys(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number, api_versions: ApiVersion[] = FINE_TUNE_API_VERSIONS): Promise<JobViewKey[]> {
+    return this.store.listJobViewKeys({ org_uuid, statuses, api_versions, limit, offset });
+  }
+
+  /** Jobs of the org as JobViews (JSON columns as stored text), for assembling wire JSON without re-parsing. */
+  getViews(org_uuid: string, uuids: string[]): Promise<JobView[]> {
+    return this.store.getJobViews(org_uuid, uuids);
   }
 
   stop(org_uuid: string, id: string): Promise<Job> {

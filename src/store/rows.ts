@@ -61,7 +61,7 @@ export function jobToParams(j: Job): Row {
   };
 }
 
-export const JOB_VIEW_COLUMNS = 'name, id, uuid, org_uuid, status, created_at, updated_at, inference_config_path';
+export const JOB_VIEW_COLUMNS = 'name, id, uuid, org_uuid, status, created_at, updated_at, inference_config_path, row_version';
 
 export function jobViewFromRow(r: Row): JobView {
   return {
@@ -76,6 +76,7 @@ export function jobViewFromRow(r: Row): JobView {
     config_json: String(r.config_json),
     error_json: (r.error_json as string | null) ?? null,
     progress_json: (r.progress_json as string | null) ?? null,
+    row_version: num(r.row_version),
   };
 }
 

@@ -19,6 +19,7 @@ import type {
   JobEvent,
   JobProgress,
   JobView,
+  JobViewKey,
   MetricEntry,
   Org,
   WorkerRecord,
@@ -176,8 +177,10 @@ export interface Store extends WorkerTokenStore {
   getJobByUuid(uuid: string): Promise<Job | null>;
   findJobByIdempotencyKey(org_uuid: string, key: string): Promise<Job | null>;
   listJobs(q: ListJobsQuery): Promise<Job[]>;
-  /** The same page as listJobs, as JobViews (the record's columns, JSON columns as stored text). */
-  listJobViews(q: ListJobsQuery): Promise<JobView[]>;
+  /** The same page as listJobs, as keys only (uuid + row_version, read from the list index). */
+  listJobViewKeys(q: ListJobsQuery): Promise<JobViewKey[]>;
+  /** These jobs of the org as JobViews (the record's columns, JSON columns as stored text), any order. */
+  getJobViews(org_uuid: string, uuids: string[]): Promise<JobView[]>;
   /** User or control-plane transition: CAS from `expected` to the table's target; event in the same write. */
   transition(job_uuid: string, action: JobAction, expected: JobStatus, now: number, event: NewEvent, patch?: TransitionPatch): Promise<Job | null>;
   deleteJob(job_uuid: string): Promise<boolean>;

@@ -3,11 +3,12 @@
  * checkpoints (+ download), inference config and predict (extensions per contract §7).
  */
 import type { FastifyInstance } from 'fastify';
-import { checkpointDto, eventDto, jobDto, jobViewJson } from '../../api/dto.js';
+import { checkpointDto, eventDto, jobDto } from '../../api/dto.js';
 import { parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
 import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, PredictBody } from '../../api/schemas.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import { createEndpointFor, DEFAULT_MODEL_ID } from '../../domain/catalog.js';
+import { JobJsonCache } from '../job-json-cache.js';
 import type { HttpDeps } from '../server.js';
 import { streamEvents, streamOrgJobs } from './sse.js';
 
@@ -26,6 +27,7 @@ type IdParams = { job_id: string };
 const plainJson = () => (data: unknown) => JSON.stringify(data);
 
 export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
+  const rendered = new JobJsonCache(); // list pages: records rendered once per row_version
   const { jobs, creator } = deps;
 
   app.post<{ Body: CreateJobV05 }>(BASE, { schema: { tags, body: CreateJobV05, response: { 200: JobRecord, 201: JobRecord, ...errors } } }, async (req, reply) => {
@@ -64,8 +66,9 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
     const { limit, offset } = parseLimitOffset(req.query, problems);
     const statuses = parseStatuses(req.query.statuses, problems);
     throwIfAny(problems);
-    const views = await jobs.listViews(req.principal.org.uuid, statuses, limit, offset);
-    return reply.type('application/json; charset=utf-8').send(`[${views.map(jobViewJson).join(',')}]`);
+    const org = req.principal.org.uuid;
+    const keys = await jobs.listViewKeys(org, statuses, limit, offset);
+    return reply.type('application/json; charset=utf-8').send(await rendered.page(keys, (uuids) => jobs.getViews(org, uuids)));
   });
 
   const one = { tags, params: JobIdParams, response: { 200: JobRecord, ...errors } };

@@ -8,7 +8,7 @@
  * Wake-ups: NOTIFY `ftnode_work` (job queued) and `ftnode_job` (status changed) at commit; `subscribe`.
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
-import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
+import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, JobViewKey, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { typeId, uuid as newUuid } from '../../lib/ids.js';
 import {
@@ -214,10 +214,16 @@ export class PostgresStore extends PgWorkers implements Store {
     return (await this.listPage('*', q)).map(jobFromRow);
   }
 
-  async listJobViews(q: ListJobsQuery): Promise<JobView[]> {
+  async listJobViewKeys(q: ListJobsQuery): Promise<JobViewKey[]> {
+    return (await this.listPage('uuid, row_version', q)).map((r) => ({ uuid: String(r.uuid), row_version: Number(r.row_version) }));
+  }
+
+  async getJobViews(org_uuid: string, uuids: string[]): Promise<JobView[]> {
+    if (uuids.length === 0) return [];
     // ::text keeps the json columns as the stored text (pg would parse them), byte-identical to SQLite.
-    const cols = `${JOB_VIEW_COLUMNS}, config::text AS config_json, error::text AS error_json, progress::text AS progress_json`;
-    return (await this.listPage(cols, q)).map(jobViewFromRow);
+    const sql = `SELECT ${JOB_VIEW_COLUMNS}, config::text AS config_json, error::text AS error_json, progress::text AS progress_json
+      FROM jobs WHERE org_uuid = $1 AND uuid = ANY($2::text[])`;
+    return (await this.db.read(sql, [org_uuid, uuids])).map(jobViewFromRow);
   }
 
   private async listPage(columns: string, q: ListJobsQuery): Promise<Record<string, unknown>[]> {

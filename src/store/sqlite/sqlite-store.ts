@@ -6,7 +6,7 @@
  * sqlite-workers.ts.
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
-import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
+import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, JobViewKey, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
 import { typeId, uuid as newUuid } from '../../lib/ids.js';
 import {
   apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, jobViewFromRow, JOB_VIEW_COLUMNS, metricFromRow, workerFromRow,
@@ -181,9 +181,18 @@ export class SqliteStore extends SqliteWorkers implements Store {
     return (this.listPage('*', q) as Row[]).map(jobFromRow);
   }
 
-  async listJobViews(q: ListJobsQuery): Promise<JobView[]> {
-    const cols = `${JOB_VIEW_COLUMNS}, config AS config_json, error AS error_json, progress AS progress_json`;
-    return (this.listPage(cols, q) as Row[]).map(jobViewFromRow);
+  async listJobViewKeys(q: ListJobsQuery): Promise<JobViewKey[]> {
+    return this.listPage('uuid, row_version', q) as JobViewKey[];
+  }
+
+  async getJobViews(org_uuid: string, uuids: string[]): Promise<JobView[]> {
+    if (uuids.length === 0) return [];
+    // One statement whatever the count: the uuids travel as one JSON array. CROSS JOIN fixes the
+    // order: with `uuid IN (SELECT … json_each)` the planner walked the org's whole index instead
+    // (100,000 jobs: 185 ms a page against ~1 ms by primary key).
+    const sql = `SELECT ${JOB_VIEW_COLUMNS.replace(/(\w+)/g, 'jobs.$1')}, jobs.config AS config_json, jobs.error AS error_json,
+      jobs.progress AS progress_json FROM json_each(?) AS k CROSS JOIN jobs ON jobs.uuid = k.value WHERE jobs.org_uuid = ?`;
+    return (this.db.prepare(sql).all(JSON.stringify(uuids), org_uuid) as Row[]).map(jobViewFromRow);
   }
 
   private listPage(columns: string, q: ListJobsQuery): unknown[] {
