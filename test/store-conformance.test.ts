@@ -229,6 +229,35 @@ for (const f of factories) {
       assert.equal(a.attempt.number, 1);
     });
 
+    withStore('a direct upload completion is fenced by its token; only stale completions are reopened', async (s) => {
+      const u = {
+        upload_id: 'up1', org_uuid: 'o', file_id: 'big.bin', file_uid: 'fil_up1', file_type: 'application/octet-stream',
+        num_bytes: 10, part_size: 10, num_parts: 1, state: 'open' as const, created_at: T0, updated_at: T0,
+      };
+      assert.equal((await s.beginUpload(u, false)).kind, 'created');
+      await s.recordUploadPart({ upload_id: 'up1', part_number: 0, token: 't', num_bytes: 10, staged_name: 'p0', crc32c: null, checkpointed: false, created_at: T0 }, T0);
+      const first = await s.beginCompleteUpload('up1', [{ part_number: 0, token: 't' }], T0 + 1);
+      assert.ok(first.ok);
+      assert.equal(await s.touchCompletingUpload('up1', first.complete_token, T0 + 10_000), true, 'the heartbeat of the live assembler');
+      assert.equal(await s.reopenInterruptedUploads(T0 + 20_000, T0 + 10_000), 0, 'reported at T0+10 s: not stale at a T0+10 s cutoff');
+      assert.equal(await s.reopenInterruptedUploads(T0 + 80_000, T0 + 20_000), 1, 'silent since: reopened');
+      const second = await s.beginCompleteUpload('up1', [], T0 + 80_001);
+      assert.ok(second.ok);
+      assert.ok(second.complete_token > first.complete_token, 'each completion takes a new token');
+      const file = {
+        file_uid: 'fil_up1', org_uuid: 'o', file_id: 'big.bin', file_type: 'application/octet-stream', num_bytes: 10, sha256: 'x',
+        blob_key: 'k', status: 'ready' as const, attributes: {}, created_at: T0 + 80_002, deleted_at: null,
+      };
+      // the first assembler wakes up: it can neither heartbeat, record nor reopen
+      assert.equal(await s.touchCompletingUpload('up1', first.complete_token, T0 + 80_002), false);
+      assert.equal(await s.finishUpload('up1', first.complete_token, file, T0 + 80_002), null);
+      await s.reopenUpload('up1', first.complete_token, T0 + 80_002);
+      assert.equal((await s.getUpload('up1'))?.state, 'completing');
+      assert.equal((await s.finishUpload('up1', second.complete_token, file, T0 + 80_003))?.file_uid, 'fil_up1');
+      assert.equal((await s.getUpload('up1'))?.state, 'completed');
+      assert.equal(await s.reopenInterruptedUploads(T0 + 90_000), 0, 'a completed upload is never reopened');
+    });
+
     withStore('events are numbered per job and listed in either order; metrics are fenced', async (s) => {
       const { job } = await s.createJob(newJob('o', 'a', T0), ev);
       await s.appendEvent(job.uuid, T0 + 1, { level: 'warn', type: 'x', message: 'second' });

@@ -262,9 +262,14 @@ async function uploadScenario(s: Store): Promise<unknown[]> {
   out.push(await s.beginCompleteUpload('u1', [{ part_number: 2, token: 't2' }], T0 + 8));
   out.push(await s.recordUploadPart(part('u1', 0, 'late', T0 + 9), T0 + 9), await s.beginUpload(up('u1c', 'a.bin', T0 + 9), false));
   out.push([...(await s.listLiveUploadParts()).entries()], await s.getLiveUpload('o', 'a.bin'));
-  await s.reopenUpload('u1', T0 + 10);
+  out.push(await s.touchCompletingUpload('u1', 0, T0 + 9), await s.touchCompletingUpload('u1', 1, T0 + 9));
+  await s.reopenUpload('u1', 0, T0 + 10); // a stale token changes nothing
+  out.push(await s.getUpload('u1'));
+  await s.reopenUpload('u1', 1, T0 + 10);
   out.push(await s.getUpload('u1'), await s.beginCompleteUpload('u1', [], T0 + 11));
-  out.push(await s.finishUpload('u1', file(u1, T0 + 12), T0 + 12), await s.finishUpload('u1', file(u1, T0 + 12), T0 + 12));
+  out.push(await s.finishUpload('u1', 1, file(u1, T0 + 12), T0 + 12), await s.reopenInterruptedUploads(T0 + 12, T0 + 11), await s.reopenInterruptedUploads(T0 + 12, T0 + 12));
+  out.push(await s.beginCompleteUpload('u1', [], T0 + 12));
+  out.push(await s.finishUpload('u1', 3, file(u1, T0 + 12), T0 + 12), await s.finishUpload('u1', 3, file(u1, T0 + 12), T0 + 12));
   out.push(await s.beginUpload(up('u1d', 'a.bin', T0 + 13), false), await s.fileStats('o'), await s.listUploadParts('u1'));
   out.push(await s.beginUpload(up('u2', 'b.bin', T0 + 14), false), await s.abortUpload('u2', T0 + 15), await s.abortUpload('u2', T0 + 16), await s.abortUpload('nope', T0));
   out.push(await s.beginUpload(up('u3', 'c.bin', T0 + 17), false), await s.beginUpload(up('u4', 'c.bin', T0 + 18, 1), false));

@@ -106,7 +106,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   if (store instanceof PostgresStore) {
     // Replicas share the artifacts: another live replica's temp files are not garbage, only old ones (1 h).
     await blobs.sweepTemp(3600_000);
-    await files.uploads.recover();
+    await files.uploads.recover({ shared: true });
   } else await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen
   const finalizer = new Finalizer(store, blobs, config.catalog, clock);
   const jobs = new JobsService(store, blobs, files, hooks, config.catalog, clock, bus, finalizer);

@@ -46,8 +46,8 @@ export interface BlobStore {
   stageParts(group: string, names: string[], opts?: StageOptions): Promise<StagedBlob>;
   /** Deletes the named parts, or the whole group when `names` is omitted. */
   deleteParts(group: string, names?: string[]): Promise<void>;
-  /** Every part group on disk with its part names (startup reconciliation). */
-  listPartGroups(): Promise<Map<string, string[]>>;
+  /** Every part group on disk with the names of its parts last written at least `minAgeMs` ago (startup reconciliation). */
+  listPartGroups(minAgeMs?: number): Promise<Map<string, string[]>>;
 }
 
 export interface StageOptions {

@@ -187,8 +187,8 @@ export class LocalDiskBlobStore implements BlobStore {
     return deletePartFiles(this.partsDir, group, names);
   }
 
-  listPartGroups(): Promise<Map<string, string[]>> {
-    return listPartFiles(this.partsDir);
+  listPartGroups(minAgeMs = 0): Promise<Map<string, string[]>> {
+    return listPartFiles(this.partsDir, minAgeMs);
   }
 }
 

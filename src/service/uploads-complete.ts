@@ -6,6 +6,10 @@
  * Only when the size agrees is the blob committed (atomic rename) and the file version recorded,
  * together with the upload's move to completed (store.finishUpload). Any failure discards the staged
  * bytes and reopens the upload (its parts are kept), so the client can fix parts and complete again.
+ * Fencing: the assembly runs under the complete_token its open → completing took, heartbeats the
+ * upload every COMPLETING_HEARTBEAT_MS, and commits its bytes under a key of its own (token in the
+ * name): an assembler that stalled past the stale limit, whose upload was reopened and completed
+ * again, can neither record a version nor overwrite or delete the bytes of the one that was.
  */
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import { FtError } from '../domain/errors.js';
@@ -14,6 +18,7 @@ import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../lib/
 import type { Store, UploadPart, UploadRecord } from '../store/store.js';
 import { inspectorFor } from './files-inspect.js';
 import { fileBlobKey } from './files-rules.js';
+import { COMPLETING_HEARTBEAT_MS } from './uploads-service.js';
 
 export interface CompleteAnswer {
   file_uid: string;
@@ -51,12 +56,15 @@ export async function assembleUpload(
   deps: { store: Store; blobs: BlobStore; clock: Clock },
   u: UploadRecord,
   parts: UploadPart[],
+  complete_token: number,
   checksum: string | null,
 ): Promise<CompleteAnswer> {
   const { store, blobs, clock } = deps;
   let staged: StagedBlob | null = null;
   let committed = false;
-  const blob_key = fileBlobKey(u.org_uuid, u.file_uid);
+  const blob_key = `${fileBlobKey(u.org_uuid, u.file_uid)}.c${complete_token}`;
+  const beat = setInterval(() => void store.touchCompletingUpload(u.upload_id, complete_token, clock.now()).catch(() => undefined), COMPLETING_HEARTBEAT_MS);
+  beat.unref();
   try {
     const expected = parseChecksum(checksum);
     const known = partsCrc(parts);
@@ -73,7 +81,7 @@ export async function assembleUpload(
     await staged.commit(blob_key);
     committed = true;
     const now = clock.now();
-    const rec = await store.finishUpload(u.upload_id, {
+    const rec = await store.finishUpload(u.upload_id, complete_token, {
       file_uid: u.file_uid, org_uuid: u.org_uuid, file_id: u.file_id, file_type: u.file_type, num_bytes: staged.size,
       sha256: staged.sha256, blob_key, status: 'ready', attributes: inspector?.result() ?? {}, created_at: now, deleted_at: null,
     }, now);
@@ -84,7 +92,9 @@ export async function assembleUpload(
   } catch (err) {
     await staged?.discard();
     if (committed) await blobs.delete(blob_key);
-    await store.reopenUpload(u.upload_id, clock.now());
+    await store.reopenUpload(u.upload_id, complete_token, clock.now());
     throw err;
+  } finally {
+    clearInterval(beat);
   }
 }

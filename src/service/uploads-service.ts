@@ -8,7 +8,10 @@
  * - complete streams the parts in order into one staged blob (never the whole file in memory),
  *   verifies the size and the optional CRC-32C, then commits the blob and records the file version
  *   (store.finishUpload, one write); a mismatch stores nothing and leaves the upload open;
- * - an upload idle for `ttlMs` is expired by sweep(), and its part files are deleted.
+ * - an upload idle for `ttlMs` is expired by sweep(), and its part files are deleted;
+ * - replicas share the store and the part files: recover(shared) and sweep() reopen only uploads
+ *   whose assembler stopped reporting (COMPLETING_STALE_MS) and delete only part files no row names
+ *   that are older than ORPHAN_PART_AGE_MS, so a replica starting never breaks another's upload.
  * Assembly lives in uploads-complete.ts; URL signing in uploads-signing.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,10 +22,16 @@ import { isoMicros } from '../domain/time.js';
 import type { Clock } from '../lib/clock.js';
 import { Crc32c } from '../lib/crc32c.js';
 import { typeId } from '../lib/ids.js';
-import type { PartRef, PartsResult, Store, UploadRecord, UploadState } from '../store/store.js';
+import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../store/store.js';
 import { checkFileName, DIRECT_UPLOAD_TYPES, resolveContentType } from './files-rules.js';
 import { assembleUpload, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
 import { PartSigner, loadOrCreateSigningKey } from './uploads-signing.js';
+
+/** An assembler reports every COMPLETING_HEARTBEAT_MS; silent for COMPLETING_STALE_MS (6 beats), its upload reopens. */
+export const COMPLETING_HEARTBEAT_MS = 10_000;
+export const COMPLETING_STALE_MS = 60_000;
+/** A part file no row names, untouched this long, belongs to no PUT in flight (1 h, like the temp sweep). */
+export const ORPHAN_PART_AGE_MS = 3600_000;
 
 export interface UploadsOptions {
   partBytes: number; // offered part size (8 MiB default)
@@ -171,7 +180,7 @@ export class UploadsService {
     parseChecksum(body.integrity_checksum ?? null); // a malformed checksum is a 400 before anything moves
     const r = await this.store.beginCompleteUpload(upload_id, this.refs(body.parts ?? []), this.clock.now());
     if (!r.ok) throw this.partsError(u, r);
-    return assembleUpload({ store: this.store, blobs: this.blobs, clock: this.clock }, u, r.parts, body.integrity_checksum ?? null)
+    return assembleUpload({ store: this.store, blobs: this.blobs, clock: this.clock }, u, r.parts, r.complete_token, body.integrity_checksum ?? null)
       .finally(() => this.onFileReplaced());
   }
 
@@ -186,19 +195,26 @@ export class UploadsService {
   /** Expires uploads idle for longer than the TTL; returns how many. */
   async sweep(): Promise<number> {
     const now = this.clock.now();
+    await this.store.reopenInterruptedUploads(now, now - COMPLETING_STALE_MS); // its assembler died or hung
     const expired = await this.store.expireUploads(now - this.opts.ttlMs, now);
     for (const u of expired) await this.blobs.deleteParts(u.upload_id);
     return expired.length;
   }
 
-  /** Startup: a completing upload died with the last process (→ open); part files no row names go. */
-  async recover(): Promise<void> {
-    await this.store.reopenInterruptedUploads(this.clock.now());
+  /**
+   * Startup. Alone on its data (SQLite): every completing upload died with the last process (→ open)
+   * and every part file no row names is garbage. Shared with live replicas (PostgreSQL): only
+   * completing uploads whose assembler stopped reporting, and only orphan part files older than
+   * ORPHAN_PART_AGE_MS (a part arriving at another replica right now has a file and no row yet).
+   */
+  async recover(opts: { shared: boolean } = { shared: false }): Promise<void> {
+    const now = this.clock.now();
+    await this.store.reopenInterruptedUploads(now, opts.shared ? now - COMPLETING_STALE_MS : undefined);
     const live = await this.store.listLiveUploadParts();
-    for (const [group, names] of await this.blobs.listPartGroups()) {
+    for (const [group, names] of await this.blobs.listPartGroups(opts.shared ? ORPHAN_PART_AGE_MS : 0)) {
       const keep = live.get(group);
-      if (!keep) await this.blobs.deleteParts(group);
-      else await this.blobs.deleteParts(group, names.filter((n) => !keep.includes(n)));
+      if (!keep && !opts.shared) await this.blobs.deleteParts(group);
+      else await this.blobs.deleteParts(group, names.filter((n) => !keep?.includes(n)));
     }
     await this.sweep();
   }
@@ -229,7 +245,7 @@ export class UploadsService {
     return parts.map((p) => ({ part_number: p.part_number, token: normalizeToken(p.part_token) }));
   }
 
-  private partsError(u: UploadRecord, r: Exclude<PartsResult, { ok: true }>): FtError {
+  private partsError(u: UploadRecord, r: PartsRefusal): FtError {
     if (r.state !== 'open') return this.stateError(u.upload_id, r.state ?? 'aborted');
     if (r.bad.length > 0) {
       return new FtError('invalid_parameter', `part_token of part(s) ${listed(r.bad)} does not match the last PUT of that part; send the ETag that PUT answered`);

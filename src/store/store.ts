@@ -110,9 +110,10 @@ export type BeginUploadResult =
   | { kind: 'busy'; upload: UploadRecord };
 
 /** ok, or why not: the upload is not open (state), tokens that do not match (bad), parts absent (missing). */
-export type PartsResult =
-  | { ok: true; parts: UploadPart[] }
-  | { ok: false; state: UploadState | null; bad: number[]; missing: number[] };
+export type PartsRefusal = { ok: false; state: UploadState | null; bad: number[]; missing: number[] };
+export type PartsResult = { ok: true; parts: UploadPart[] } | PartsRefusal;
+/** complete_token fences this completion: finish, reopen and the heartbeat must name it. */
+export type BeginCompleteResult = { ok: true; parts: UploadPart[]; complete_token: number } | PartsRefusal;
 
 export interface FileStats {
   num_files: number;
@@ -237,17 +238,25 @@ export interface Store extends WorkerTokenStore {
   /** Marks parts checkpointed when every token matches the part's current one; all or nothing. */
   checkpointUploadParts(upload_id: string, refs: PartRef[], now: number): Promise<PartsResult>;
   /** open → completing, once every part is checkpointed or named here with its current token. */
-  beginCompleteUpload(upload_id: string, refs: PartRef[], now: number): Promise<PartsResult>;
-  /** completing → completed plus the new file version, in one write; null when not completing. */
-  finishUpload(upload_id: string, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null>;
-  /** completing → open (assembly failed or the checksum did not match); the parts stay. */
-  reopenUpload(upload_id: string, now: number): Promise<void>;
+  beginCompleteUpload(upload_id: string, refs: PartRef[], now: number): Promise<BeginCompleteResult>;
+  /**
+   * completing → completed plus the new file version, in one write; null when not completing under
+   * this complete_token (a stalled assembler whose upload was reopened and completed again).
+   */
+  finishUpload(upload_id: string, complete_token: number, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null>;
+  /** completing → open (assembly failed or the checksum did not match); the parts stay. Fenced like finishUpload. */
+  reopenUpload(upload_id: string, complete_token: number, now: number): Promise<void>;
+  /** The assembler's heartbeat: updated_at = now while still completing under this token; false otherwise. */
+  touchCompletingUpload(upload_id: string, complete_token: number, now: number): Promise<boolean>;
   /** open → aborted; returns the state before (null: no such upload). */
   abortUpload(upload_id: string, now: number): Promise<UploadState | null>;
   /** Open uploads idle since before `cutoff` → expired; returned so their part files can go. */
   expireUploads(cutoff: number, now: number): Promise<UploadRecord[]>;
-  /** At startup: uploads left completing by a dead process → open. Returns how many. */
-  reopenInterruptedUploads(now: number): Promise<number>;
+  /**
+   * Uploads left completing by a dead process → open; with `staleBefore`, only those whose assembler
+   * last reported before it (other replicas may be assembling the rest). Returns how many.
+   */
+  reopenInterruptedUploads(now: number, staleBefore?: number): Promise<number>;
   /** The part files every open upload still needs, by upload id (startup reconciliation). */
   listLiveUploadParts(): Promise<Map<string, string[]>>;
 

@@ -112,6 +112,11 @@ DROP INDEX jobs_org_created;
 CREATE INDEX jobs_org_created ON jobs(org_uuid, created_at DESC, id DESC, api_version, uuid, row_version);
 `,
   },
+  {
+    // As SQLite's migration 6: the completion fencing token of direct uploads.
+    version: 6,
+    sql: `ALTER TABLE uploads ADD COLUMN complete_token BIGINT NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** Applies the pending migrations, one transaction each; returns the versions this call applied. */

@@ -10,7 +10,7 @@
  * index); an upload that ends loses its part rows in the same transaction.
  */
 import type { FileRecord } from '../../domain/types.js';
-import type { BeginUploadResult, FileStats, PartRef, PartsResult, UploadPart, UploadRecord, UploadState } from '../store.js';
+import type { BeginUploadResult, FileStats, BeginCompleteResult, PartRef, PartsRefusal, PartsResult, UploadPart, UploadRecord, UploadState } from '../store.js';
 import { PgAttempts } from './pg-attempts.js';
 import { one, type Q, type Row } from './pg-db.js';
 import { insertFileVersionRow, lockFileName } from './pg-sql.js';
@@ -34,7 +34,7 @@ function partFromRow(r: Row): UploadPart {
 
 /** Thrown inside a transaction to roll it back and report why. */
 class Refused extends Error {
-  constructor(readonly result: PartsResult) {
+  constructor(readonly result: PartsRefusal) {
     super('refused');
   }
 }
@@ -112,7 +112,7 @@ export abstract class PgUploads extends PgAttempts {
     });
   }
 
-  async beginCompleteUpload(upload_id: string, refs: PartRef[], now: number): Promise<PartsResult> {
+  async beginCompleteUpload(upload_id: string, refs: PartRef[], now: number): Promise<BeginCompleteResult> {
     return this.refusable(async (c) => {
       await this.markCheckpointed(c, upload_id, refs);
       const u = uploadFromRow(one(await c.query('SELECT * FROM uploads WHERE upload_id = $1', [upload_id]))!);
@@ -121,23 +121,30 @@ export abstract class PgUploads extends PgAttempts {
       const missing: number[] = [];
       for (let n = 0; n < u.num_parts; n++) if (!have.has(n)) missing.push(n);
       if (missing.length > 0) throw new Refused({ ok: false, state: 'open', bad: [], missing });
-      await c.query("UPDATE uploads SET state = 'completing', updated_at = $1 WHERE upload_id = $2", [now, upload_id]);
-      return { ok: true, parts };
+      const r = await c.query("UPDATE uploads SET state = 'completing', updated_at = $1, complete_token = complete_token + 1 WHERE upload_id = $2 RETURNING complete_token", [now, upload_id]);
+      return { ok: true, parts, complete_token: Number((r.rows[0] as { complete_token: number | string }).complete_token) };
     });
   }
 
-  async finishUpload(upload_id: string, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null> {
+  async finishUpload(upload_id: string, complete_token: number, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null> {
     return this.db.tx(async (c) => {
       // Name lock before the upload row: the order beginUpload uses, so the two cannot deadlock.
       await lockFileName(c, file.org_uuid, file.file_id);
       if ((await this.lockState(c, upload_id)) !== 'completing') return null;
+      const t = one(await c.query('SELECT complete_token FROM uploads WHERE upload_id = $1', [upload_id]));
+      if (Number(t?.complete_token) !== complete_token) return null;
       await this.endUpload(c, upload_id, 'completed', now);
       return insertFileVersionRow(c, file);
     });
   }
 
-  async reopenUpload(upload_id: string, now: number): Promise<void> {
-    await this.db.tx((c) => c.query("UPDATE uploads SET state = 'open', updated_at = $1 WHERE upload_id = $2 AND state = 'completing'", [now, upload_id]));
+  async reopenUpload(upload_id: string, complete_token: number, now: number): Promise<void> {
+    await this.db.tx((c) => c.query("UPDATE uploads SET state = 'open', updated_at = $1 WHERE upload_id = $2 AND state = 'completing' AND complete_token = $3", [now, upload_id, complete_token]));
+  }
+
+  async touchCompletingUpload(upload_id: string, complete_token: number, now: number): Promise<boolean> {
+    const r = await this.db.tx((c) => c.query("UPDATE uploads SET updated_at = $1 WHERE upload_id = $2 AND state = 'completing' AND complete_token = $3", [now, upload_id, complete_token]));
+    return r.rowCount === 1;
   }
 
   async abortUpload(upload_id: string, now: number): Promise<UploadState | null> {
@@ -158,8 +165,8 @@ export abstract class PgUploads extends PgAttempts {
     });
   }
 
-  async reopenInterruptedUploads(now: number): Promise<number> {
-    const r = await this.db.tx((c) => c.query("UPDATE uploads SET state = 'open', updated_at = $1 WHERE state = 'completing'", [now]));
+  async reopenInterruptedUploads(now: number, staleBefore?: number): Promise<number> {
+    const r = await this.db.tx((c) => c.query("UPDATE uploads SET state = 'open', updated_at = $1 WHERE state = 'completing' AND ($2::bigint IS NULL OR updated_at < $2)", [now, staleBefore ?? null]));
     return r.rowCount ?? 0;
   }
 
@@ -208,11 +215,11 @@ export abstract class PgUploads extends PgAttempts {
   }
 
   /** Runs `fn` in one transaction; a Refused rolls it back and becomes the result. */
-  private async refusable(fn: (c: Q) => Promise<PartsResult>): Promise<PartsResult> {
+  private async refusable<R extends PartsResult | BeginCompleteResult>(fn: (c: Q) => Promise<R>): Promise<R> {
     try {
       return await this.db.tx(fn);
     } catch (err) {
-      if (err instanceof Refused) return err.result;
+      if (err instanceof Refused) return err.result as R;
       throw err;
     }
   }

@@ -101,4 +101,11 @@ DROP INDEX jobs_org_created;
 CREATE INDEX jobs_org_created ON jobs(org_uuid, created_at DESC, id DESC, api_version, uuid, row_version);
 `,
   },
+  {
+    // Fences a direct upload's completion (docs/files.md): each open → completing takes the next
+    // token; the assembler's heartbeat, finish and reopen must name it, so an assembler that stalled
+    // past the stale limit (its upload reopened and completed again elsewhere) can change nothing.
+    version: 6,
+    sql: `ALTER TABLE uploads ADD COLUMN complete_token INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -9,7 +9,7 @@
  */
 import type { FileRecord } from '../../domain/types.js';
 import type {
-  BeginUploadResult, FileStats, PartRef, PartsResult, UploadPart, UploadRecord, UploadState,
+  BeginUploadResult, FileStats, BeginCompleteResult, PartRef, PartsRefusal, PartsResult, UploadPart, UploadRecord, UploadState,
 } from '../store.js';
 import { SqliteAttempts } from './sqlite-attempts.js';
 
@@ -46,7 +46,7 @@ function partFromRow(r: Row): UploadPart {
 
 /** Raised inside a transaction to roll it back and report why. */
 class Refused extends Error {
-  constructor(readonly result: PartsResult) {
+  constructor(readonly result: PartsRefusal) {
     super('refused');
   }
 }
@@ -118,7 +118,7 @@ export abstract class SqliteUploads extends SqliteAttempts {
     });
   }
 
-  async beginCompleteUpload(upload_id: string, refs: PartRef[], now: number): Promise<PartsResult> {
+  async beginCompleteUpload(upload_id: string, refs: PartRef[], now: number): Promise<BeginCompleteResult> {
     return this.refusable(() => {
       this.markCheckpointed(upload_id, refs);
       const u = uploadFromRow(this.db.prepare('SELECT * FROM uploads WHERE upload_id = ?').get(upload_id) as Row);
@@ -127,21 +127,30 @@ export abstract class SqliteUploads extends SqliteAttempts {
       const missing: number[] = [];
       for (let n = 0; n < u.num_parts; n++) if (!have.has(n)) missing.push(n);
       if (missing.length > 0) throw new Refused({ ok: false, state: 'open', bad: [], missing });
-      this.db.prepare("UPDATE uploads SET state = 'completing', updated_at = ? WHERE upload_id = ?").run(now, upload_id);
-      return { ok: true, parts };
+      this.db.prepare("UPDATE uploads SET state = 'completing', updated_at = ?, complete_token = complete_token + 1 WHERE upload_id = ?").run(now, upload_id);
+      const { complete_token } = this.db.prepare('SELECT complete_token FROM uploads WHERE upload_id = ?').get(upload_id) as { complete_token: number };
+      return { ok: true, parts, complete_token };
     });
   }
 
-  async finishUpload(upload_id: string, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null> {
+  async finishUpload(upload_id: string, complete_token: number, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null> {
     return this.db.transaction(() => {
-      if (this.stateOf(upload_id) !== 'completing') return null;
+      if (!this.completingUnder(upload_id, complete_token)) return null;
       this.endUpload(upload_id, 'completed', now);
       return this.insertFileVersionRow(file);
     }).immediate();
   }
 
-  async reopenUpload(upload_id: string, now: number): Promise<void> {
-    this.db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE upload_id = ? AND state = 'completing'").run(now, upload_id);
+  async reopenUpload(upload_id: string, complete_token: number, now: number): Promise<void> {
+    this.db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE upload_id = ? AND state = 'completing' AND complete_token = ?").run(now, upload_id, complete_token);
+  }
+
+  async touchCompletingUpload(upload_id: string, complete_token: number, now: number): Promise<boolean> {
+    return this.db.prepare("UPDATE uploads SET updated_at = ? WHERE upload_id = ? AND state = 'completing' AND complete_token = ?").run(now, upload_id, complete_token).changes === 1;
+  }
+
+  private completingUnder(upload_id: string, complete_token: number): boolean {
+    return this.db.prepare("SELECT 1 FROM uploads WHERE upload_id = ? AND state = 'completing' AND complete_token = ?").get(upload_id, complete_token) !== undefined;
   }
 
   async abortUpload(upload_id: string, now: number): Promise<UploadState | null> {
@@ -160,8 +169,8 @@ export abstract class SqliteUploads extends SqliteAttempts {
     }).immediate();
   }
 
-  async reopenInterruptedUploads(now: number): Promise<number> {
-    return this.db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE state = 'completing'").run(now).changes;
+  async reopenInterruptedUploads(now: number, staleBefore = Number.POSITIVE_INFINITY): Promise<number> {
+    return this.db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE state = 'completing' AND updated_at < ?").run(now, staleBefore).changes;
   }
 
   async listLiveUploadParts(): Promise<Map<string, string[]>> {
@@ -210,11 +219,11 @@ export abstract class SqliteUploads extends SqliteAttempts {
   }
 
   /** Runs `fn` in one IMMEDIATE transaction; a Refused rolls it back and becomes the result. */
-  private refusable(fn: () => PartsResult): Promise<PartsResult> {
+  private refusable<R extends PartsResult | BeginCompleteResult>(fn: () => R): Promise<R> {
     try {
       return Promise.resolve(this.db.transaction(fn).immediate());
     } catch (err) {
-      if (err instanceof Refused) return Promise.resolve(err.result);
+      if (err instanceof Refused) return Promise.resolve(err.result as R);
       return Promise.reject(err);
     }
   }
