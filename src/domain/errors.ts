@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   rate_limited: { http: 429, suggestion: 'Retry after the number of seconds in Retry-After.' },
   prediction_unavailable: { http: 409, suggestion: 'Wait until the job has a committed checkpoint.' },
   internal_error: { http: 500, suggestion: 'Retry later; if it persists, report the error_uid.' },
+  database_unavailable: { http: 503, suggestion: 'Retry after the number of seconds in Retry-After; the database is restarting or unreachable.' },
 } as const satisfies Record<string, { http: number; suggestion: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,11 +1,16 @@
 /**
  * The HTTP edge of the error catalogue: every failure leaves as the documented envelope. Domain errors
  * carry their code; schema failures list every problem; Fastify's own errors (bad JSON, body too
- * large, unsupported media) are mapped to catalogue codes; anything else is a 500 with no stack trace.
+ * large, unsupported media) are mapped to catalogue codes; a store that cannot reach its database is a
+ * 503 `database_unavailable` with Retry-After; anything else is a 500 with no stack trace.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { envelope, fromValidation, statusOf } from '../api/envelope.js';
 import { FtError, type ErrorCode } from '../domain/errors.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
+
+/** A restarted PostgreSQL accepts connections again within seconds (docs/postgres.md, measured). */
+const UNAVAILABLE_RETRY_AFTER_S = 2;
 
 export function sendError(reply: FastifyReply, err: FtError): FastifyReply {
   return reply.code(statusOf(err)).type('application/json').send(envelope(err.details));
@@ -23,6 +28,13 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; status: number; message?:
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof FtError) return sendError(reply, err);
+    if (err instanceof StoreUnavailableError) {
+      req.log.warn({ err }, 'database unavailable');
+      const message = err.outcomeUnknown
+        ? 'the connection to the database was lost while the change was being committed: it may or may not have been made; read before repeating it'
+        : 'the database is unavailable (restarting or unreachable); nothing was changed';
+      return sendError(reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S)), new FtError('database_unavailable', message));
+    }
     if (err.validation) {
       const where = err.validationContext === 'querystring' ? 'the query string' : err.validationContext === 'params' ? 'the path' : 'the request body';
       return sendError(reply, fromValidation(err.validation as never, where));

@@ -1,14 +1,15 @@
 /**
  * Live job events as server-sent events: first every recorded event after Last-Event-ID (so a
  * reconnect resumes without gaps), then each new one as it is recorded, plus a `status` event on
- * every status change. The stream ends after the job reaches a terminal status. A comment line every
- * 15 s keeps proxies from closing an idle stream.
+ * every status change. The stream ends after the job reaches a terminal status (not while the
+ * database is unavailable). A comment line every 15 s keeps proxies from closing an idle stream.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventDto, jobDto } from '../../api/dto.js';
 import { isTerminal } from '../../domain/status.js';
 import type { Job } from '../../domain/types.js';
 import type { JobsService } from '../../service/jobs-service.js';
+import { StoreUnavailableError } from '../../store/unavailable.js';
 
 const KEEPALIVE_MS = 15_000;
 
@@ -28,7 +29,15 @@ export async function streamEvents(req: FastifyRequest, reply: FastifyReply, job
     // to the status read is in the events read after it. (Events first could miss `job_completed` when
     // it lands between the two reads, and the stream would end without it.) It also sends the event
     // before the `status` event it caused.
-    const current = await jobs.get(org, job.id).catch(() => null);
+    let current: Job | null;
+    try {
+      current = await jobs.get(org, job.id);
+    } catch (err) {
+      // The database is unreachable (restarting): not a reason to end the stream. The next wake-up
+      // pumps again (after a reconnect the LISTEN side re-announces every job that was not yet ended).
+      if (err instanceof StoreUnavailableError) return;
+      current = null; // the job is gone (deleted)
+    }
     const events = await jobs.events(org, job.id, { limit: -1, newestFirst: false, afterSeq: lastSeq }).catch(() => []);
     for (const e of events) {
       res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventDto(e))}\n\n`);

@@ -3,8 +3,10 @@
  * or, for a socket that died before the server could say anything, by the driver's error.
  * Invariant: only errors after which the transaction certainly did not commit are retryable here;
  * the transaction runner (pg-db.ts) additionally never retries a connection loss during COMMIT,
- * whose outcome is unknown.
+ * whose outcome is unknown. A connection error that outlasts the retries leaves the store as
+ * StoreUnavailableError (../unavailable.ts), which the HTTP edge answers with 503.
  */
+import { StoreUnavailableError } from '../unavailable.js';
 
 /** 40001 serialization_failure, 40P01 deadlock_detected: the server rolled the transaction back. */
 const ROLLED_BACK = new Set(['40001', '40P01']);
@@ -38,9 +40,21 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /** The connection broke while COMMIT was in flight: the transaction may or may not have committed. */
-export class CommitOutcomeUnknownError extends Error {
+export class CommitOutcomeUnknownError extends StoreUnavailableError {
   constructor(cause: unknown) {
-    super(`postgres: connection lost during COMMIT, outcome unknown (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    super(`postgres: connection lost during COMMIT, outcome unknown (${messageOf(cause)})`, { cause, outcomeUnknown: true });
     this.name = 'CommitOutcomeUnknownError';
   }
+}
+
+/** A connection error that outlasted the retries: the database is down or unreachable; nothing was committed. */
+export function unavailable(cause: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(`postgres: database unavailable (${messageOf(cause)})`, { cause });
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return messageOf(err.errors[0]); // connect() to several addresses
+  const e = err as { message?: unknown; code?: unknown } | null;
+  const msg = typeof e?.message === 'string' && e.message ? e.message : String(err);
+  return typeof e?.code === 'string' && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
 }

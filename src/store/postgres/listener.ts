@@ -2,7 +2,7 @@
  * LISTEN side of the wake-ups: one dedicated connection (outside the pool, which must not lose a
  * connection to an endless LISTEN) shared by every subscriber of this store.
  * Invariants: after `subscribe` resolves, every NOTIFY committed on that channel reaches `fn` while the
- * connection lives; when it breaks, the listener reconnects with capped backoff (100 ms … 5 s, forever,
+ * connection lives; when it breaks, the listener reconnects with capped backoff (100 ms … 1 s, forever,
  * until close), LISTENs again on every channel, then calls every subscriber once with payload '' —
  * "notifications may have been missed while disconnected: re-check" — because NOTIFY is not queued
  * for a listener that is not connected.
@@ -13,7 +13,13 @@ import { quoteIdent } from './pg-db.js';
 
 export type NotifyHandler = (payload: string) => void;
 
-const RECONNECT = { baseMs: 100, maxMs: 5_000 } as const; // 5 s cap: a restarted server is back in seconds
+/**
+ * 1 s cap: the wake-ups of every replica depend on this connection, and a restarted server accepts
+ * connections within a second or two of starting (test/pg-restart.test.ts), so a replica should not
+ * sleep through its return. While the server stays down that is one refused connect per replica
+ * every 0.5 s on average: nothing.
+ */
+const RECONNECT = { baseMs: 100, maxMs: 1_000 } as const;
 
 export class PgListener {
   private client: pg.Client | null = null;

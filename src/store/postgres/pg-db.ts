@@ -4,11 +4,12 @@
  * (jsonb/json as text, int8 as number), and the one transaction runner every use-case goes through.
  * Invariants: each `tx` is one BEGIN…COMMIT on one connection; a retryable failure (errors.ts) reruns
  * the whole function on a fresh transaction with bounded backoff; a connection lost during COMMIT is
- * never retried (the commit may have happened); a connection that broke is destroyed, never reused.
+ * never retried (the commit may have happened); a connection that broke is destroyed, never reused;
+ * a database still unreachable after the last try is a StoreUnavailableError (the HTTP edge: 503).
  */
 import pg from 'pg';
 import { DEFAULT_BACKOFF, retry, type BackoffOptions } from '../../lib/backoff.js';
-import { CommitOutcomeUnknownError, isConnectionError, isRetryable } from './errors.js';
+import { CommitOutcomeUnknownError, isConnectionError, isRetryable, unavailable } from './errors.js';
 
 export type Row = Record<string, unknown>;
 export type Q = pg.PoolClient;
@@ -109,9 +110,14 @@ export class PgDb {
     await this.pool.end();
   }
 
-  private withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  /** A connection error still there after the last try leaves as StoreUnavailableError (HTTP 503). */
+  private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
     const r = this.opts.retry ?? {};
-    return retry(fn, { ...DEFAULT_BACKOFF, ...r, retryable: (err) => !this.closed && isRetryable(err) });
+    try {
+      return await retry(fn, { ...DEFAULT_BACKOFF, ...r, retryable: (err) => !this.closed && isRetryable(err) });
+    } catch (err) {
+      throw isConnectionError(err) ? unavailable(err) : err;
+    }
   }
 
   /** A pooled connection for `fn`; destroyed instead of returned when it broke. */
