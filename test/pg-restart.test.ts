@@ -23,7 +23,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { CommitOutcomeUnknownError } from '../src/store/postgres/errors.js';
 import { PgDb } from '../src/store/postgres/pg-db.js';
-import { StoreUnavailableError } from '../src/store/unavailable.js';
+import { StoreUnavailableError } from '../src/domain/unavailable.js';
 import { Cluster, freePort } from './helpers/cluster.js';
 import { Client, jobBody, waitFor } from './helpers/harness.js';
 import { PrivatePg, privatePgUnavailable } from './helpers/private-pg.js';
@@ -279,5 +279,50 @@ test('PostgreSQL crashes and restarts: replicas answer 503 meanwhile, then serve
     if (process.env.PGRESTART_DEBUG) for (const [i, w] of workers.entries()) t.diagnostic(`worker ${i} log:\n${w.output()}`);
   } finally {
     await admin.end();
+  }
+});
+
+test('a built-in worker (FTNODE_WORKERS=1 on a PostgreSQL replica) holds its writes across a database restart and finishes on the same attempt', async (t) => {
+  const why = privatePgUnavailable();
+  if (why) return t.skip(why);
+  const own = new PrivatePg();
+  await own.start();
+  const home = mkdtempSync(join(tmpdir(), 'ftnode-pgrestart-builtin-'));
+  const gateDir = mkdtempSync(join(tmpdir(), 'ftnode-pgrestart-builtin-gates-'));
+  dirs.push(home, gateDir);
+  writeServerConfig(home, gateDir, { paced: { steps: STEPS, evalEvery: 4, gates: [...Array.from({ length: STEPS }, (_, i) => `step_${i + 1}`), 'done'] } });
+  const one = new Cluster({ pgUrl: own.url, schema: 'ftnode_restart_builtin', home, replicas: 1, workers: 0, env: { ...ENV, FTNODE_WORKERS: '1' } });
+  const gatePacer = pace(gateDir);
+  try {
+    await one.start();
+    const c = new Client(one.urls[0]!);
+    assert.equal((await c.upload('data.jsonl', '{"x":1}\n')).status, 200);
+    assert.equal((await c.call('POST', '/v0.5/fine-tune/jobs', jobBody('fixture-paced', 'data.jsonl', { id: 'pace-builtin' }))).status, 201);
+    await waitFor('pace-builtin RUNNING with a checkpoint', async () =>
+      (await c.job('pace-builtin')).status === 'RUNNING' && (await c.get('/v0.5/fine-tune/jobs/pace-builtin/checkpoints')).body.data.length > 0, 30_000);
+    await own.crash();
+    // down until the trainer has trained to its end: checkpoints of steps 8-16, metrics and finish all wait
+    await waitFor('pace-builtin trained to the end while the database is down', () => existsSync(join(gateDir, 'pace-builtin.done.reached')), 15_000);
+    assert.equal((await c.get('/v0.5/fine-tune/jobs')).status, 503);
+    await own.start();
+    await c.waitStatus('pace-builtin', TERMINAL, 30_000);
+    const admin = new pg.Client({ connectionString: own.url });
+    await admin.connect();
+    try {
+      await admin.query('SET search_path TO ftnode_restart_builtin');
+      const job = (await admin.query("SELECT * FROM jobs WHERE id = 'pace-builtin'")).rows[0];
+      assert.equal(job.status, 'COMPLETED', `${job.status} ${JSON.stringify(job.error)}`);
+      const ckpts = (await admin.query('SELECT * FROM checkpoints WHERE job_uuid = $1', [job.uuid])).rows;
+      assert.deepEqual(ckpts.map((k) => Number(k.step)).sort((a, b) => a - b), [4, 8, 12, 16], 'no checkpoint lost in the outage, none twice');
+      for (const k of ckpts) assert.equal(sha(join(home, 'artifacts', k.blob_key)), k.sha256, `checkpoint ${k.id}`);
+      const attempts = (await admin.query('SELECT state FROM attempts WHERE job_uuid = $1', [job.uuid])).rows;
+      assert.deepEqual(attempts.map((a) => a.state), ['finished'], 'the same attempt, not a resume after its lease ran out');
+    } finally {
+      await admin.end();
+    }
+  } finally {
+    clearInterval(gatePacer);
+    await one.stop();
+    await own.destroy();
   }
 });

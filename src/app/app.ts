@@ -39,6 +39,8 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import type { StatusFeed } from '../worker/work-source.js';
 import { WorkerPool } from '../worker/pool.js';
+import { RetryingWorkSource } from '../worker/retrying-source.js';
+import { StoreUnavailableError } from '../domain/unavailable.js';
 import { builtinTrainerHooks } from './trainer-hooks.js';
 
 export { startRemoteWorker } from '../worker/remote-worker.js';
@@ -119,7 +121,12 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const bootstrapKey = await bootstrap(auth, config);
 
   const batch = new BatchService(store, blobs, jobs, new BatchCreator(store, blobs, files, hooks, config.catalog, clock, bus));
-  const onError = (err: unknown): void => (logger ? logger.error({ err }, 'worker error') : undefined);
+  // A database outage is a condition of the deployment, reported by every timer tick: warn, not error.
+  const onError = (err: unknown): void => {
+    if (!logger) return;
+    if (err instanceof StoreUnavailableError) logger.warn({ err: err.message }, 'background task skipped: database unavailable');
+    else logger.error({ err }, 'worker error');
+  };
   const workerTokens = new WorkerTokenService(store, clock);
   const workerApi = new WorkerApi(store, blobs, attempts, bus, clock, { lease_ms: config.leaseMs, heartbeat_ms: config.heartbeatMs, claim_wait_ms: config.workerClaimWaitMs }, (op) => metrics.fencedRefusals.inc({ op }));
   const sessions = new WorkerSessions(store, recovery, bus, clock, { graceMs: config.workerDisconnectGraceMs, pingMs: 15_000 }, onError);
@@ -142,8 +149,14 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     onStatus: (uuid, fn) => bus.on('job-changed', (j) => j.uuid === uuid && fn(j.status)),
     onWork: (fn) => bus.on('work-queued', fn),
   };
+  // Writes of built-in workers ride out a database restart (docs/postgres.md), like remote workers' HTTP retries.
+  const workSource = new RetryingWorkSource(attempts, {
+    budgetMs: config.leaseMs,
+    retryable: (err) => err instanceof StoreUnavailableError && !err.outcomeUnknown,
+    onRetry: (op, err, attempt) => log?.warn({ op, attempt, err: (err as Error).message }, 'worker write retried: database unavailable'),
+  });
   const pool = config.builtinWorkers > 0
-    ? new WorkerPool(attempts, clock, {
+    ? new WorkerPool(workSource, clock, {
         node, kind: 'builtin', concurrency: config.builtinWorkers, heartbeatMs: config.heartbeatMs,
         builtinCommand: config.trainerCommand, env: process.env, progressWriteMs: 250,
         onRegister: (w) => store.upsertWorker(w), onUnregister: (id) => store.removeWorker(id), onError,

@@ -17,6 +17,8 @@ export interface BlobStore {
   writeBuffer(key: string, data: Buffer | string): Promise<BlobInfo>;
   /** Moves a finished local file into `key` after checking it matches `expect` (size and sha256). */
   importFile(srcPath: string, key: string, expect: BlobInfo): Promise<void>;
+  /** Undoes importFile: moves the bytes of `key` back to `destPath` (its record could not be written; a retry imports again). */
+  returnFile(key: string, destPath: string): Promise<void>;
   readStream(key: string, range?: { start: number; end: number }): Readable;
   size(key: string): Promise<number | null>;
   delete(key: string): Promise<void>;

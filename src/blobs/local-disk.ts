@@ -90,6 +90,10 @@ export class LocalDiskBlobStore implements BlobStore {
     await this.commit(srcPath, key);
   }
 
+  async returnFile(key: string, destPath: string): Promise<void> {
+    await rename(this.pathOf(key), destPath);
+  }
+
   readStream(key: string, range?: { start: number; end: number }): Readable {
     return createReadStream(this.pathOf(key), range);
   }

@@ -7,7 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { envelope, fromValidation, statusOf } from '../api/envelope.js';
 import { FtError, type ErrorCode } from '../domain/errors.js';
-import { StoreUnavailableError } from '../store/unavailable.js';
+import { StoreUnavailableError } from '../domain/unavailable.js';
 
 /** A restarted PostgreSQL accepts connections again within seconds (docs/postgres.md, measured). */
 const UNAVAILABLE_RETRY_AFTER_S = 2;

@@ -114,7 +114,16 @@ export class AttemptsService {
       id, job_uuid: job.uuid, attempt_id: fence.attempt_id, step: r.step, name: r.name, blob_key,
       num_bytes: r.size, sha256: r.sha256, metrics: r.metrics, meta: r.meta, created_at: this.clock.now(),
     };
-    if (!(await this.store.commitCheckpoint(fence, ckpt))) {
+    let committed: boolean;
+    try {
+      committed = await this.store.commitCheckpoint(fence, ckpt);
+    } catch (err) {
+      // e.g. the database is restarting: the file goes back where the trainer left it, so the
+      // worker can retry the commit (RetryingWorkSource) instead of losing the checkpoint
+      await this.blobs.returnFile(blob_key, r.path).catch(() => this.blobs.delete(blob_key));
+      throw err;
+    }
+    if (!committed) {
       await this.blobs.delete(blob_key);
       return null;
     }
@@ -130,11 +139,17 @@ export class AttemptsService {
   async commitOutput(fence: Fence, job: Job, r: OutputReport): Promise<boolean> {
     if (!OUTPUT_NAME.test(r.filename)) throw new Error(`output filename '${r.filename.slice(0, 80)}' is not a plain file name`);
     if (!(await this.store.fenceHolds(fence, this.clock.now()))) return false;
-    await this.blobs.importFile(r.path, outputKey(job.uuid, r.filename), { size: r.size, sha256: r.sha256 });
-    await this.store.appendEvent(job.uuid, this.clock.now(), {
-      level: 'info', type: OUTPUT_EVENT, message: `Output ${r.filename} committed (${r.size} bytes, from ${r.input_file_id})`,
-      data: { filename: r.filename, num_bytes: r.size, sha256: r.sha256, input_file_id: r.input_file_id, attempt_id: fence.attempt_id },
-    });
+    const key = outputKey(job.uuid, r.filename);
+    await this.blobs.importFile(r.path, key, { size: r.size, sha256: r.sha256 });
+    try {
+      await this.store.appendEvent(job.uuid, this.clock.now(), {
+        level: 'info', type: OUTPUT_EVENT, message: `Output ${r.filename} committed (${r.size} bytes, from ${r.input_file_id})`,
+        data: { filename: r.filename, num_bytes: r.size, sha256: r.sha256, input_file_id: r.input_file_id, attempt_id: fence.attempt_id },
+      });
+    } catch (err) {
+      await this.blobs.returnFile(key, r.path).catch(() => undefined); // as in commitCheckpoint: a retry can import it again
+      throw err;
+    }
     this.bus.emit('job-touched', job.uuid);
     return true;
   }

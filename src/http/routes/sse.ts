@@ -9,7 +9,7 @@ import { eventDto, jobDto } from '../../api/dto.js';
 import { isTerminal } from '../../domain/status.js';
 import type { Job } from '../../domain/types.js';
 import type { JobsService } from '../../service/jobs-service.js';
-import { StoreUnavailableError } from '../../store/unavailable.js';
+import { StoreUnavailableError } from '../../domain/unavailable.js';
 
 const KEEPALIVE_MS = 15_000;
 

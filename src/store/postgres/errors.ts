@@ -6,7 +6,7 @@
  * whose outcome is unknown. A connection error that outlasts the retries leaves the store as
  * StoreUnavailableError (../unavailable.ts), which the HTTP edge answers with 503.
  */
-import { StoreUnavailableError } from '../unavailable.js';
+import { StoreUnavailableError } from '../../domain/unavailable.js';
 
 /** 40001 serialization_failure, 40P01 deadlock_detected: the server rolled the transaction back. */
 const ROLLED_BACK = new Set(['40001', '40P01']);
