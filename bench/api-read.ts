@@ -16,7 +16,7 @@
  * (jobToParams) in batched transactions on a second connection; both rates are printed.
  * Target: app ≥ 0.6× the bare route's requests/s and app p99 < 10 ms.
  * After the HTTP runs, an in-process breakdown times each step of a GET and of a list page on the
- * same database (SQL with the per-call prepare the store does today and with a cached statement,
+ * same database (SQL with the per-call prepare the first version did and with a cached statement,
  * row → record JSON parsing, record → DTO, serialisation), plus the variants proposed in
  * docs/benchmarks-core.md, so the proposals carry numbers from the same run.
  *   node dist/bench/api-read.js [--jobs 100000] [--get-requests 10000] [--list-requests 1000]
@@ -30,13 +30,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import fastJson from 'fast-json-stringify';
-import { jobDto } from '../src/api/dto.js';
+import { jobDto, jobViewJson } from '../src/api/dto.js';
 import { JobRecord } from '../src/api/schemas.js';
 import { appConfig, startApp, type App } from '../src/app/app.js';
-import type { Job, JobProgress } from '../src/domain/types.js';
+import type { Job, JobProgress, JobView, JobViewKey } from '../src/domain/types.js';
+import { JobJsonCache } from '../src/http/job-json-cache.js';
 import { randomHex, slug, typeId, uuid } from '../src/lib/ids.js';
 import { jobFromRow, jobToParams } from '../src/store/rows.js';
 import { openSqlite } from '../src/store/sqlite/db.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { chooseHyperparameters } from '../src/trainers/text-sft/hyperparameters.js';
 import { parseArgs } from './lib/args.js';
 import { dropSchema, seedPostgres } from './lib/seed-pg.js';
@@ -320,24 +322,44 @@ async function breakdown(file: string, org: string, ids: string[], rnd: () => nu
   const entries: Micro[] = [];
   const add = (group: string, what: string, n: number, fn: (i: number) => unknown, rounds = 15): void => void entries.push({ group, what, n, fn, rounds });
   add('auth (every request)', 'sha256 of the key', 1_000, () => createHash('sha256').update(KEY).digest('hex'));
-  add('auth (every request)', 'db.prepare(join) + get — today', 200, () => db.prepare(AUTH).get(keyHash));
+  add('auth (every request)', 'db.prepare(join) + get — v1', 200, () => db.prepare(AUTH).get(keyHash));
   add('auth (every request)', 'cached statement get', 1_000, () => authStmt.get(keyHash));
-  add('GET one job', 'db.prepare + get — today', 200, (i) => db.prepare(GET).get(org, pick[i & 4095]));
+  add('GET one job', 'db.prepare + get — v1', 200, (i) => db.prepare(GET).get(org, pick[i & 4095]));
   add('GET one job', 'cached statement get', 1_000, (i) => getStmt.get(org, pick[i & 4095]));
   add('GET one job', 'jobFromRow (5 JSON.parse)', 1_000, () => jobFromRow(row));
   add('GET one job', 'jobDto (2 × isoMicros)', 1_000, () => jobDto(job));
-  add('GET one job', 'serialise: fast-json-stringify(JobRecord) — today', 1_000, () => fjsOne(dto));
+  add('GET one job', 'serialise: fast-json-stringify(JobRecord) — v1', 1_000, () => fjsOne(dto));
   add('GET one job', 'serialise: JSON.stringify', 1_000, () => JSON.stringify(dto));
-  add('list page (100, offset 0)', 'db.prepare + all(SELECT *) — today', 5, () => db.prepare(LIST).all(org, 100, 0));
+  add('list page (100, offset 0)', 'db.prepare + all(SELECT *) — v1', 5, () => db.prepare(LIST).all(org, 100, 0));
   add('list page (100, offset 0)', 'cached statement all(SELECT *)', 5, () => listStmt.all(org, 100, 0));
   add('list page (100, offset 0)', `cached statement all(SELECT ${DTO_COLS.split(', ').length} DTO columns)`, 5, () => projStmt.all(org, 100, 0));
-  add('list page (100, offset 0)', '100 × jobFromRow — today', 5, () => rows.map(jobFromRow));
-  add('list page (100, offset 0)', '100 × jobDto — today', 5, () => jobs.map(jobDto));
-  add('list page (100, offset 0)', 'serialise 100: fast-json-stringify — today', 5, () => fjsList(dtos));
+  add('list page (100, offset 0)', '100 × jobFromRow — v1', 5, () => rows.map(jobFromRow));
+  add('list page (100, offset 0)', '100 × jobDto — v1', 5, () => jobs.map(jobDto));
+  add('list page (100, offset 0)', 'serialise 100: fast-json-stringify — v1', 5, () => fjsList(dtos));
   add('list page (100, offset 0)', 'serialise 100: fast-json-stringify, status enum + nullable type arrays', 5, () => fjsLean(dtos));
   add('list page (100, offset 0)', 'serialise 100: JSON.stringify', 5, () => JSON.stringify(dtos));
   add('list page (100, offset 0)', 'proposed: projected rows → DTO (3 JSON.parse, slice timestamps)', 5, () => proj.map(dtoFromProjected));
   add('list page (100, offset 0)', 'proposed: projected rows → JSON text (config spliced unparsed)', 5, () => `[${proj.map(jsonFromProjected).join(',')}]`);
+  // What the route does now (src/http/job-json-cache.ts): keys from the covering index, then the page
+  // from cached rendered records; on a miss, the jobs are read by uuid and rendered.
+  const store = new SqliteStore(db);
+  const q = { org_uuid: org, api_versions: ['v0.5' as const], limit: 100, offset: 0 };
+  let keys: JobViewKey[] = [];
+  void store.listJobViewKeys(q).then((k) => (keys = k)); // the store's work is synchronous: resolved by the next await
+  await Promise.resolve();
+  const warm = new JobJsonCache();
+  await warm.page(keys, (u) => store.getJobViews(org, u));
+  if ((await warm.page(keys, (u) => store.getJobViews(org, u))) !== JSON.stringify(dtos.filter((d) => keys.some((k) => k.uuid === d.uuid)))) {
+    throw new Error('breakdown: the cached page differs from JSON.stringify(jobDto)');
+  }
+  const uuids = keys.map((k) => k.uuid);
+  let views: JobView[] = [];
+  void store.getJobViews(org, uuids).then((v) => (views = v));
+  await Promise.resolve();
+  add('list page (100, offset 0)', 'shipped: keys — SELECT uuid, row_version (covering index)', 5, () => store.listJobViewKeys(q));
+  add('list page (100, offset 0)', 'shipped: page from the render cache (100 hits)', 5, () => warm.page(keys, async () => []));
+  add('list page (100, offset 0)', 'shipped, cache miss: getJobViews(100 uuids)', 5, () => store.getJobViews(org, uuids));
+  add('list page (100, offset 0)', 'shipped, cache miss: 100 × jobViewJson', 5, () => views.map(jobViewJson));
   for (const off of [0, 25_000, 50_000, 75_000]) {
     if (off + 100 > ids.length) continue;
     add('list SQL by offset', `cached all(SELECT *) offset ${int(off)}`, off > 0 ? 2 : 5, () => listStmt.all(org, 100, off), off > 0 ? 5 : 15);
@@ -452,7 +474,7 @@ async function main(): Promise<void> {
     const out = { bench: 'api-read', options: opts, seed: { store_jobs_per_s: Math.round(seeded.storeRate), raw_jobs_per_s: Math.round(seeded.rawRate), seconds: +seeded.seconds.toFixed(2) }, results: summary };
     if (opts.breakdown && !opts.pg) { // the breakdown reads the SQLite file directly
       const parts = await breakdown(app.config.databaseFile, org, seeded.ids, prng(opts.seed + 2));
-      console.log(`\nIn-process breakdown (same database, µs per call, best of 15 interleaved rounds, 5 for deep offsets; "today" = what the service does now):`);
+      console.log(`\nIn-process breakdown (same database, µs per call, best of 15 interleaved rounds, 5 for deep offsets; "v1" = what the first version of the service did; "shipped" = what it does now):`);
       console.log(table(['step', 'variant', 'µs'], parts.map(([g, w, us]) => [g, w, us >= 100 ? int(us) : us.toFixed(1)])));
       (out as Record<string, unknown>).breakdown_us = parts.map(([g, w, us]) => ({ step: g, variant: w, us: +us.toFixed(2) }));
     }
