@@ -100,6 +100,9 @@ export function lifecycleScenarios(target: () => LifecycleTarget): void {
       await target().gates.reached(job.id, 'hello');
       assert.equal((await target().client.job(job.id)).status, 'STARTING');
       assert.equal((await put(job.id, 'stop')).body.status, 'STOPPING');
+      // Remote workers learn of the stop by a push or their next heartbeat: open the gate only once
+      // the trainer has it, or it could train to its first checkpoint first (a race, not the rule).
+      await target().gates.reached(job.id, 'stop_received');
       target().gates.open(job.id, 'hello');
       const done = await target().client.waitStatus(job.id, ['STOPPED', 'FAILED', 'COMPLETED']);
       assert.equal(done.status, 'STOPPED');
