@@ -104,8 +104,11 @@ for (const f of factories) {
       await s.transition(j.uuid, 'cancel', 'REGISTERED', T0, ev);
       assert.deepEqual((await s.listCollectableFileVersions(10)).map((v) => v.file_uid), ['fil_1']);
       assert.equal(await s.markFileVersionPurged('fil_2'), false, 'the current version is never purged');
+      assert.deepEqual([...(await s.fileBlobKeysInUse(['fil_1', 'fil_2', 'fil_none']))].sort(), ['b1', 'b2'], 'both versions still name their bytes');
       assert.equal(await s.markFileVersionPurged('fil_1'), true);
       assert.equal(await s.markFileVersionPurged('fil_1'), false, 'claimed once');
+      assert.deepEqual([...(await s.fileBlobKeysInUse(['fil_1', 'fil_2']))], ['b2'], 'a purged version no longer holds its bytes');
+      assert.equal((await s.fileBlobKeysInUse([])).size, 0);
       await assert.rejects(s.createJob(newJob('o', 'late', T0, 'fil_1'), ev), /replaced and removed/, 'a purged version cannot be snapshotted');
       assert.equal(await s.getJob('o', 'late'), null);
       assert.equal((await s.deleteCurrentFile('o', 'a.csv', T0))?.file_uid, 'fil_2');

@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { LocalDiskBlobStore } from '../src/blobs/local-disk.js';
 import { ManualClock } from '../src/lib/clock.js';
+import { FilesService } from '../src/service/files-service.js';
 import { COMPLETING_STALE_MS, ORPHAN_PART_AGE_MS, UploadsService } from '../src/service/uploads-service.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
@@ -23,7 +24,8 @@ async function setup() {
   const clock = new ManualClock(Date.now()); // part files get real mtimes: keep the clock near them
   const opts = { partBytes: 8, urlTtlMs: 3600_000, ttlMs: 24 * 3600_000, maxBytes: 1 << 20, publicUrl: null, signingKeyFile: join(dir, 'sign.key') };
   const replica = () => new UploadsService(store, blobs, clock, opts, () => undefined);
-  return { dir, store, clock, a: replica(), b: replica(), partsDir: join(dir, 'artifacts', '.parts') };
+  const files = new FilesService(store, blobs, clock, { maxUploadBytes: 1 << 20, uploads: opts });
+  return { dir, store, clock, files, a: replica(), b: replica(), partsDir: join(dir, 'artifacts', '.parts'), artifacts: join(dir, 'artifacts') };
 }
 
 async function putPart(svc: UploadsService, init: Record<string, unknown>, n: number, bytes: string): Promise<string> {
@@ -92,3 +94,42 @@ test('alone on its data (SQLite), a starting server reopens every completing upl
     rmSync(t.dir, { recursive: true, force: true });
   }
 });
+
+test('blobs under files/ that no unpurged row names are swept once old enough (a crash between commit and insert, or purge and delete)', async () => {
+  const t = await setup();
+  try {
+    const kept = await t.files.upload('o', 'kept.csv', 'text/csv', Readable.from([Buffer.from('a,b\n1,2\n')]));
+    const orgDir = join(t.artifacts, 'files', 'o');
+    const keptPath = join(orgDir, kept.file_uid);
+    assert.ok(existsSync(keptPath));
+    const orphan = join(orgDir, 'fil_crashed'); // renamed into place, then the process died before its row
+    const orphanDirect = join(orgDir, 'fil_crashed2.c1');
+    writeFileSync(orphan, 'x');
+    writeFileSync(orphanDirect, 'y');
+    assert.equal(await t.files.sweepOrphanBlobs(ORPHAN_PART_AGE_MS), 0, 'fresh: maybe a commit in flight on another replica');
+    const old = (Date.now() - ORPHAN_PART_AGE_MS - 60_000) / 1000;
+    for (const p of [orphan, orphanDirect, keptPath]) utimesSync(p, old, old);
+    assert.equal(await t.files.sweepOrphanBlobs(ORPHAN_PART_AGE_MS), 2);
+    assert.ok(!existsSync(orphan) && !existsSync(orphanDirect), 'the orphans are gone');
+    assert.ok(existsSync(keptPath), 'a blob its row names stays, however old');
+    // replaced, then its purge marked but the bytes not deleted (a crash in between): an orphan too
+    await t.files.upload('o', 'kept.csv', 'text/csv', Readable.from([Buffer.from('a,b\n3,4\n')]));
+    await waitForPurge(t.store, kept.file_uid, keptPath);
+    writeFileSync(keptPath, 'left behind');
+    assert.equal(await t.files.sweepOrphanBlobs(0), 1);
+    assert.ok(!existsSync(keptPath));
+    assert.equal(readdirSync(orgDir).length, 1, 'only the current version remains');
+  } finally {
+    await t.store.close();
+    rmSync(t.dir, { recursive: true, force: true });
+  }
+});
+
+/** The replace schedules garbage collection in the background: wait until it purged the old version and deleted its bytes. */
+async function waitForPurge(store: SqliteStore, file_uid: string, path: string): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    if ((await store.fileBlobKeysInUse([file_uid])).size === 0 && !existsSync(path)) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`${file_uid} was never purged`);
+}

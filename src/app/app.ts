@@ -108,6 +108,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   if (store instanceof PostgresStore) {
     // Replicas share the artifacts: another live replica's temp files are not garbage, only old ones (1 h).
     await blobs.sweepTemp(3600_000);
+    await files.sweepOrphanBlobs(3600_000);
     await files.uploads.recover({ shared: true });
   } else await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen
   const finalizer = new Finalizer(store, blobs, config.catalog, clock);
@@ -171,6 +172,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     timers.push(setInterval(() => void recovery.tick().catch(onError), config.reaperIntervalMs));
     timers.push(setInterval(() => void files.collectGarbage().catch(onError), 60_000));
     timers.push(setInterval(() => void blobs.sweepTemp(24 * 3600_000).catch(onError), 3600_000));
+    timers.push(setInterval(() => void files.sweepOrphanBlobs(3600_000).catch(onError), 3600_000));
     timers.push(setInterval(() => void files.uploads.sweep().catch(onError), Math.max(1_000, Math.min(config.uploadTtlMs, 600_000))));
   }
   for (const t of timers) t.unref();

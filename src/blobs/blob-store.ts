@@ -48,6 +48,8 @@ export interface BlobStore {
   stageParts(group: string, names: string[], opts?: StageOptions): Promise<StagedBlob>;
   /** Deletes the named parts, or the whole group when `names` is omitted. */
   deleteParts(group: string, names?: string[]): Promise<void>;
+  /** Keys under `prefix` whose bytes were last written at least `minAgeMs` ago (orphan sweeps). */
+  listKeys(prefix: string, minAgeMs: number): Promise<string[]>;
   /** Every part group on disk with the names of its parts last written at least `minAgeMs` ago (startup reconciliation). */
   listPartGroups(minAgeMs?: number): Promise<Map<string, string[]>>;
 }

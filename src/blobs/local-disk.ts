@@ -122,6 +122,20 @@ export class LocalDiskBlobStore implements BlobStore {
     return pathToFileURL(this.pathOf(key)).href;
   }
 
+  async listKeys(prefix: string, minAgeMs: number): Promise<string[]> {
+    const cutoff = Date.now() - minAgeMs;
+    const out: string[] = [];
+    const walk = async (dir: string, key: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const k = `${key}/${e.name}`;
+        if (e.isDirectory()) await walk(join(dir, e.name), k);
+        else if (e.isFile() && (minAgeMs <= 0 || ((await stat(join(dir, e.name)).catch(() => null))?.mtimeMs ?? Infinity) <= cutoff)) out.push(k);
+      }
+    };
+    await walk(this.pathOf(prefix), prefix);
+    return out;
+  }
+
   async scratchDir(name: string): Promise<string> {
     const dir = join(this.root, '.work', name);
     await mkdir(dir, { recursive: true });

@@ -34,6 +34,13 @@ export function fileBlobKey(org_uuid: string, file_uid: string): string {
   return `files/${org_uuid}/${file_uid}`;
 }
 
+/** The version a blob key under `files/` belongs to: its base name up to the first dot (`.c<token>`: a direct upload's completion). */
+export function fileUidOfBlobKey(key: string): string {
+  const base = key.slice(key.lastIndexOf('/') + 1);
+  const dot = base.indexOf('.');
+  return dot < 0 ? base : base.slice(0, dot);
+}
+
 export function tooLarge(limit: number, what = 'file'): FtError {
   return new FtError('invalid_file_size', `${what} is larger than the ${limit}-byte limit for simple uploads; use a direct upload (POST /v0.5/files/uploads/initiate) for larger files`);
 }

@@ -16,7 +16,7 @@ import { typeId } from '../lib/ids.js';
 import type { Store } from '../store/store.js';
 import { Base64Decoder } from './files-base64.js';
 import { inspectorFor } from './files-inspect.js';
-import { checkFileName, fileBlobKey, resolveContentType, SIMPLE_UPLOAD_TYPES, tooLarge } from './files-rules.js';
+import { checkFileName, fileBlobKey, fileUidOfBlobKey, resolveContentType, SIMPLE_UPLOAD_TYPES, tooLarge } from './files-rules.js';
 import { UploadsService, type UploadsOptions } from './uploads-service.js';
 
 export interface FilesOptions {
@@ -176,9 +176,31 @@ export class FilesService {
     return purged;
   }
 
-  /** Startup: temp files of a dead process are garbage; interrupted direct uploads are reconciled. */
+  /**
+   * Blobs under `files/` that no unpurged row names and that are older than `minAgeMs`: a crash
+   * between a blob's commit (rename) and its row's insert, or between a version's purge mark and the
+   * delete of its bytes. The age spares a commit in flight (its bytes were written just before the
+   * rename). Returns how many were deleted.
+   */
+  async sweepOrphanBlobs(minAgeMs: number): Promise<number> {
+    const keys = await this.blobs.listKeys('files', minAgeMs);
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += 500) {
+      const batch = keys.slice(i, i + 500);
+      const inUse = await this.store.fileBlobKeysInUse([...new Set(batch.map(fileUidOfBlobKey))]);
+      for (const k of batch) {
+        if (inUse.has(k)) continue;
+        await this.blobs.delete(k);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  /** Startup, alone on the data: temp files and orphan blobs of a dead process are garbage; interrupted direct uploads are reconciled. */
   async recoverAtBoot(): Promise<void> {
     await this.blobs.sweepTemp(0);
+    await this.sweepOrphanBlobs(0);
     await this.uploads.recover();
   }
 

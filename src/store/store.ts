@@ -164,6 +164,8 @@ export interface Store extends WorkerTokenStore {
   deleteCurrentFile(org_uuid: string, file_id: string, now: number): Promise<FileRecord | null>;
   /** Non-current or deleted versions that no non-terminal job snapshotted: their bytes may go. */
   listCollectableFileVersions(limit: number): Promise<FileRecord[]>;
+  /** Of these versions, the blob keys that an unpurged row still names (the orphan-blob sweep keeps those). */
+  fileBlobKeysInUse(file_uids: string[]): Promise<Set<string>>;
   /**
    * Claims a collectable version for deletion, re-checked in the same transaction: true only when it
    * is not current (or deleted), not purged yet and no non-terminal job uses it. Delete its bytes only

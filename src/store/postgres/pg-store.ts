@@ -144,6 +144,12 @@ export class PostgresStore extends PgWorkers implements Store {
     return rows.map(fileFromRow);
   }
 
+  async fileBlobKeysInUse(file_uids: string[]): Promise<Set<string>> {
+    if (file_uids.length === 0) return new Set();
+    const rows = await this.db.read('SELECT blob_key FROM files WHERE file_uid = ANY($1::text[]) AND NOT purged', [file_uids]);
+    return new Set(rows.map((r) => String(r.blob_key)));
+  }
+
   async markFileVersionPurged(file_uid: string): Promise<boolean> {
     return this.db.tx(async (c) => {
       // Lock the row first: a createJob holding it FOR SHARE commits its job_files before we look

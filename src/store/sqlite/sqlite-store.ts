@@ -132,6 +132,14 @@ export class SqliteStore extends SqliteWorkers implements Store {
     return rows.map(fileFromRow);
   }
 
+  async fileBlobKeysInUse(file_uids: string[]): Promise<Set<string>> {
+    if (file_uids.length === 0) return new Set();
+    const rows = this.db
+      .prepare('SELECT f.blob_key FROM json_each(?) AS k CROSS JOIN files f ON f.file_uid = k.value WHERE f.purged = 0')
+      .all(JSON.stringify(file_uids)) as Row[];
+    return new Set(rows.map((r) => String(r.blob_key)));
+  }
+
   async markFileVersionPurged(file_uid: string): Promise<boolean> {
     const r = this.db
       .prepare(`UPDATE files SET purged = 1 WHERE file_uid = ? AND purged = 0 AND (is_current = 0 OR status = 'deleted')
