@@ -18,7 +18,10 @@ import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../lib/
 import type { Store, UploadPart, UploadRecord } from '../store/store.js';
 import { inspectorFor } from './files-inspect.js';
 import { fileBlobKey } from './files-rules.js';
-import { COMPLETING_HEARTBEAT_MS } from './uploads-service.js';
+
+/** An assembler reports every COMPLETING_HEARTBEAT_MS; silent for COMPLETING_STALE_MS (6 beats), its upload reopens. */
+export const COMPLETING_HEARTBEAT_MS = 10_000;
+export const COMPLETING_STALE_MS = 60_000;
 
 export interface CompleteAnswer {
   file_uid: string;

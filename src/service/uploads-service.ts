@@ -24,12 +24,9 @@ import { Crc32c } from '../lib/crc32c.js';
 import { typeId } from '../lib/ids.js';
 import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../store/store.js';
 import { checkFileName, DIRECT_UPLOAD_TYPES, resolveContentType } from './files-rules.js';
-import { assembleUpload, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
+import { assembleUpload, COMPLETING_STALE_MS, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
 import { PartSigner, loadOrCreateSigningKey } from './uploads-signing.js';
 
-/** An assembler reports every COMPLETING_HEARTBEAT_MS; silent for COMPLETING_STALE_MS (6 beats), its upload reopens. */
-export const COMPLETING_HEARTBEAT_MS = 10_000;
-export const COMPLETING_STALE_MS = 60_000;
 /** A part file no row names, untouched this long, belongs to no PUT in flight (1 h, like the temp sweep). */
 export const ORPHAN_PART_AGE_MS = 3600_000;
 
