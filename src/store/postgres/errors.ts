@@ -4,7 +4,7 @@
  * Invariant: only errors after which the transaction certainly did not commit are retryable here;
  * the transaction runner (pg-db.ts) additionally never retries a connection loss during COMMIT,
  * whose outcome is unknown. A connection error that outlasts the retries leaves the store as
- * StoreUnavailableError (../unavailable.ts), which the HTTP edge answers with 503.
+ * StoreUnavailableError (src/domain/unavailable.ts), which the HTTP edge answers with 503.
  */
 import { StoreUnavailableError } from '../../domain/unavailable.js';
 
