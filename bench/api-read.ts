@@ -3,6 +3,7 @@
  *   GET /v0.5/fine-tune/jobs/{id}             (random ids)
  *   GET /v0.5/fine-tune/jobs?limit=100        (offset 0)
  *   GET /v0.5/fine-tune/jobs?limit=100&offset=R (random offsets)
+ *   GET /v0.5/fine-tune/jobs?limit=100&after=ID (the same depths by keyset cursor, an extension)
  * against a real app (startApp: SQLite file in a temp home, bearer auth, response schemas, no
  * built-in worker) holding `--jobs` stored jobs (default 100,000) of one org. Baseline in the same
  * run and process: a bare Fastify server (no auth, no schema, no database) answering the same paths
@@ -21,7 +22,7 @@
  * docs/benchmarks-core.md, so the proposals carry numbers from the same run.
  *   node dist/bench/api-read.js [--jobs 100000] [--get-requests 10000] [--list-requests 1000]
  *     [--listrand-requests 300] [--connections 4] [--rounds 6] [--warmup 400]
- *     [--profile get|list0|listrand] [--no-breakdown] [--json FILE] [--keep] [--pg postgres://…]
+ *     [--profile get|list0|listrand|listafter] [--no-breakdown] [--json FILE] [--keep] [--pg postgres://…]
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -194,9 +195,10 @@ async function bareServer(pool: Array<Record<string, unknown>>): Promise<{ origi
     const i = index.get(req.params.job_id) ?? (createHash('md5').update(req.params.job_id).digest().readUInt32LE(0) % pool.length);
     return pool[i];
   });
-  bare.get<{ Querystring: { limit?: string; offset?: string } }>(BASE, async (req) => {
+  bare.get<{ Querystring: { limit?: string; offset?: string; after?: string } }>(BASE, async (req) => {
     const limit = Number(req.query.limit ?? 100);
-    const offset = Number(req.query.offset ?? 0) % (pool.length - limit + 1);
+    const at = req.query.after ? createHash('md5').update(req.query.after).digest().readUInt32LE(0) : Number(req.query.offset ?? 0);
+    const offset = at % (pool.length - limit + 1);
     return pool.slice(offset, offset + limit);
   });
   const address = await bare.listen({ host: '127.0.0.1', port: 0 });
@@ -398,6 +400,8 @@ async function main(): Promise<void> {
       { name: 'get', label: `GET ${BASE}/{id} (random ids)`, requests: opts.getRequests, warmup: opts.warmup, paths: Array.from({ length: opts.getRequests + opts.warmup }, () => `${BASE}/${seeded.ids[Math.floor(rnd() * seeded.ids.length)]}`) },
       { name: 'list0', label: `GET ${BASE}?limit=100 (offset 0)`, requests: opts.listRequests, warmup: Math.ceil(opts.warmup / 4), paths: [`${BASE}?limit=100`] },
       { name: 'listrand', label: `GET ${BASE}?limit=100&offset=R (random R)`, requests: opts.listrandRequests, warmup: Math.ceil(opts.warmup / 8), paths: Array.from({ length: opts.listrandRequests + opts.warmup }, () => `${BASE}?limit=100&offset=${Math.floor(rnd() * (opts.jobs - 100))}`) },
+      // the same depths by keyset cursor (extension): the page after a random job (ids are oldest first)
+      { name: 'listafter', label: `GET ${BASE}?limit=100&after=<job at random depth>`, requests: opts.listrandRequests, warmup: Math.ceil(opts.warmup / 8), paths: Array.from({ length: opts.listrandRequests + opts.warmup }, () => `${BASE}?limit=100&after=${seeded.ids[100 + Math.floor(rnd() * (seeded.ids.length - 100))]}`) },
     ];
     const headers = { authorization: `Bearer ${KEY}` };
 
@@ -406,6 +410,8 @@ async function main(): Promise<void> {
     if (check.status !== 200) throw new Error(`app GET returned ${check.status}`);
     const list = (await (await fetch(app.url + scenarios[2]!.paths[0]!, { headers })).json()) as unknown[];
     if (list.length !== 100) throw new Error(`app list returned ${list.length} records`);
+    const paged = (await (await fetch(app.url + scenarios[3]!.paths[0]!, { headers })).json()) as unknown[];
+    if (paged.length !== 100) throw new Error(`app list after a cursor returned ${paged.length} records`);
 
     // Short rounds, bare and app alternating, so that both sides see the same machine load; the
     // first round of each side warms up (JIT, sockets) before its recorded requests.

@@ -132,6 +132,13 @@ for (const f of factories) {
       assert.equal(views[0]!.error_json, null);
       assert.deepEqual(await s.getJobViews('other', [keys[0]!.uuid]), [], 'another org sees none');
       assert.deepEqual(await s.getJobViews('o', []), []);
+      // keyset cursor: after j3 (created T0+3) come j2, j1, j0; ties on created_at go by id, descending
+      assert.deepEqual((await s.listJobs({ org_uuid: 'o', limit: 2, offset: 0, after: { created_at: T0 + 3, id: 'j3' } })).map((j) => j.id), ['j2', 'j1']);
+      await s.createJob(newJob('o', 'tie-a', T0 + 2), ev);
+      await s.createJob(newJob('o', 'tie-b', T0 + 2), ev);
+      assert.deepEqual((await s.listJobs({ org_uuid: 'o', limit: -1, offset: 0, after: { created_at: T0 + 3, id: 'j3' } })).map((j) => j.id), ['tie-b', 'tie-a', 'j2', 'j1', 'j0']);
+      assert.deepEqual((await s.listJobViewKeys({ org_uuid: 'o', limit: 2, offset: 1, after: { created_at: T0 + 2, id: 'tie-b' } })).map((k) => k.uuid),
+        [(await s.getJob('o', 'j2'))!.uuid, (await s.getJob('o', 'j1'))!.uuid], 'after tie-b, skip tie-a: j2, j1');
       await s.transition((await s.getJob('o', 'j2'))!.uuid, 'cancel', 'REGISTERED', T0, ev);
       assert.deepEqual((await s.listJobs({ org_uuid: 'o', statuses: ['CANCELLED'], limit: -1, offset: 0 })).map((j) => j.id), ['j2']);
       assert.deepEqual(await s.listJobs({ org_uuid: 'other', limit: -1, offset: 0 }), []);

@@ -29,6 +29,16 @@ export function parseStatuses(raw: unknown, problems: ErrorDetail[]): JobStatus[
   return values.filter(isJobStatus);
 }
 
+/** `after`: one job id (a keyset cursor); absent: undefined. */
+export function parseAfter(raw: unknown, problems: ErrorDetail[]): string | undefined {
+  if (raw === undefined) return undefined;
+  if (Array.isArray(raw) || String(raw) === '') {
+    problems.push({ code: 'invalid_parameter', message: 'after must be one job id (the last job of the previous page)' });
+    return undefined;
+  }
+  return String(raw);
+}
+
 export function throwIfAny(problems: ErrorDetail[]): void {
   if (problems.length > 0) throw FtError.many(problems);
 }

@@ -76,6 +76,7 @@ export const ListQuery = Type.Object({
   limit: Type.Optional(Type.String({ description: 'integer; -1 (default) = all' })),
   offset: Type.Optional(Type.String({ description: 'integer ≥ 0 (default 0)' })),
   statuses: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'repeat the key for several statuses' })),
+  after: Type.Optional(Type.String({ description: 'extension: a job id; the page starts after it (keyset cursor: as fast at any depth, where offset walks every skipped job)' })),
 });
 
 export const JobIdParams = Type.Object({ job_id: Type.String() });

@@ -57,7 +57,7 @@ export class BatchService {
   /** `statuses` undefined: all; an empty list (only words that never occur): none. */
   async list(org_uuid: string, statuses: JobStatus[] | undefined, offset: number, limit: number): Promise<Page<Job>> {
     if (statuses && statuses.length === 0) return { total: 0, items: [] };
-    return page(await this.jobs.list(org_uuid, statuses, -1, 0, ['batch']), offset, limit);
+    return page(await this.jobs.list(org_uuid, { statuses, limit: -1, offset: 0, api_versions: ['batch'] }), offset, limit); // all: the page carries a total
   }
 
   cancel(org_uuid: string, id: string): Promise<Job> {

@@ -13,7 +13,7 @@ import { FtError } from '../domain/errors.js';
 import { outcome, type JobStatus } from '../domain/status.js';
 import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, JobViewKey, MetricEntry } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
-import type { Store } from '../store/store.js';
+import type { ListJobsQuery, Store } from '../store/store.js';
 import type { Bus } from './bus.js';
 import { inferenceConfigKey, type Finalizer } from './finalize.js';
 import type { FilesService } from './files-service.js';
@@ -26,6 +26,15 @@ export const FINE_TUNE_API_VERSIONS: ApiVersion[] = ['v0.5', 'v0.6'];
 export interface MetricsPage {
   last_checkpoint_step: number;
   metrics: Array<Record<string, number>>;
+}
+
+/** Which page of a job list: `after` is a job id (keyset cursor, O(limit) at any depth), `offset` counts from there. */
+export interface JobPage {
+  statuses?: JobStatus[];
+  limit: number; // -1 = all
+  offset: number;
+  after?: string;
+  api_versions?: ApiVersion[];
 }
 
 export class JobsService {
@@ -46,13 +55,26 @@ export class JobsService {
     return job;
   }
 
-  list(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number, api_versions: ApiVersion[] = FINE_TUNE_API_VERSIONS): Promise<Job[]> {
-    return this.store.listJobs({ org_uuid, statuses, api_versions, limit, offset });
+  /** A page of the org's jobs, newest first (fine-tune jobs unless `api_versions` says otherwise). */
+  async list(org_uuid: string, page: JobPage): Promise<Job[]> {
+    return this.store.listJobs(await this.query(org_uuid, page));
   }
 
   /** The same page as list(), as keys (uuid + row_version): for routes that reuse rendered records. */
-  listViewKeys(org_uuid: string, statuses: JobStatus[] | undefined, limit: number, offset: number, api_versions: ApiVersion[] = FINE_TUNE_API_VERSIONS): Promise<JobViewKey[]> {
-    return this.store.listJobViewKeys({ org_uuid, statuses, api_versions, limit, offset });
+  async listViewKeys(org_uuid: string, page: JobPage): Promise<JobViewKey[]> {
+    return this.store.listJobViewKeys(await this.query(org_uuid, page));
+  }
+
+  /** `after` (a job id) becomes the store's keyset cursor; an id the list would not show is a 400. */
+  private async query(org_uuid: string, p: JobPage): Promise<ListJobsQuery> {
+    const api_versions = p.api_versions ?? FINE_TUNE_API_VERSIONS;
+    const q: ListJobsQuery = { org_uuid, statuses: p.statuses, api_versions, limit: p.limit, offset: p.offset };
+    if (p.after !== undefined) {
+      const j = await this.store.getJob(org_uuid, p.after);
+      if (!j || !api_versions.includes(j.api_version)) throw new FtError('invalid_parameter', `after: no job '${p.after}' in this list`);
+      q.after = { created_at: j.created_at, id: j.id };
+    }
+    return q;
   }
 
   /** Jobs of the org as JobViews (JSON columns as stored text), for assembling wire JSON without re-parsing. */

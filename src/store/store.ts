@@ -39,6 +39,12 @@ export interface ListJobsQuery {
   api_versions?: ApiVersion[];
   limit: number; // -1 = all
   offset: number;
+  /**
+   * Keyset cursor: only jobs that come after this one in the list order (newest first: created
+   * earlier, or at the same instant with a smaller id). A page costs O(limit) at any depth, where
+   * `offset` walks every skipped row.
+   */
+  after?: { created_at: number; id: string };
 }
 
 export type { Fence };

@@ -5,11 +5,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { checkpointDtoV06, eventDtoV06, jobDtoV06, list } from '../../api/dto-v06.js';
-import { parseLimitOffset, throwIfAny } from '../../api/query.js';
+import { parseAfter, parseLimitOffset, throwIfAny } from '../../api/query.js';
 import { CreateJobV06 } from '../../api/schemas-v06.js';
 import { ErrorEnvelopeSchema, JobIdParams } from '../../api/schemas.js';
 import { createEndpointFor } from '../../domain/catalog.js';
-import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import type { ErrorDetail } from '../../domain/errors.js';
 import type { HttpDeps } from '../server.js';
 
 const BASE = '/v0.6/fine_tuning/jobs';
@@ -52,15 +52,12 @@ export function registerFineTuningV06(app: FastifyInstance, deps: HttpDeps): voi
   app.get<{ Querystring: Record<string, unknown> }>(BASE, { schema: { tags } }, async (req) => {
     const problems: ErrorDetail[] = [];
     const { limit } = parseLimitOffset(req.query, problems, 20);
+    const after = parseAfter(req.query.after, problems);
     throwIfAny(problems);
-    const all = await jobs.list(req.principal.org.uuid, undefined, -1, 0);
-    let start = 0;
-    if (req.query.after !== undefined) {
-      start = all.findIndex((j) => j.id === String(req.query.after)) + 1;
-      if (start === 0) throw new FtError('invalid_parameter', `after: no job '${String(req.query.after)}'`);
-    }
-    const page = limit < 0 ? all.slice(start) : all.slice(start, start + limit);
-    return list(page.map(jobDtoV06), limit >= 0 && start + limit < all.length);
+    // one more than the page tells has_more; `after` is a keyset cursor in the store (no scan of the list)
+    const rows = await jobs.list(req.principal.org.uuid, { limit: limit < 0 ? -1 : limit + 1, offset: 0, after });
+    const page = limit < 0 ? rows : rows.slice(0, limit);
+    return list(page.map(jobDtoV06), limit >= 0 && rows.length > limit);
   });
 
   const one = { tags, params: JobIdParams, response: errors };

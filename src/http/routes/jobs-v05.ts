@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { checkpointDto, eventDto, jobDto } from '../../api/dto.js';
-import { parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
+import { parseAfter, parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
 import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, PredictBody } from '../../api/schemas.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import { createEndpointFor, DEFAULT_MODEL_ID } from '../../domain/catalog.js';
@@ -65,9 +65,10 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
     const problems: ErrorDetail[] = [];
     const { limit, offset } = parseLimitOffset(req.query, problems);
     const statuses = parseStatuses(req.query.statuses, problems);
+    const after = parseAfter(req.query.after, problems);
     throwIfAny(problems);
     const org = req.principal.org.uuid;
-    const keys = await jobs.listViewKeys(org, statuses, limit, offset);
+    const keys = await jobs.listViewKeys(org, { statuses, limit, offset, after });
     return reply.type('application/json; charset=utf-8').send(await rendered.page(keys, (uuids) => jobs.getViews(org, uuids)));
   });
 

@@ -237,6 +237,7 @@ export class PostgresStore extends PgWorkers implements Store {
     let sql = `SELECT ${columns} FROM jobs WHERE org_uuid = $1`;
     if (q.statuses && q.statuses.length > 0) sql += ` AND status = ANY($${params.push(q.statuses)}::text[])`;
     if (q.api_versions && q.api_versions.length > 0) sql += ` AND api_version = ANY($${params.push(q.api_versions)}::text[])`;
+    if (q.after) sql += ` AND (created_at, id) < ($${params.push(q.after.created_at)}::bigint, $${params.push(q.after.id)}::text COLLATE "C")`;
     sql += ` ORDER BY created_at DESC, id DESC LIMIT $${params.push(limitOrAll(q.limit))} OFFSET $${params.push(q.offset)}`;
     return this.db.read(sql, params);
   }

@@ -214,6 +214,10 @@ export class SqliteStore extends SqliteWorkers implements Store {
       sql += ` AND api_version IN (${q.api_versions.map(() => '?').join(', ')})`;
       params.push(...q.api_versions);
     }
+    if (q.after) {
+      sql += ' AND (created_at, id) < (?, ?)'; // a row value: the planner seeks the list index to it
+      params.push(q.after.created_at, q.after.id);
+    }
     sql += ' ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?';
     params.push(q.limit < 0 ? -1 : q.limit, q.offset);
     return this.db.prepare(sql).all(...params);
