@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { randomHex } from '../src/lib/ids.js';
 import { Cluster } from './helpers/cluster.js';
-import { jobBody } from './helpers/harness.js';
+import { jobBody, paceGates } from './helpers/harness.js';
 import { writeServerConfig } from './helpers/server-process.js';
 
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
@@ -43,19 +43,6 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** Opens each gate PACE_MS after a trainer reached it: training goes on at a steady pace whoever runs it. */
-function pace(gateDir: string): NodeJS.Timeout {
-  const seen = new Map<string, number>();
-  return setInterval(() => {
-    for (const f of readdirSync(gateDir)) {
-      if (!f.endsWith('.reached')) continue;
-      const first = seen.get(f) ?? Date.now();
-      seen.set(f, first);
-      if (Date.now() - first >= PACE_MS) writeFileSync(join(gateDir, f.replace(/\.reached$/, '.go')), '');
-    }
-  }, 10);
-}
-
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 test('kills of workers and replicas every couple of seconds: every job ends legal, nothing written without a lease', { skip: PG_URL ? false : 'FTNODE_TEST_PG_URL is not set', timeout: 300_000 }, async () => {
@@ -71,7 +58,7 @@ test('kills of workers and replicas every couple of seconds: every job ends lega
     env: { FTNODE_LEASE_MS: '2000', FTNODE_HEARTBEAT_MS: '200', FTNODE_REAPER_INTERVAL_MS: '200', FTNODE_WORKER_DISCONNECT_GRACE_MS: '1000', FTNODE_MAX_ATTEMPTS: '100' },
   });
   await cluster.start();
-  pacer = pace(gateDir);
+  pacer = paceGates(gateDir, PACE_MS);
   const client = cluster.client();
   assert.equal((await client.upload('data.jsonl', '{"x":1}\n')).status, 200);
   const ids = Array.from({ length: JOBS }, (_, i) => `chaos-${String(i).padStart(2, '0')}`);

@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -25,7 +25,7 @@ import { CommitOutcomeUnknownError } from '../src/store/postgres/errors.js';
 import { PgDb } from '../src/store/postgres/pg-db.js';
 import { StoreUnavailableError } from '../src/domain/unavailable.js';
 import { Cluster, freePort } from './helpers/cluster.js';
-import { Client, jobBody, waitFor } from './helpers/harness.js';
+import { Client, jobBody, paceGates, waitFor } from './helpers/harness.js';
 import { PrivatePg, privatePgUnavailable } from './helpers/private-pg.js';
 import { writeServerConfig } from './helpers/server-process.js';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
@@ -55,19 +55,6 @@ after(async () => {
   await db?.destroy();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** Opens each gate of a `pace-` job PACE_MS after its trainer reached it; `hold-` jobs are opened by the test. */
-function pace(gateDir: string): NodeJS.Timeout {
-  const seen = new Map<string, number>();
-  return setInterval(() => {
-    for (const f of readdirSync(gateDir)) {
-      if (!f.startsWith('pace-') || !f.endsWith('.reached')) continue;
-      const first = seen.get(f) ?? Date.now();
-      seen.set(f, first);
-      if (Date.now() - first >= PACE_MS) writeFileSync(join(gateDir, f.replace(/\.reached$/, '.go')), '');
-    }
-  }, 10);
-}
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 const ms = (t: number): string => `${Math.round(performance.now() - t)} ms`;
@@ -119,7 +106,7 @@ test('PostgreSQL crashes and restarts: replicas answer 503 meanwhile, then serve
     cluster!.replicas.forEach((r, i) => assert.ok(r.child && r.child.exitCode === null && r.child.signalCode === null, `replica ${i} died:\n${logs[i]!.text}`));
     workers.forEach((w, i) => assert.ok(w.child.exitCode === null && w.child.signalCode === null, `worker ${i} died:\n${w.output()}`));
   };
-  pacer = pace(gateDir);
+  pacer = paceGates(gateDir, PACE_MS, 'pace-');
   assert.equal((await A!.upload('data.jsonl', '{"x":1}\n')).status, 200);
 
   // Four paced jobs, two on each replica: two run (one per worker), two wait.
@@ -292,7 +279,7 @@ test('a built-in worker (FTNODE_WORKERS=1 on a PostgreSQL replica) holds its wri
   dirs.push(home, gateDir);
   writeServerConfig(home, gateDir, { paced: { steps: STEPS, evalEvery: 4, gates: [...Array.from({ length: STEPS }, (_, i) => `step_${i + 1}`), 'done'] } });
   const one = new Cluster({ pgUrl: own.url, schema: 'ftnode_restart_builtin', home, replicas: 1, workers: 0, env: { ...ENV, FTNODE_WORKERS: '1' } });
-  const gatePacer = pace(gateDir);
+  const gatePacer = paceGates(gateDir, PACE_MS, 'pace-');
   try {
     await one.start();
     const c = new Client(one.urls[0]!);

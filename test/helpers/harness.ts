@@ -3,7 +3,7 @@
  * directory, real worker pool and trainer child processes), fixture trainer models, gates, and a
  * small fetch-based client. Waits are on conditions, never fixed sleeps.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,4 +145,20 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Opens each gate `paceMs` after a trainer reached it (only gates of jobs whose id starts with
+ * `prefix`): training goes on at a steady pace whoever runs it. Stop it with clearInterval.
+ */
+export function paceGates(gateDir: string, paceMs: number, prefix = ''): NodeJS.Timeout {
+  const seen = new Map<string, number>();
+  return setInterval(() => {
+    for (const f of readdirSync(gateDir)) {
+      if (!f.startsWith(prefix) || !f.endsWith('.reached')) continue;
+      const first = seen.get(f) ?? Date.now();
+      seen.set(f, first);
+      if (Date.now() - first >= paceMs) writeFileSync(join(gateDir, f.replace(/\.reached$/, '.go')), '');
+    }
+  }, 10);
 }
