@@ -136,9 +136,11 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const extraRoutes = [
     (app: FastifyInstance) => registerBatchV05(app, batch),
     (app: FastifyInstance) => registerWorkerApi(app, { api: workerApi, sessions, tokens: workerTokens }),
-    (app: FastifyInstance) => registerMetrics(app, metrics),
+    (app: FastifyInstance) => registerMetrics(app, metrics, { exposure: config.metricsExposure, token: config.metricsToken }),
   ];
-  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes });
+  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes,
+    rateLimits: { authFailuresPerMinute: config.authFailuresPerMinute, requestsPerKeyPerMinute: config.requestsPerKeyPerMinute }, now: () => clock.now(),
+  });
   const address = await server.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
 

@@ -32,6 +32,11 @@ export interface Config {
   publicUrl: string | null; // base of signed part URLs when clients reach the server through a proxy; else the request's Host
   uploadSigningKeyFile: string | null; // HMAC key of part URLs; null = <home>/upload-signing.key (replicas behind one URL share one file)
   logLevel: string;
+  // abuse and exposure (docs/configuration.md, docs/errors.md)
+  authFailuresPerMinute: number; // failed authentications per client address per minute before 429 for the rest of it; 0 = no limit
+  requestsPerKeyPerMinute: number; // requests per API key per minute before 429; 0 = no limit
+  metricsExposure: 'local' | 'token' | 'public' | 'off'; // who may read GET /metrics
+  metricsToken: string | null; // bearer token for /metrics when metricsExposure is 'token'
   // several machines (docs/scaling.md)
   databaseSchema: string | null; // PostgreSQL schema for every table (replicas of one deployment share it); null = the server's search_path
   workerClaimWaitMs: number; // how long a remote worker's claim request waits for work (long-poll)
@@ -65,6 +70,10 @@ const ENV_KEYS: Record<string, keyof Config> = {
   FTNODE_UPLOAD_TTL_MS: 'uploadTtlMs',
   FTNODE_PUBLIC_URL: 'publicUrl',
   FTNODE_LOG_LEVEL: 'logLevel',
+  FTNODE_AUTH_FAILURES_PER_MINUTE: 'authFailuresPerMinute',
+  FTNODE_REQUESTS_PER_KEY_PER_MINUTE: 'requestsPerKeyPerMinute',
+  FTNODE_METRICS: 'metricsExposure',
+  FTNODE_METRICS_TOKEN: 'metricsToken',
   FTNODE_DATABASE_SCHEMA: 'databaseSchema',
   FTNODE_WORKER_CLAIM_WAIT_MS: 'workerClaimWaitMs',
   FTNODE_WORKER_DISCONNECT_GRACE_MS: 'workerDisconnectGraceMs',
@@ -80,6 +89,7 @@ const NUMERIC: ReadonlySet<keyof Config> = new Set([
   'port', 'builtinWorkers', 'leaseMs', 'heartbeatMs', 'reaperIntervalMs', 'maxAttempts', 'stopGraceMs',
   'cancelKillMs', 'maxUploadBytes', 'uploadTtlMs', 'uploadPartBytes', 'uploadUrlTtlMs', 'maxDirectUploadBytes',
   'workerClaimWaitMs', 'workerDisconnectGraceMs', 'workerConcurrency', 'workerCacheMaxBytes',
+  'authFailuresPerMinute', 'requestsPerKeyPerMinute',
 ]);
 
 export const DEFAULT_PORT = 8642;
@@ -114,6 +124,10 @@ function defaults(home: string, trainerEntry: string): Config {
     publicUrl: null,
     uploadSigningKeyFile: null,
     logLevel: 'info',
+    authFailuresPerMinute: 20, // a person mistyping a key fails a few times; a guesser needs billions
+    requestsPerKeyPerMinute: 60_000, // 1,000/s sustained: above any client pipeline measured, below a runaway loop
+    metricsExposure: 'local', // loopback clients only: counts of jobs and workers are not for the whole network
+    metricsToken: null,
     databaseSchema: null,
     workerClaimWaitMs: 25_000, // under the 30 s idle timeout of common proxies and load balancers
     workerDisconnectGraceMs: 6_000, // raised to 2 heartbeats when those are longer: a live worker registers every heartbeat
@@ -164,5 +178,25 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Source = proces
   cfg.workerCacheDir = cfg.workerCacheDir === join(home, 'worker-cache') ? join(cfg.home, 'worker-cache') : resolve(cfg.workerCacheDir);
   if (!overrides.heartbeatMs && !env.FTNODE_HEARTBEAT_MS) cfg.heartbeatMs = Math.max(50, Math.floor(cfg.leaseMs / 10));
   cfg.workerDisconnectGraceMs = Math.max(cfg.workerDisconnectGraceMs, 2 * cfg.heartbeatMs);
+  checkExposure(cfg);
   return Object.freeze(cfg);
+}
+
+/**
+ * API keys are `sk_` + 32 to 200 characters of [A-Za-z0-9_-] (generated ones: 40 base62). A bootstrap
+ * key of any other shape is refused at start: a typo such as a missing `sk_` or a pasted quote would
+ * otherwise create a key no client sends.
+ */
+export const API_KEY_FORMAT = /^sk_[A-Za-z0-9_-]{32,200}$/;
+
+function checkExposure(cfg: Config): void {
+  if (cfg.bootstrapKey !== null && !API_KEY_FORMAT.test(cfg.bootstrapKey)) {
+    throw new Error('config: FTNODE_BOOTSTRAP_KEY must look like sk_ followed by 32 to 200 letters, digits, _ or - (e.g. the key `ftnode keys create` prints)');
+  }
+  if (!['local', 'token', 'public', 'off'].includes(cfg.metricsExposure)) {
+    throw new Error(`config: FTNODE_METRICS must be local, token, public or off, got '${String(cfg.metricsExposure)}'`);
+  }
+  if (cfg.metricsExposure === 'token' && (!cfg.metricsToken || cfg.metricsToken.length < 16)) {
+    throw new Error('config: FTNODE_METRICS=token needs FTNODE_METRICS_TOKEN of at least 16 characters');
+  }
 }

@@ -4,7 +4,7 @@
  * large, unsupported media) are mapped to catalogue codes; a store that cannot reach its database is a
  * 503 `database_unavailable` with Retry-After; anything else is a 500 with no stack trace.
  */
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { envelope, fromValidation, statusOf } from '../api/envelope.js';
 import { FtError, type ErrorCode } from '../domain/errors.js';
 import { StoreUnavailableError } from '../domain/unavailable.js';
@@ -47,5 +47,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
     req.log.error({ err }, 'unhandled error');
     return sendError(reply, new FtError('internal_error', 'internal error; the error_uid identifies it in the server log'));
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, new FtError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+}
+
+/** Unknown routes: 404 in the envelope, after `preHandler` (the key check for versioned paths). */
+export function installNotFound(app: FastifyInstance, preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void>): void {
+  app.setNotFoundHandler({ preHandler }, (req, reply) => sendError(reply, new FtError('not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`)));
 }

@@ -1,20 +1,21 @@
 /**
  * The HTTP server: Fastify with body parsing that accepts JSON whatever the Content-Type says (the
- * official client sends none), multipart uploads, bearer auth on every versioned route, the error
- * envelope, the OpenAPI document and the route modules per API family.
+ * official client sends none), multipart uploads, authentication per matched route (auth.ts), the
+ * error envelope, the OpenAPI document and the route modules per API family.
  */
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { FtError } from '../domain/errors.js';
-import type { AuthService, Principal } from '../service/auth-service.js';
+import type { AuthService } from '../service/auth-service.js';
 import type { FilesService } from '../service/files-service.js';
 import type { FleetService } from '../service/fleet.js';
 import type { JobCreator } from '../service/job-create.js';
 import type { JobsService } from '../service/jobs-service.js';
 import type { Catalog } from '../domain/catalog.js';
-import { installErrorHandlers } from './errors.js';
+import { installRouteAuth, type RateLimits, type RouteEntry } from './auth.js';
+import { installErrorHandlers, installNotFound } from './errors.js';
 import { registerDashboard } from './routes/dashboard.js';
 import { registerFilesV05 } from './routes/files-v05.js';
 import { registerFineTuningV06 } from './routes/fine-tuning-v06.js';
@@ -22,8 +23,9 @@ import { registerJobsV05 } from './routes/jobs-v05.js';
 import { registerMeta } from './routes/meta.js';
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal;
+  interface FastifyInstance {
+    /** Every registered route with its authentication mode (tests walk it). */
+    routeTable: RouteEntry[];
   }
 }
 
@@ -36,11 +38,12 @@ export interface HttpDeps {
   catalog: Catalog;
   maxUploadBytes: number;
   logger: Logger | false;
+  rateLimits: RateLimits;
+  /** The injected clock's now(), for lock-out expiry. */
+  now: () => number;
   /** Extra route modules (v0.6, batch, workers API) registered by the composition root. */
   extraRoutes?: Array<(app: FastifyInstance) => void>;
 }
-
-const PUBLIC_PATHS = new Set(['/healthz', '/openapi.json', '/metrics']);
 
 export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -66,14 +69,9 @@ export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
     },
   });
 
-  app.decorateRequest('principal', null as unknown as Principal);
-  app.addHook('onRequest', async (req: FastifyRequest) => {
-    const path = req.url.split('?')[0]!;
-    if (PUBLIC_PATHS.has(path) || !/^\/v0\.[56]\//.test(path) || isSignedPartUrl(path)) return;
-    const principal = await deps.auth.authenticate(req.headers.authorization);
-    if (!principal) throw new FtError('unauthorized', 'missing or invalid API key: send Authorization: Bearer <key>');
-    req.principal = principal;
-  });
+  const routeAuth = await installRouteAuth(app, deps.auth, deps.rateLimits, deps.now);
+  app.decorate('routeTable', routeAuth.table);
+  installNotFound(app, routeAuth.unknownRoute);
 
   registerMeta(app, deps);
   registerJobsV05(app, deps);
@@ -83,11 +81,6 @@ export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerDashboard(app); // static files at / (public; the dashboard calls the API with the signed-in key)
   return app;
-}
-
-/** Signed direct-upload part URLs carry their own HMAC instead of a bearer key. */
-function isSignedPartUrl(path: string): boolean {
-  return /^\/v0\.5\/files\/uploads\/[^/]+\/parts\/\d+$/.test(path);
 }
 
 /** JSON for application/json and for any other non-multipart type; an empty body is no body. */

@@ -118,7 +118,8 @@ export function fixtureCatalog(plans: Record<string, FixturePlan>, gateDir: stri
 export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
   const home = o.home ?? mkdtempSync(join(tmpdir(), 'ftnode-test-'));
   const gateDir = mkdtempSync(join(tmpdir(), 'ftnode-gates-'));
-  const config = appConfig({ home, port: 0, bootstrapKey: TEST_KEY, catalog: { ...DEFAULT_CATALOG, ...fixtureCatalog(o.plans ?? {}, gateDir) }, ...o.overrides }, {});
+  // authFailuresPerMinute 0: suites send many keyless requests on purpose; rate-limits.test.ts tests the limit
+  const config = appConfig({ home, port: 0, bootstrapKey: TEST_KEY, authFailuresPerMinute: 0, catalog: { ...DEFAULT_CATALOG, ...fixtureCatalog(o.plans ?? {}, gateDir) }, ...o.overrides }, {});
   const app = await startApp(config, { logger: false, ...o.app });
   return {
     app,

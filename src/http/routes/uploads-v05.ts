@@ -1,7 +1,7 @@
 /**
  * /v0.5/files/uploads: direct (multipart) uploads. initiate, parts/urls, parts/checkpoint, complete
- * and abort take the bearer key; the part PUT is reached through a signed URL instead (the auth hook
- * in server.ts skips /v0.5/files/uploads/<id>/parts/<n>; the service checks the signature).
+ * and abort take the bearer key; the part PUT is reached through a signed URL instead (route option
+ * `auth: 'signed'`, see http/auth.ts; the service checks the signature).
  * The PUT lives in its own encapsulated context whose only content-type parser leaves the body
  * unread, so the part streams from the socket to disk (the server-wide JSON parser would buffer it).
  */
@@ -69,7 +69,7 @@ export function registerUploadsV05(app: FastifyInstance, deps: HttpDeps): void {
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined)); // leave the stream to the handler
     raw.put<{ Params: Id & { part_number: string }; Querystring: Record<string, unknown> }>(
-      `${BASE}/:upload_id/parts/:part_number`, { schema: { tags, security: [] } },
+      `${BASE}/:upload_id/parts/:part_number`, { schema: { tags, security: [] }, config: { auth: 'signed' } },
       async (req, reply) => {
         try {
           const n = Number(req.params.part_number);
