@@ -25,7 +25,7 @@ import { typeId } from '../lib/ids.js';
 import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../store/store.js';
 import { checkFileName, DIRECT_UPLOAD_TYPES, resolveContentType } from './files-rules.js';
 import { assembleUpload, COMPLETING_STALE_MS, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
-import { PartSigner, loadOrCreateSigningKey } from './uploads-signing.js';
+import { PartSigner, loadOrCreateSigningKey, serverRoot } from './uploads-signing.js';
 
 /** A part file no row names, untouched this long, belongs to no PUT in flight (1 h, like the temp sweep). */
 export const ORPHAN_PART_AGE_MS = 3600_000;
@@ -218,7 +218,7 @@ export class UploadsService {
 
   private urls(u: UploadRecord, numbers: number[], baseUrl: string): PartUrl[] {
     const expires = Math.floor((this.clock.now() + this.opts.urlTtlMs) / 1000);
-    const base = (this.opts.publicUrl ?? baseUrl).replace(/\/+$/, '');
+    const base = serverRoot(this.opts.publicUrl, baseUrl);
     const byNumber = new Map<number, PartUrl>(); // a duplicate number shares one URL
     return numbers.map((n) => {
       let p = byNumber.get(n);
