@@ -149,7 +149,8 @@ async function main(): Promise<void> {
       let windows = 0;
       let matches: boolean | null = withCheckpoint ? true : null;
       for (const o of outs) {
-        const rows = (await c.call('GET', o.data.ref) as string).trimEnd().split('\n').slice(1);
+        // ref is relative to the version root: {base ending in /v0.5}{ref}
+        const rows = (await c.call('GET', `/v0.5${o.data.ref}`) as string).trimEnd().split('\n').slice(1);
         windows += rows.length;
         if (withCheckpoint) {
           const expect = base.filter((p) => p.file_id === o.data.input_file_id);

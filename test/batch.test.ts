@@ -73,8 +73,8 @@ test('fine-tune (v0.6 omega head) â†’ batch with its checkpoint: outputs equal â
   for (const [i, f] of files.val.entries()) {
     const o = outs.outputs[i].data;
     assert.equal(o.filename, `synthetic-batch_output_${f.file_id.replace(/\.csv$/, '')}.csv`);
-    assert.equal(o.ref, `${BATCH}/${r.body.id}/outputs/${o.filename}`);
-    const csv = await t.client.get(o.ref);
+    assert.equal(o.ref, `/batch/jobs/${r.body.id}/outputs/${o.filename}`, 'relative to the version root (docs/batch.md)');
+    const csv = await t.client.get(`/v0.5${o.ref}`); // as Archetype's clients resolve it: {base ending in /v0.5}{ref}
     assert.equal(csv.status, 200);
     assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
     assert.equal(Buffer.byteLength(csv.body), o.num_bytes);
@@ -121,7 +121,7 @@ test('few-shot knn from worker.n_shots (no checkpoint), two files on two threads
   assert.equal(outs.length, 2);
   for (const [i, f] of files.val.entries()) {
     assert.equal(outs.find((o: any) => o.data.input_file_id === f.file_id).data.filename, `${r.body.id}_output_${f.file_id.replace(/\.csv$/, '')}.csv`, 'unnamed job: outputs named after the id');
-    const { header, rows } = parseCsv((await t.client.get(outs.find((o: any) => o.data.input_file_id === f.file_id).data.ref)).body);
+    const { header, rows } = parseCsv((await t.client.get(`/v0.5${outs.find((o: any) => o.data.input_file_id === f.file_id).data.ref}`)).body);
     assert.deepEqual(header, ['timestamp', 'Prediction', 'class0', 'class1']);
     assert.equal(rows.length, Math.floor((400 - 32) / 8) + 1);
     const right = rows.filter((row) => row[1] === f.label).length;

@@ -58,7 +58,8 @@ test('omega fine-tune, then a batch job on its checkpoint, both on a remote work
   assert.equal(outs.total, files.val.length);
   for (const [i, f] of files.val.entries()) {
     const o = outs.outputs[i].data;
-    const csv = await t.client.get(o.ref);
+    assert.equal(o.ref, `/batch/jobs/${b.body.id}/outputs/${o.filename}`, 'relative to the version root');
+    const csv = await t.client.get(`/v0.5${o.ref}`); // {base ending in /v0.5}{ref}, as Archetype's clients resolve it
     assert.equal(csv.status, 200);
     assert.equal(Buffer.byteLength(csv.body), o.num_bytes);
     const rows = (csv.body as string).trimEnd().split('\n').slice(1).map((l) => l.split(','));

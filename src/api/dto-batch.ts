@@ -72,7 +72,11 @@ export function progressEntryDto<T extends { created_at: number }>(p: T): Omit<T
   return { ...p, created_at: isoSeconds(p.created_at) };
 }
 
-export function outputDto(jobId: string, o: { filename: string; num_bytes: number; sha256: string; input_file_id: string }): Record<string, unknown> {
-  // `ref` is an authenticated API path (archetype-api.md §6 allows it instead of a presigned URL).
-  return { data: { filename: o.filename, ref: `/v0.5/batch/jobs/${jobId}/outputs/${o.filename}`, num_bytes: o.num_bytes, sha256: o.sha256, input_file_id: o.input_file_id } };
+/**
+ * `ref` is chosen by the service (docs/batch.md "Output refs"): a path relative to the version root
+ * (`/batch/jobs/{id}/outputs/{filename}`, fetched as `{base ending in /v0.5}{ref}` with the key) or a
+ * presigned absolute URL (fetched as it is, no key).
+ */
+export function outputDto(o: { filename: string; num_bytes: number; sha256: string; input_file_id: string }, ref: string): Record<string, unknown> {
+  return { data: { filename: o.filename, ref, num_bytes: o.num_bytes, sha256: o.sha256, input_file_id: o.input_file_id } };
 }

@@ -20,6 +20,7 @@ import { buildServer } from '../http/server.js';
 import { AttemptsService } from '../service/attempts-service.js';
 import { AuthService } from '../service/auth-service.js';
 import { BatchCreator } from '../service/batch-create.js';
+import { OutputLinks } from '../service/batch-links.js';
 import { BatchService } from '../service/batch-service.js';
 import { Bus } from '../service/bus.js';
 import { FilesService } from '../service/files-service.js';
@@ -98,11 +99,12 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
   const auth = new AuthService(store, clock);
+  const signingKeyFile = config.uploadSigningKeyFile ?? join(config.home, 'upload-signing.key'); // part URLs and presigned output refs
   const files = new FilesService(store, blobs, clock, {
     maxUploadBytes: config.maxUploadBytes,
     uploads: {
       partBytes: config.uploadPartBytes, urlTtlMs: config.uploadUrlTtlMs, ttlMs: config.uploadTtlMs, maxBytes: config.maxDirectUploadBytes,
-      publicUrl: config.publicUrl, signingKeyFile: config.uploadSigningKeyFile ?? join(config.home, 'upload-signing.key'),
+      publicUrl: config.publicUrl, signingKeyFile,
     },
   });
   if (store instanceof PostgresStore) {
@@ -121,7 +123,8 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const fleet = new FleetService(store, clock, config.heartbeatMs);
   const bootstrapKey = await bootstrap(auth, config);
 
-  const batch = new BatchService(store, blobs, jobs, new BatchCreator(store, blobs, files, hooks, config.catalog, clock, bus));
+  const outputLinks = new OutputLinks(clock, { mode: config.outputRefs, publicUrl: config.publicUrl, ttlMs: config.outputUrlTtlMs, signingKeyFile });
+  const batch = new BatchService(store, blobs, jobs, new BatchCreator(store, blobs, files, hooks, config.catalog, clock, bus), outputLinks);
   // A database outage is a condition of the deployment, reported by every timer tick: warn, not error.
   const onError = (err: unknown): void => {
     if (!logger) return;

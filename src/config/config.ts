@@ -29,8 +29,10 @@ export interface Config {
   uploadPartBytes: number; // part size offered at initiate (raised when a file would need > 10,000 parts)
   uploadUrlTtlMs: number; // lifetime of a signed part URL
   maxDirectUploadBytes: number;
-  publicUrl: string | null; // base of signed part URLs when clients reach the server through a proxy; else the request's Host
-  uploadSigningKeyFile: string | null; // HMAC key of part URLs; null = <home>/upload-signing.key (replicas behind one URL share one file)
+  publicUrl: string | null; // server root clients reach (behind a proxy): base of signed part URLs and presigned output refs; else the request's Host
+  uploadSigningKeyFile: string | null; // HMAC key of part URLs and presigned output refs; null = <home>/upload-signing.key (replicas behind one URL share one file)
+  outputRefs: 'auto' | 'relative' | 'presigned'; // `ref` of batch outputs (docs/batch.md): auto = presigned when publicUrl is set, else relative
+  outputUrlTtlMs: number; // lifetime of a presigned output ref
   logLevel: string;
   // abuse and exposure (docs/configuration.md, docs/errors.md)
   authFailuresPerMinute: number; // failed authentications per client address per minute before 429 for the rest of it; 0 = no limit
@@ -69,6 +71,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   FTNODE_MAX_UPLOAD_BYTES: 'maxUploadBytes',
   FTNODE_UPLOAD_TTL_MS: 'uploadTtlMs',
   FTNODE_PUBLIC_URL: 'publicUrl',
+  FTNODE_OUTPUT_REFS: 'outputRefs',
   FTNODE_LOG_LEVEL: 'logLevel',
   FTNODE_AUTH_FAILURES_PER_MINUTE: 'authFailuresPerMinute',
   FTNODE_REQUESTS_PER_KEY_PER_MINUTE: 'requestsPerKeyPerMinute',
@@ -87,7 +90,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
 
 const NUMERIC: ReadonlySet<keyof Config> = new Set([
   'port', 'builtinWorkers', 'leaseMs', 'heartbeatMs', 'reaperIntervalMs', 'maxAttempts', 'stopGraceMs',
-  'cancelKillMs', 'maxUploadBytes', 'uploadTtlMs', 'uploadPartBytes', 'uploadUrlTtlMs', 'maxDirectUploadBytes',
+  'cancelKillMs', 'maxUploadBytes', 'uploadTtlMs', 'uploadPartBytes', 'uploadUrlTtlMs', 'maxDirectUploadBytes', 'outputUrlTtlMs',
   'workerClaimWaitMs', 'workerDisconnectGraceMs', 'workerConcurrency', 'workerCacheMaxBytes',
   'authFailuresPerMinute', 'requestsPerKeyPerMinute',
 ]);
@@ -123,6 +126,8 @@ function defaults(home: string, trainerEntry: string): Config {
     maxDirectUploadBytes: 250_000_000_000, // 250 GB, Archetype's documented direct-to-cloud limit
     publicUrl: null,
     uploadSigningKeyFile: null,
+    outputRefs: 'auto',
+    outputUrlTtlMs: 3600_000, // 1 h, as the hosted API's presigned URLs; each listing hands out fresh ones
     logLevel: 'info',
     authFailuresPerMinute: 20, // a person mistyping a key fails a few times; a guesser needs billions
     requestsPerKeyPerMinute: 60_000, // 1,000/s sustained: above any client pipeline measured, below a runaway loop
@@ -179,6 +184,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Source = proces
   if (!overrides.heartbeatMs && !env.FTNODE_HEARTBEAT_MS) cfg.heartbeatMs = Math.max(50, Math.floor(cfg.leaseMs / 10));
   cfg.workerDisconnectGraceMs = Math.max(cfg.workerDisconnectGraceMs, 2 * cfg.heartbeatMs);
   checkExposure(cfg);
+  if (!['auto', 'relative', 'presigned'].includes(cfg.outputRefs)) throw new Error(`config: FTNODE_OUTPUT_REFS must be auto, relative or presigned, got '${String(cfg.outputRefs)}'`);
+  // Clients fetch a ref that starts with http(s):// as it is and treat anything else as relative to their base.
+  if (cfg.publicUrl !== null && !/^https?:\/\/[^/]/.test(cfg.publicUrl)) throw new Error(`config: FTNODE_PUBLIC_URL must start with http:// or https://, got '${cfg.publicUrl}'`);
   return Object.freeze(cfg);
 }
 

@@ -4,7 +4,8 @@
  * batch job and vice versa), events, progress entries and outputs.
  * Progress entries are the job's metrics rows that carry `input_index` (the batch-msc trainer's
  * per-window-batch and per-file reports): metrics writes are fenced, so no entry is recorded after a
- * cancel. Outputs are the `output_committed` events before the job's terminal event (batch-outputs.ts).
+ * cancel. Outputs are the `output_committed` events before the job's terminal event (batch-outputs.ts);
+ * their refs, relative or presigned, come from batch-links.ts.
  */
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.js';
@@ -13,6 +14,7 @@ import type { JobStatus } from '../domain/status.js';
 import type { Job, JobEvent } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 import type { BatchCreator } from './batch-create.js';
+import type { OutputLinks } from './batch-links.js';
 import { listCommittedOutputs, outputKey, type CommittedOutput } from './batch-outputs.js';
 import { PORTS } from './batch-request.js';
 import type { JobsService } from './jobs-service.js';
@@ -44,6 +46,7 @@ export class BatchService {
     private readonly blobs: BlobStore,
     private readonly jobs: JobsService,
     private readonly creator: BatchCreator,
+    private readonly links: OutputLinks,
   ) {}
 
   create(org_uuid: string, body: unknown): Promise<Job> {
@@ -101,12 +104,31 @@ export class BatchService {
     return { job, ...page(await listCommittedOutputs(this.store, job.uuid), offset, limit) };
   }
 
+  /** Where a client fetches a listed output (relative to the version root, or presigned absolute). */
+  outputRef(job: Job, filename: string, requestBase: string): string {
+    return this.links.ref(job, filename, requestBase);
+  }
+
   /** A listed output's bytes; anything else (never committed, committed after a cancel) is a 404. */
   async openOutput(org_uuid: string, id: string, filename: string): Promise<{ output: CommittedOutput; stream: Readable }> {
-    const job = await this.get(org_uuid, id);
+    return this.open(await this.get(org_uuid, id), filename);
+  }
+
+  /**
+   * The same bytes through a presigned ref (no API key): the signature is checked first (403), so a
+   * caller without one learns nothing about which jobs exist; then the job by its uuid, batch only.
+   */
+  async openSignedOutput(job_uuid: string, filename: string, q: { expires?: unknown; sig?: unknown }): Promise<{ output: CommittedOutput; stream: Readable }> {
+    this.links.verify(job_uuid, filename, q);
+    const job = await this.store.getJobByUuid(job_uuid);
+    if (!job || job.api_version !== 'batch') throw new FtError('job_not_found', `job '${job_uuid}' not found (deleted?)`);
+    return this.open(job, filename);
+  }
+
+  private async open(job: Job, filename: string): Promise<{ output: CommittedOutput; stream: Readable }> {
     const output = (await listCommittedOutputs(this.store, job.uuid)).find((o) => o.filename === filename);
     const stream = output ? await this.blobs.openRead(outputKey(job.uuid, filename)) : null;
-    if (!output || !stream) throw new FtError('not_found', `job '${id}' has no output '${filename.slice(0, 100)}'`);
+    if (!output || !stream) throw new FtError('not_found', `job '${job.id}' has no output '${filename.slice(0, 100)}'`);
     return { output, stream };
   }
 }

@@ -2,14 +2,19 @@
  * /v0.5/batch/jobs (archetype-api.md §6, docs/batch.md): create, list, get, cancel, delete, events,
  * progress, outputs and the output files themselves. Lists use the batch family's pagination
  * (`offset`, `limit`, default 100, -1 = all) and answer `{total, offset, limit, <items>}`.
+ * The presigned output GET (`/v0.5/signed/batch/outputs/…`) takes no key (route option
+ * `auth: 'signed'`, http/auth.ts): the service checks its signature.
  * Registered by the composition root (HttpDeps.extraRoutes).
  */
-import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BATCH_STATUS_WORDS, batchEventDto, batchJobDto, outputDto, progressEntryDto } from '../../api/dto-batch.js';
 import { parseLimitOffset, throwIfAny } from '../../api/query.js';
 import { ErrorEnvelopeSchema } from '../../api/schemas.js';
 import type { ErrorDetail } from '../../domain/errors.js';
 import type { JobStatus } from '../../domain/status.js';
+import { SIGNED_OUTPUT_ROUTE } from '../../service/batch-links.js';
+import type { CommittedOutput } from '../../service/batch-outputs.js';
 import type { BatchService } from '../../service/batch-service.js';
 
 const BASE = '/v0.5/batch/jobs';
@@ -32,6 +37,20 @@ function batchStatuses(raw: unknown, problems: ErrorDetail[]): JobStatus[] | und
   const bad = words.filter((w) => !(w in BATCH_STATUS_WORDS));
   if (bad.length > 0) problems.push({ code: 'invalid_parameter', message: `unknown status value(s): ${bad.join(', ')}; batch statuses are ${Object.keys(BATCH_STATUS_WORDS).join(', ')}` });
   return words.flatMap((w) => BATCH_STATUS_WORDS[w] ?? []);
+}
+
+/** Where the client reached us: presigned refs point back to it when no public URL is configured. */
+function requestBase(req: FastifyRequest): string {
+  return `${req.protocol}://${req.headers.host ?? req.host}`;
+}
+
+function sendOutput(reply: FastifyReply, { output, stream }: { output: CommittedOutput; stream: Readable }): FastifyReply {
+  return reply
+    .header('content-type', 'text/csv; charset=utf-8')
+    .header('content-length', output.num_bytes)
+    .header('content-disposition', `attachment; filename="${output.filename}"`)
+    .header('x-checksum-sha256', output.sha256)
+    .send(stream);
 }
 
 export function registerBatchV05(app: FastifyInstance, batch: BatchService): void {
@@ -71,16 +90,16 @@ export function registerBatchV05(app: FastifyInstance, batch: BatchService): voi
   app.get<{ Params: IdParams; Querystring: Query }>(`${BASE}/:job_id/outputs`, { schema: { tags, params: idParams } }, async (req) => {
     const { offset, limit } = pageQuery(req.query);
     const r = await batch.outputs(org(req), req.params.job_id, offset, limit);
-    return { total: r.total, offset, limit, outputs: r.items.map((o) => outputDto(r.job.id, o)) };
+    const base = requestBase(req);
+    return { total: r.total, offset, limit, outputs: r.items.map((o) => outputDto(o, batch.outputRef(r.job, o.filename, base))) };
   });
 
-  app.get<{ Params: IdParams & { filename: string } }>(`${BASE}/:job_id/outputs/:filename`, { schema: { tags } }, async (req, reply) => {
-    const { output, stream } = await batch.openOutput(org(req), req.params.job_id, req.params.filename);
-    return reply
-      .header('content-type', 'text/csv; charset=utf-8')
-      .header('content-length', output.num_bytes)
-      .header('content-disposition', `attachment; filename="${output.filename}"`)
-      .header('x-checksum-sha256', output.sha256)
-      .send(stream);
-  });
+  app.get<{ Params: IdParams & { filename: string } }>(`${BASE}/:job_id/outputs/:filename`, { schema: { tags } }, async (req, reply) =>
+    sendOutput(reply, await batch.openOutput(org(req), req.params.job_id, req.params.filename)));
+
+  // A presigned ref: no bearer key; a bad, tampered or expired signature is 403 `unauthorized`.
+  app.get<{ Params: { job_uuid: string; filename: string }; Querystring: Query }>(`${SIGNED_OUTPUT_ROUTE}/:job_uuid/:filename`, {
+    schema: { tags, security: [] },
+    config: { auth: 'signed' },
+  }, async (req, reply) => sendOutput(reply, await batch.openSignedOutput(req.params.job_uuid, req.params.filename, req.query)));
 }
