@@ -14,6 +14,7 @@ import { loadConfig, type Config, type ConfigOverrides } from '../config/config.
 import { systemClock, type Clock } from '../lib/clock.js';
 import { isTerminal, JOB_STATUSES } from '../domain/status.js';
 import { registerMetrics } from '../http/metrics.js';
+import { secureDataDir } from './data-dir.js';
 import { registerBatchV05 } from '../http/routes/batch-v05.js';
 import { registerWorkerApi } from '../http/routes/worker-api.js';
 import { buildServer } from '../http/server.js';
@@ -94,6 +95,7 @@ export async function openStore(config: Readonly<Config>, clock: Clock = systemC
 export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger === undefined ? pino({ level: config.logLevel }) : opts.logger;
+  secureDataDir(config);
   const store = await openStore(config, clock, logger);
   const blobs = new LocalDiskBlobStore(config.artifactsDir);
   const bus = new Bus();

@@ -56,6 +56,9 @@ export async function streamToFile(path: string, source: Readable, opts: StageOp
       cb(null, chunk);
     },
   });
+  // stream.pipeline never settles for a source destroyed before it is attached (Node 20): the
+  // multipart parser destroys a part whose body broke off, possibly while we were opening the file.
+  if (source.destroyed) throw Object.assign(new Error('the upload stream was closed before it could be stored'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
   try {
     const sink = createWriteStream(path, { highWaterMark: WRITE_BUFFER });
     if (opts.through) await pipeline(source, opts.through, meter, sink);

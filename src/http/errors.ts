@@ -5,6 +5,8 @@
  * 503 `database_unavailable` with Retry-After; anything else is a 500 with no stack trace.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { drainBounded } from './drain.js';
 import { envelope, fromValidation, statusOf } from '../api/envelope.js';
 import { FtError, type ErrorCode } from '../domain/errors.js';
 import { StoreUnavailableError } from '../domain/unavailable.js';
@@ -19,11 +21,47 @@ export function sendError(reply: FastifyReply, err: FtError): FastifyReply {
 const FASTIFY_CODES: Record<string, { code: ErrorCode; status: number; message?: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', status: 400 },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', status: 400, message: 'the request body is empty; send a JSON object' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'invalid_file_size', status: 413, message: 'the request body is larger than this endpoint accepts' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'invalid_file_size', status: 413, message: 'the JSON body is larger than 16 MiB, the limit for JSON requests (files go through POST /v0.5/files or a direct upload)' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'invalid_file_type', status: 415 },
   FST_INVALID_MULTIPART_CONTENT_TYPE: { code: 'invalid_parameter', status: 400, message: 'send the file as multipart/form-data with a part named "file"' },
   FST_REQ_FILE_TOO_LARGE: { code: 'invalid_file_size', status: 413 },
+  FST_ERR_BAD_URL: { code: 'invalid_request', status: 400, message: 'the path is not valid percent-encoding (e.g. %ZZ)' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'uri_too_long', status: 414, message: 'a path segment is longer than 512 characters' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_request', status: 400, message: 'the Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'invalid_request', status: 400, message: 'the Content-Type header is not valid' },
+  FST_ERR_CTP_INVALID_CONTENT_TYPE: { code: 'invalid_request', status: 400, message: 'the Content-Type header is not valid' },
 };
+
+/** Node's HTTP parser errors (before any route runs) → status and catalogue code. */
+const PARSER_CODES: Record<string, { code: ErrorCode; status: number; message: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 'headers_too_large', status: 431, message: 'the request headers are larger than 16 KB' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', status: 408, message: 'the request was not received in time' },
+  HPE_UNEXPECTED_CONTENT_LENGTH: { code: 'invalid_request', status: 400, message: 'Content-Length and Transfer-Encoding may not be sent together' },
+  HPE_INVALID_CONTENT_LENGTH: { code: 'invalid_request', status: 400, message: 'the Content-Length header is not a number' },
+  HPE_INVALID_EOF_STATE: { code: 'invalid_request', status: 400, message: 'the connection ended before the whole request (its Content-Length) arrived' },
+  HPE_INVALID_TRANSFER_ENCODING: { code: 'invalid_request', status: 400, message: 'the Transfer-Encoding header is not valid' },
+};
+
+/**
+ * Fastify's clientErrorHandler: the parser refused the bytes, so there is no request object; the
+ * answer is written to the socket by hand, in the envelope, and the connection is closed (the
+ * parser cannot find the next request's start after a framing error).
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = PARSER_CODES[err.code ?? ''] ?? { code: 'invalid_request' as const, status: 400, message: `the HTTP request is malformed (${err.code ?? 'parse error'})` };
+  const body = JSON.stringify(envelope([{ code: known.code, message: known.message }]));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroySoon();
+}
+
+/** Errors Fastify raises before routing (bad percent-encoding, an over-long path segment). */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const known = FASTIFY_CODES[err.code];
+  void sendError(reply, known ? new FtError(known.code, known.message ?? err.message).withStatus(known.status) : new FtError('invalid_request', err.message).withStatus(400));
+}
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -40,6 +78,13 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return sendError(reply, fromValidation(err.validation as never, where));
     }
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Read what the client still sends (bounded) so that it reads the 413 instead of a reset.
+      return drainBounded(req.raw).then((drained) => {
+        if (!drained) reply.header('connection', 'close');
+        return sendError(reply, new FtError(known!.code, known!.message!).withStatus(known!.status));
+      });
+    }
     if (known) return sendError(reply, new FtError(known.code, known.message ?? err.message).withStatus(known.status));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendError(reply, new FtError('invalid_parameter', err.message).withStatus(err.statusCode));

@@ -15,9 +15,9 @@ import type { JobCreator } from '../service/job-create.js';
 import type { JobsService } from '../service/jobs-service.js';
 import type { Catalog } from '../domain/catalog.js';
 import { installRouteAuth, type RateLimits, type RouteEntry } from './auth.js';
-import { installErrorHandlers, installNotFound } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers, installNotFound } from './errors.js';
 import { registerDashboard } from './routes/dashboard.js';
-import { registerFilesV05 } from './routes/files-v05.js';
+import { MAX_FORM_FIELDS, registerFilesV05 } from './routes/files-v05.js';
 import { registerFineTuningV06 } from './routes/fine-tuning-v06.js';
 import { registerJobsV05 } from './routes/jobs-v05.js';
 import { registerMeta } from './routes/meta.js';
@@ -52,6 +52,11 @@ export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
     // close() ends idle keep-alive sockets too, instead of waiting out their 72 s timeout.
     forceCloseConnections: true,
     bodyLimit: 16 * 1024 * 1024, // JSON bodies (predict rows): 16 MiB; files go through multipart streams
+    // Ids are at most 64 characters; a longer segment still reaches the route (a 404 in the envelope)
+    // up to 512, beyond which the router answers 414 uri_too_long (Fastify's default is 100).
+    routerOptions: { maxParamLength: 512 },
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: true } },
     // One log line per request would drown the job events at 10k requests/s; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -60,7 +65,7 @@ export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
 
   installErrorHandlers(app);
   installJsonParser(app);
-  await app.register(multipart, { limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 10 } });
+  await app.register(multipart, { limits: { fileSize: deps.maxUploadBytes, files: 1, fields: MAX_FORM_FIELDS } });
   await app.register(swagger, {
     openapi: {
       info: { title: 'ftnode', version: '0.1.0', description: 'Self-hosted fine-tuning service, wire-compatible with the Archetype AI Fine-Tuning API' },

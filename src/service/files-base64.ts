@@ -1,7 +1,10 @@
 /**
  * Streaming base64 decoder for POST /v0.5/files/base64 (the part holds base64 text; the decoded
  * bytes are the file). Whitespace (line-wrapped base64) is skipped, the standard and URL-safe
- * alphabets are accepted, padding only at the end. Groups of 4 characters are decoded as they
+ * alphabets are accepted. Decoding is strict (RFC 4648 §4): the text is a whole number of 4-character
+ * groups, and "=" padding appears only in the last group, as "xx==" or "xxx=" (so "====", "x===" and
+ * unpadded text are refused; Node's own decoder would turn them into 0 or a few bytes without a word).
+ * Groups of 4 characters are decoded as they
  * arrive; at most 3 characters are carried between chunks, so memory stays constant.
  * Invalid input does not fail the stream: failing it would stop the multipart parser, which must
  * keep reading the request body so the client can read the 400. Output stops instead, `error`
@@ -11,6 +14,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 const INVALID = /[^A-Za-z0-9+/\-_=\s]/;
 const SPACE = /\s/;
+const LAST_GROUP = /^(?:[^=]{2}==|[^=]{3}=)$/;
 
 export class Base64Decoder extends Transform {
   error: string | null = null;
@@ -26,25 +30,25 @@ export class Base64Decoder extends Transform {
     this.offset += s.length;
     if (SPACE.test(s)) s = s.replace(/\s+/g, '');
     if (s.length === 0) return cb();
-    if (this.padded && /[^=]/.test(s)) return this.fail('data after the "=" padding', cb);
-    const eq = s.indexOf('=');
-    if (eq !== -1) {
-      if (/[^=]/.test(s.slice(eq))) return this.fail('data after the "=" padding', cb);
-      this.padded = true;
-    }
+    if (this.padded) return this.fail('data after the "=" padding', cb);
     s = this.carry + s;
     const whole = s.length - (s.length % 4);
     this.carry = s.slice(whole);
     if (whole === 0) return cb();
-    cb(null, Buffer.from(s.slice(0, whole), 'base64'));
+    const groups = s.slice(0, whole);
+    const eq = groups.indexOf('=');
+    if (eq !== -1) {
+      if (eq < whole - 2 || !LAST_GROUP.test(groups.slice(whole - 4))) return this.fail(`"=" padding at offset ${this.offset - s.length + eq} is not the end of the last 4-character group ("xx==" or "xxx=")`, cb);
+      if (this.carry !== '') return this.fail('data after the "=" padding', cb);
+      this.padded = true;
+    }
+    cb(null, Buffer.from(groups, 'base64'));
   }
 
   override _flush(cb: TransformCallback): void {
     if (this.error) return cb();
-    if (this.padded && this.carry !== '') return this.fail('the padded text is not a multiple of 4 characters', cb);
-    const rest = this.carry.replace(/=+$/, '');
-    if (rest.length % 4 === 1) return this.fail('the text ends with a lone character (truncated base64)', cb);
-    cb(null, rest.length > 0 ? Buffer.from(rest, 'base64') : undefined);
+    if (this.carry !== '') return this.fail(`the text is ${this.offset} characters, not a whole number of 4-character groups (unpadded or truncated base64)`, cb);
+    cb();
   }
 
   private fail(message: string, cb: TransformCallback): void {

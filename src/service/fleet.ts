@@ -1,8 +1,11 @@
 /**
  * The runner fleet's status for GET /v0.5/fine-tune/status: READY (a live worker is idle), BUSY (every
  * live worker is training), STALE (workers exist but none heartbeated within 3 intervals), ERROR (no
- * worker registered at all: jobs would queue forever).
+ * worker registered at all: jobs would queue forever). The workers are shared by every organization,
+ * so their counts are the fleet's; the job counts (`jobs_by_status`, `queue_depth`, `active_jobs`) are
+ * the caller's organization's only: another organization's activity is not the caller's business.
  */
+import { ACTIVE_STATUSES } from '../domain/status.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/store.js';
 
@@ -19,15 +22,16 @@ export interface FleetStatus {
 export class FleetService {
   constructor(private readonly store: Store, private readonly clock: Clock, private readonly heartbeatMs: number) {}
 
-  async status(): Promise<FleetStatus> {
+  async status(org_uuid: string): Promise<FleetStatus> {
     const now = this.clock.now();
     const workers = await this.store.listWorkers();
     const live = workers.filter((w) => now - w.last_seen_at <= 3 * this.heartbeatMs);
-    const active = live.reduce((n, w) => n + w.active_jobs, 0);
+    const running = live.reduce((n, w) => n + w.active_jobs, 0);
     const capacity = live.reduce((n, w) => n + w.concurrency, 0);
-    const byStatus = await this.store.countJobsByStatus();
-    const status = workers.length === 0 ? 'ERROR' : live.length === 0 ? 'STALE' : active >= capacity ? 'BUSY' : 'READY';
+    const byStatus = await this.store.countJobsByStatus(org_uuid);
+    const status = workers.length === 0 ? 'ERROR' : live.length === 0 ? 'STALE' : running >= capacity ? 'BUSY' : 'READY';
     const updated = workers.reduce((t, w) => Math.max(t, w.last_seen_at), 0) || now;
+    const active = ACTIVE_STATUSES.reduce((n, s) => n + (byStatus[s] ?? 0), 0);
     return { status, updated_at: updated, workers: workers.length, live_workers: live.length, active_jobs: active, queue_depth: byStatus.REGISTERED ?? 0, jobs_by_status: byStatus };
   }
 }

@@ -193,7 +193,8 @@ export interface Store extends WorkerTokenStore {
   /** User or control-plane transition: CAS from `expected` to the table's target; event in the same write. */
   transition(job_uuid: string, action: JobAction, expected: JobStatus, now: number, event: NewEvent, patch?: TransitionPatch): Promise<Job | null>;
   deleteJob(job_uuid: string): Promise<boolean>;
-  countJobsByStatus(): Promise<Record<string, number>>;
+  /** Jobs per status: of one organization, or (no argument: operator metrics) of all. */
+  countJobsByStatus(org_uuid?: string): Promise<Record<string, number>>;
 
   // attempts (worker side, fenced)
   /** Claims the oldest REGISTERED job: attempt + new fencing token + STARTING, atomically. */

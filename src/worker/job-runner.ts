@@ -11,7 +11,7 @@ import { isTerminal, type JobStatus } from '../domain/status.js';
 import type { Job, JobProgress } from '../domain/types.js';
 import type { ClaimedWork } from '../domain/work.js';
 import { EXIT_INVALID_CONFIG, EXIT_INVALID_DATASET, PROTOCOL_VERSION, type TrainerMessage, type TrainerSpec } from '../trainers/protocol.js';
-import { TrainerProcess } from './trainer-process.js';
+import { TrainerProcess, type TrainerExit } from './trainer-process.js';
 import type { StatusFeed, WorkSource } from './work-source.js';
 
 export interface RunnerSettings {
@@ -66,8 +66,12 @@ export class JobRunner {
       } else if (this.status === 'STOPPING') {
         await this.source.event(fence, this.job, 'warn', 'trainer_exited', `Trainer exited (code ${exit.code}, signal ${exit.signal}) while stopping; finalizing from the last committed checkpoint`);
         await this.source.finish(fence, this.job.uuid);
+      } else if (exit.signal) {
+        // A signal ftnode did not send (kill() marks ours): not retried, since an out-of-memory kill
+        // would recur on every attempt with the same data (docs/lifecycle.md).
+        await this.source.fail(fence, 'trainer_killed', `${killedMessage(exit)}${exit.stderrTail ? `; stderr: ${exit.stderrTail.slice(-1000)}` : ''}`);
       } else {
-        const why = this.lastError?.message ?? `trainer exited with code ${exit.code}${exit.signal ? ` (signal ${exit.signal})` : ''}`;
+        const why = this.lastError?.message ?? `trainer exited with code ${exit.code}`;
         await this.source.fail(fence, 'trainer_failed', `${why}${exit.stderrTail ? `; stderr: ${exit.stderrTail.slice(-1000)}` : ''}`);
       }
     } finally {
@@ -208,4 +212,13 @@ export class JobRunner {
     if (this.ended) return;
     await this.source.event(this.work.fence, this.job, level, 'log', message.slice(0, 2000));
   }
+}
+
+/** What ended a trainer that ftnode did not kill, in words a user can act on. */
+export function killedMessage(exit: TrainerExit): string {
+  const peak = exit.peakRssBytes === null ? '' : `; its peak memory was at least ${(exit.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
+  const cause = exit.signal === 'SIGKILL'
+    ? ', which ftnode did not send: most likely the kernel\'s out-of-memory killer (the machine or its memory limit ran out of memory)'
+    : ', which ftnode did not send';
+  return `the trainer was killed by signal ${exit.signal}${cause}${peak}`;
 }

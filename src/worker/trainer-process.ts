@@ -2,9 +2,12 @@
  * One trainer child process: spawned in its own process group (so a kill reaches anything it
  * started, e.g. a Python script's data-loader workers), fed the start spec on stdin, read line by
  * line on stdout. Messages are handed to the caller strictly in order, one at a time, so a checkpoint
- * commit finishes before the `done` that follows it is handled.
+ * commit finishes before the `done` that follows it is handled. Its peak memory (VmHWM, Linux) is
+ * sampled every second, so a trainer that a signal we did not send ends (the kernel's OOM killer) can
+ * be reported with how much memory it had reached.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { isTrainerMessage, type TrainerMessage, type TrainerSpec, type WorkerToTrainer } from '../trainers/protocol.js';
 
@@ -13,7 +16,12 @@ export interface TrainerExit {
   signal: NodeJS.Signals | null;
   killed: boolean; // by us (cancel, lost lease, grace budget)
   stderrTail: string;
+  /** Highest resident set size sampled (bytes), null where /proc is not available. */
+  peakRssBytes: number | null;
 }
+
+/** One sample a second: a trainer's memory grows over seconds (loading data), not milliseconds. */
+const MEMORY_SAMPLE_MS = 1000;
 
 const STDERR_TAIL_BYTES = 4096;
 
@@ -22,6 +30,7 @@ export class TrainerProcess {
   private queue: Promise<void> = Promise.resolve();
   private stderrTail = '';
   private killedByUs = false;
+  private peakRss: number | null = null;
   readonly exited: Promise<TrainerExit>;
 
   constructor(command: string[], spec: TrainerSpec, env: Record<string, string | undefined>, onMessage: (m: TrainerMessage) => Promise<void>, onStderr: (line: string) => void) {
@@ -43,14 +52,19 @@ export class TrainerProcess {
       onStderr(line);
     });
     const outClosed = new Promise<void>((r) => out.once('close', r));
+    const sampler = setInterval(() => void this.sampleMemory(), MEMORY_SAMPLE_MS).unref();
+    void this.sampleMemory();
     this.exited = new Promise<TrainerExit>((resolve) => {
+      const report = (code: number | null, signal: NodeJS.Signals | null): TrainerExit => ({ code, signal, killed: this.killedByUs, stderrTail: this.stderrTail, peakRssBytes: this.peakRss });
       this.child.once('error', (e) => {
+        clearInterval(sampler);
         this.stderrTail += `spawn failed: ${e.message}\n`;
-        resolve({ code: null, signal: null, killed: this.killedByUs, stderrTail: this.stderrTail });
+        resolve(report(null, null));
       });
       this.child.once('exit', (code, signal) => {
+        clearInterval(sampler);
         // Let stdout drain and every queued message be handled before reporting the exit.
-        void outClosed.then(() => this.queue).then(() => resolve({ code, signal, killed: this.killedByUs, stderrTail: this.stderrTail }));
+        void outClosed.then(() => this.queue).then(() => resolve(report(code, signal)));
       });
     });
     this.send({ type: 'start', spec });
@@ -58,6 +72,18 @@ export class TrainerProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** VmHWM of the trainer process (its own peak; children it started are not counted). */
+  private async sampleMemory(): Promise<void> {
+    const pid = this.child.pid;
+    if (!pid || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+      if (m) this.peakRss = Math.max(this.peakRss ?? 0, Number(m[1]) * 1024);
+    } catch {
+      // gone already, or no /proc (macOS): peak unknown
+    }
   }
 
   send(msg: WorkerToTrainer): void {

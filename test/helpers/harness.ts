@@ -24,6 +24,7 @@ export interface FixturePlan {
   failAtStep?: number;
   errorMessage?: string;
   ignoreStop?: boolean;
+  killSelfAtStep?: number;
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000): Promise<T> {

@@ -9,11 +9,12 @@
  */
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
-import { throwIfAny } from '../../api/query.js';
+import { drainBody } from '../drain.js';
+import { clampedInt, throwIfAny } from '../../api/query.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { FileRecord } from '../../domain/types.js';
 import type { PendingFile } from '../../service/files-service.js';
+import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
 import type { HttpDeps } from '../server.js';
 import { registerUploadsV05 } from './uploads-v05.js';
 
@@ -24,6 +25,8 @@ const tags = ['files v0.5'];
  * limit); a shorter one is metered as it streams (busboy stops at the limit).
  */
 const MULTIPART_ALLOWANCE = 1024 * 1024;
+/** Non-file form fields accepted beside the file (the server's multipart limit). */
+export const MAX_FORM_FIELDS = 10;
 
 export function fileMetadataDto(f: FileRecord): Record<string, unknown> {
   return {
@@ -39,15 +42,7 @@ export function fileMetadataDto(f: FileRecord): Record<string, unknown> {
   };
 }
 
-/** Reads the rest of a request body and throws it away (the bytes nobody will store). */
-export async function drainBody(raw: IncomingMessage): Promise<void> {
-  if (raw.readableEnded || raw.destroyed) return;
-  await new Promise<void>((resolve) => {
-    raw.once('end', resolve).once('close', resolve).once('error', resolve);
-    raw.unpipe(); // a parser that stopped reading would hold the body back
-    raw.resume();
-  });
-}
+export { drainBody } from '../drain.js';
 
 const fileIdOf = (req: FastifyRequest): string => (req.params as Record<string, string>)['*'] ?? '';
 
@@ -57,6 +52,12 @@ async function receive(req: FastifyRequest, deps: HttpDeps, encoding: 'raw' | 'b
     await drainBody(req.raw);
     throw new FtError('invalid_parameter', 'send the file as multipart/form-data with a part named "file"');
   }
+  try {
+    requireBoundary(req);
+  } catch (err) {
+    await drainBody(req.raw);
+    throw err;
+  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max + MULTIPART_ALLOWANCE) {
     await drainBody(req.raw); // certainly over the limit: read past it without writing anything
@@ -64,18 +65,27 @@ async function receive(req: FastifyRequest, deps: HttpDeps, encoding: 'raw' | 'b
   }
   let pending: PendingFile | null = null;
   let current: MultipartFile | null = null;
+  let fields = 0;
   try {
     // preservePath: a name with a path separator is refused, not silently cut to its base name;
     // files: other file parts are read and ignored instead of failing the request
     const opts = { limits: { fileSize: max, files: 8 }, throwFileSizeLimit: false, preservePath: true };
     for await (const part of req.parts(opts as never) as AsyncIterableIterator<Multipart>) {
-      if (part.type !== 'file') continue;
+      if (part.type !== 'file') {
+        fields++;
+        continue;
+      }
       if (part.fieldname !== 'file' || pending) {
         part.file.resume();
         continue;
       }
       current = part;
-      pending = await deps.files.receive(req.principal.org.uuid, part.filename, part.mimetype, part.file, encoding);
+      const unguard = guardPart(req.raw, part.file);
+      try {
+        pending = await deps.files.receive(req.principal.org.uuid, part.filename, part.mimetype, part.file, encoding);
+      } finally {
+        unguard();
+      }
       current = null;
     }
   } catch (err) {
@@ -83,7 +93,8 @@ async function receive(req: FastifyRequest, deps: HttpDeps, encoding: 'raw' | 'b
     await pending?.discard(); // the body broke after the file part: store nothing
     await drainBody(req.raw);
     if ((err as { code?: string }).code === 'FST_FILES_LIMIT') throw new FtError('invalid_parameter', 'too many file parts: send one, named "file"');
-    throw err;
+    // The parser drops fields past its limit and then breaks off the file part: say which limit it was.
+    throw multipartError(fields >= MAX_FORM_FIELDS ? { code: 'FST_FIELDS_LIMIT' } : err) ?? err;
   }
   if (!pending) throw new FtError('missing_parameter', 'the multipart body has no file part named "file"');
   const stored = await pending.record(); // visible only once the whole request has arrived
@@ -116,7 +127,7 @@ function parseShardQuery(q: Record<string, unknown>): { shard: number; max: numb
       problems.push({ code: 'invalid_parameter', message: `${name} must be -1 (all) or an integer ≥ ${min}, got '${s}'` });
       return -1;
     }
-    return Number(s);
+    return clampedInt(s);
   };
   const shard = read('shard_index', 0);
   const max = read('max_items_per_shard', 1);

@@ -7,8 +7,8 @@ import type { HttpDeps } from '../server.js';
 export function registerMeta(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
 
-  app.get('/v0.5/fine-tune/status', { schema: { tags: ['fine-tune v0.5'] } }, async () => {
-    const s = await deps.fleet.status();
+  app.get('/v0.5/fine-tune/status', { schema: { tags: ['fine-tune v0.5'] } }, async (req) => {
+    const s = await deps.fleet.status(req.principal.org.uuid);
     return { ...s, updated_at: isoMicros(s.updated_at) };
   });
 

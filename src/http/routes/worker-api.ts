@@ -15,6 +15,7 @@ import type { WorkerTokenRecord } from '../../store/store.js';
 import { WorkerApi, type Download } from '../../service/worker-api.js';
 import type { WorkerSessions } from '../../service/worker-sessions.js';
 import type { WorkerTokenService } from '../../service/worker-tokens.js';
+import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
 import { drainBody } from './files-v05.js';
 
 export interface WorkerRouteDeps {
@@ -53,6 +54,16 @@ function sendDownload(reply: FastifyReply, d: Download | null): FastifyReply {
   return reply.type('application/octet-stream').header('content-length', d.size).header('x-ftnode-sha256', d.sha256).send(d.stream);
 }
 
+function parseReport(text: string): Body {
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Body;
+  } catch {
+    // reported below
+  }
+  throw new FtError('invalid_json', 'the multipart field "report" must be a JSON object');
+}
+
 /** Reads a multipart body `report` (JSON field) then `file`; `handle` gets both, and may leave the file unread (refused). */
 async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Readable) => Promise<T>): Promise<T> {
   if (!req.isMultipart()) {
@@ -62,17 +73,28 @@ async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Reada
   let report: Body | null = null;
   let result: { v: T } | null = null;
   const opts = { limits: { fileSize: Infinity, files: 1, fields: 4 } };
-  for await (const part of req.parts(opts as never) as AsyncIterableIterator<Multipart>) {
-    if (part.type === 'field') {
-      if (part.fieldname === 'report') report = JSON.parse(String(part.value)) as Body;
-      continue;
+  try {
+    requireBoundary(req);
+    for await (const part of req.parts(opts as never) as AsyncIterableIterator<Multipart>) {
+      if (part.type === 'field') {
+        if (part.fieldname === 'report') report = parseReport(String(part.value));
+        continue;
+      }
+      if (part.fieldname !== 'file' || !report || result) {
+        part.file.resume();
+        continue;
+      }
+      const unguard = guardPart(req.raw, part.file);
+      try {
+        result = { v: await handle(report, part.file) };
+      } finally {
+        unguard();
+      }
+      part.file.resume(); // refused without reading: discard the rest
     }
-    if (part.fieldname !== 'file' || !report || result) {
-      part.file.resume();
-      continue;
-    }
-    result = { v: await handle(report, part.file) };
-    part.file.resume(); // refused without reading: discard the rest
+  } catch (err) {
+    await drainBody(req.raw);
+    throw multipartError(err) ?? err;
   }
   if (!result) throw new FtError('missing_parameter', 'the multipart body needs a field "report" before the file part "file"');
   return result.v;

@@ -265,9 +265,12 @@ export class PostgresStore extends PgWorkers implements Store {
     });
   }
 
-  async countJobsByStatus(): Promise<Record<string, number>> {
+  async countJobsByStatus(org_uuid?: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const r of await this.db.read('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status')) out[String(r.status)] = Number(r.n);
+    const rows = org_uuid === undefined
+      ? await this.db.read('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status')
+      : await this.db.read('SELECT status, COUNT(*) AS n FROM jobs WHERE org_uuid = $1 GROUP BY status', [org_uuid]);
+    for (const r of rows) out[String(r.status)] = Number(r.n);
     return out;
   }
 

@@ -244,9 +244,12 @@ export class SqliteStore extends SqliteWorkers implements Store {
     }).immediate();
   }
 
-  async countJobsByStatus(): Promise<Record<string, number>> {
+  async countJobsByStatus(org_uuid?: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all() as Row[]) out[String(r.status)] = Number(r.n);
+    const rows = org_uuid === undefined
+      ? this.db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all()
+      : this.db.prepare('SELECT status, COUNT(*) AS n FROM jobs WHERE org_uuid = ? GROUP BY status').all(org_uuid);
+    for (const r of rows as Row[]) out[String(r.status)] = Number(r.n);
     return out;
   }
 
