@@ -115,6 +115,21 @@ for (const f of factories) {
       assert.equal(await s.getCurrentFile('o', 'a.csv'), null);
     });
 
+    withStore('countJobsByStatus counts one organization, or all without one; paging values at the clamp bound', async (s) => {
+      for (let i = 0; i < 3; i++) await s.createJob(newJob('o1', `a${i}`, T0 + i), ev);
+      await s.createJob(newJob('o2', 'b0', T0), ev);
+      const a0 = (await s.getJob('o1', 'a0'))!;
+      await s.transition(a0.uuid, 'cancel', 'REGISTERED', T0, ev);
+      assert.deepEqual(await s.countJobsByStatus('o1'), { REGISTERED: 2, CANCELLED: 1 });
+      assert.deepEqual(await s.countJobsByStatus('o2'), { REGISTERED: 1 });
+      assert.deepEqual(await s.countJobsByStatus('nobody'), {});
+      assert.deepEqual(await s.countJobsByStatus(), { REGISTERED: 3, CANCELLED: 1 });
+      // the HTTP edge clamps paging integers to 2^31 - 1 (docs/errors.md): both databases take it
+      assert.equal((await s.listJobs({ org_uuid: 'o1', limit: 2_147_483_647, offset: 0 })).length, 3);
+      assert.deepEqual(await s.listJobs({ org_uuid: 'o1', limit: 1, offset: 2_147_483_647 }), []);
+      assert.equal((await s.listEvents(a0.uuid, { limit: 2_147_483_647, offset: 2_147_483_647 })).length, 0);
+    });
+
     withStore('createJob returns the existing job for a repeated id; list is newest first with filters and paging', async (s) => {
       for (let i = 0; i < 5; i++) assert.equal((await s.createJob(newJob('o', `j${i}`, T0 + i), ev)).created, true);
       const again = await s.createJob(newJob('o', 'j1', T0 + 9), ev);
