@@ -51,7 +51,7 @@ export class Cluster {
   private readonly env: Record<string, string>;
 
   constructor(readonly o: ClusterOptions) {
-    this.env = { FTNODE_DATABASE_URL: o.pgUrl, FTNODE_DATABASE_SCHEMA: o.schema, FTNODE_WORKERS: '0', FTNODE_BOOTSTRAP_KEY: TEST_KEY, FTNODE_LOG_LEVEL: 'warn', ...o.env };
+    this.env = { FTNODE_DATABASE_URL: o.pgUrl, FTNODE_DATABASE_SCHEMA: o.schema, FTNODE_WORKERS: '0', FTNODE_BOOTSTRAP_KEY: TEST_KEY, FTNODE_LOG_LEVEL: 'warn', FTNODE_AUTH_FAILURES_PER_MINUTE: '0', FTNODE_REQUESTS_PER_KEY_PER_MINUTE: '0', ...o.env };
   }
 
   get urls(): string[] {

@@ -119,8 +119,9 @@ export function fixtureCatalog(plans: Record<string, FixturePlan>, gateDir: stri
 export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
   const home = o.home ?? mkdtempSync(join(tmpdir(), 'ftnode-test-'));
   const gateDir = mkdtempSync(join(tmpdir(), 'ftnode-gates-'));
-  // authFailuresPerMinute 0: suites send many keyless requests on purpose; rate-limits.test.ts tests the limit
-  const config = appConfig({ home, port: 0, bootstrapKey: TEST_KEY, authFailuresPerMinute: 0, catalog: { ...DEFAULT_CATALOG, ...fixtureCatalog(o.plans ?? {}, gateDir) }, ...o.overrides }, {});
+  // Rate limits off: suites send many keyless requests and poll fast from many waiters on purpose;
+  // abuse.test.ts tests the limits themselves.
+  const config = appConfig({ home, port: 0, bootstrapKey: TEST_KEY, authFailuresPerMinute: 0, requestsPerKeyPerMinute: 0, catalog: { ...DEFAULT_CATALOG, ...fixtureCatalog(o.plans ?? {}, gateDir) }, ...o.overrides }, {});
   const app = await startApp(config, { logger: false, ...o.app });
   return {
     app,

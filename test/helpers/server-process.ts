@@ -24,7 +24,7 @@ export function writeServerConfig(home: string, gateDir: string, plans: Record<s
 
 export function startServerProcess(home: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home], {
-    env: { ...process.env, FTNODE_BOOTSTRAP_KEY: TEST_KEY, FTNODE_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, FTNODE_BOOTSTRAP_KEY: TEST_KEY, FTNODE_LOG_LEVEL: 'warn', FTNODE_AUTH_FAILURES_PER_MINUTE: '0', FTNODE_REQUESTS_PER_KEY_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
