@@ -12,7 +12,7 @@
  *   - peak RSS of the trainer process: the kernel's VmHWM from /proc/<pid>/status, sampled every 5 ms
  *     (VmHWM is a high-water mark, so a spike between samples is not lost).
  * Baselines in the same run: (a) throughput — the same examples only parsed + featurised (the
- *   trainer's own loadDatasets + featurize, in this process, best of rounds after a warm-up): a
+ *   trainer's own scanDatasets + featurize, in this process, best of rounds after a warm-up): a
  *   training visit costs a sparse FTRL update over every class, featurising is the cost of merely
  *   reading one example, so "visits/s ÷ featurised/s" says how many example-reads one training visit
  *   costs; (b) memory — the VmHWM of a bare `node -e` child, sampled the same way.
@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TRAINER_ENTRY } from '../src/app/app.js';
 import type { TrainerMessage, TrainerSpec } from '../src/trainers/protocol.js';
-import { loadDatasets } from '../src/trainers/text-sft/dataset.js';
+import { scanDatasets } from '../src/trainers/text-sft/dataset.js';
 import { featurize, hashDimFor } from '../src/trainers/text-sft/features.js';
 import { TrainerProcess } from '../src/worker/trainer-process.js';
 import { parseArgs } from './lib/args.js';
@@ -96,10 +96,10 @@ async function featuriseRate(spec: TrainerSpec, classes: number): Promise<{ exam
   let best = 0, bestFeat = 0, examples = 0;
   for (let round = 0; round < 6; round++) {
     const t0 = performance.now();
-    const data = await loadDatasets(spec.datasets, 1);
+    const all: string[] = [];
+    await scanDatasets(spec.datasets, 1, (_split, e) => all.push(e.text));
     const t1 = performance.now();
-    const all = [...data.train, ...data.eval];
-    for (const e of all) featurize(e.text, dim);
+    for (const text of all) featurize(text, dim);
     const t2 = performance.now();
     examples = all.length;
     if (round === 0) continue; // warm-up

@@ -148,6 +148,19 @@ describe('required fields and shapes', () => {
     const [e] = await rejected(jobBody(MODEL, 'no-outputs.jsonl'), 400, ['invalid_dataset']);
     assert.match(e!.message, /no-outputs\.jsonl.*outputs/);
   });
+
+  test('more distinct outputs than the text trainer supports (1,500 > 1,024) → invalid_dataset at create, nothing stored', async () => {
+    // Accepted at create before, then FAILED at run time: the limit is a dataset rule like the others.
+    const ex = JSON.parse(TRAIN[0]!);
+    const lines = Array.from({ length: 1500 }, (_, i) => JSON.stringify({ ...ex, outputs: [{ type: 'data.text', event_data: { contents: `answer ${i}` } }] }));
+    assert.equal((await t.client.upload('many-outputs.jsonl', `${lines.join('\n')}\n`)).status, 200);
+    const [e] = await rejected(jobBody(MODEL, 'many-outputs.jsonl'), 400, ['invalid_dataset']);
+    // The file, and the line where the 1,025th distinct output appears.
+    assert.match(e!.message, /many-outputs\.jsonl \(line 1025\).*more than 1024 distinct outputs/);
+    // 1,024 distinct outputs is still a valid dataset.
+    assert.equal((await t.client.upload('max-outputs.jsonl', `${lines.slice(0, 1024).join('\n')}\n`)).status, 200);
+    assert.equal((await t.client.call('POST', JOBS, jobBody(MODEL, 'max-outputs.jsonl'))).status, 201);
+  });
 });
 
 describe('client ids and retries', () => {

@@ -4,6 +4,8 @@
  * holds several examples). This file only splits a file into raw example values with the 1-based
  * line each starts on (and, for YAML, the line of any field inside); it does not judge their shape.
  * Container choice: by extension (.jsonl/.ndjson, .json, .yaml/.yml), else by sniffing the content.
+ * These functions take a whole text; dataset.ts streams large JSONL files line by line through
+ * parseJsonlLine, so both paths judge a line the same way.
  */
 import { isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 
@@ -83,15 +85,20 @@ function parseJsonl(text: string): ParsedContainer {
   let count = 0;
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
-    try {
-      out.examples.push({ value: JSON.parse(lines[i]), index: count, line: i + 1, locate: at(i + 1) });
-    } catch (err) {
-      out.problems.push({ line: i + 1, message: `example ${count + 1}: invalid JSON: ${(err as Error).message}` });
-    } finally {
-      count++;
-    }
+    const r = parseJsonlLine(lines[i], i + 1, count++);
+    if ('value' in r) out.examples.push(r);
+    else out.problems.push(r);
   }
   return out;
+}
+
+/** One non-blank JSONL line (1-based `line`, 0-based example `index`): its example, or the problem. */
+export function parseJsonlLine(text: string, line: number, index: number): RawExample | Required<ContainerProblem> {
+  try {
+    return { value: JSON.parse(text), index, line, locate: at(line) };
+  } catch (err) {
+    return { line, message: `example ${index + 1}: invalid JSON: ${(err as Error).message}` };
+  }
 }
 
 function parseJson(text: string): ParsedContainer {

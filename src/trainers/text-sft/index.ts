@@ -8,7 +8,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidDatasetError, type BuiltinTrainer, type Prediction, type PredictInput, type ValidationInput } from '../builtin.js';
 import { decodeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { loadDatasets, MAX_PROBLEMS } from './dataset.js';
+import { MAX_PROBLEMS, scanDatasets } from './dataset.js';
 import { checkExample } from './examples.js';
 import { featurize } from './features.js';
 import { trainTextSft } from './train.js';
@@ -31,9 +31,10 @@ async function loadCheckpoint(path: string): Promise<Checkpoint> {
   return ckpt;
 }
 
+/** Streams every file (dataset.ts): memory does not grow with the dataset, however large. */
 async function validate(input: ValidationInput) {
   const datasets = input.datasets.map((d) => ({ name: d.name, split: d.split, files: d.files.map((f) => ({ file_id: f.file_id, path: f.path })) }));
-  return (await loadDatasets(datasets, MAX_PROBLEMS)).problems;
+  return (await scanDatasets(datasets, MAX_PROBLEMS)).problems;
 }
 
 /**

@@ -4,12 +4,14 @@
  * (src/trainers/main.ts) or in-process in tests; it talks only through the TrainContext.
  *
  * Schedule: step s (0-based) trains batch s mod steps_per_epoch of epoch floor(s / steps_per_epoch),
- * in the order epochOrder(seed, epoch) gives. So a run resumed at step s replays nothing and skips
+ * in the order stream.ts derives from (seed, epoch). So a run resumed at step s replays nothing and skips
  * nothing, and (the checkpoint holding the whole optimizer state) ends with the same weights as an
  * uninterrupted run.
+ * Data: streamed (prepare-data.ts): the examples are spilled to work_dir once and read back a window
+ * at a time (stream.ts), so memory does not grow with the dataset; batches come from the TrainStream.
  * Evaluation: every eval_interval steps (not at the last step, which the final evaluation covers), on
  * the eval split, or, without one, on a seeded 10% of train held out from training (on train itself
- * below 10 examples, too few to hold any out). Checkpoint rule: a checkpoint whenever eval loss
+ * below 10 examples, too few to hold any out; at most 5,000 examples either way). Checkpoint rule: a checkpoint whenever eval loss
  * improves on the best so far (loss, not accuracy: with ~150 eval examples accuracy moves in steps
  * of 0.7% and ties a lot, while loss rewards a model that is more confidently right); plus always one
  * after the final evaluation.
@@ -20,26 +22,22 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidConfigError, InvalidDatasetError, type TrainContext } from '../builtin.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { loadDatasets, type LabeledExample } from './dataset.js';
-import { featurize, hashDimFor, hashingConfig, type SparseVec } from './features.js';
+import { hashDimFor, hashingConfig } from './features.js';
 import { chooseHyperparameters, ftrlParams, type Hyperparameters } from './hyperparameters.js';
 import { SoftmaxModel, type EvalExample } from './model.js';
-import { epochOrder, mixSeed, permutation } from './prng.js';
+import { buildTrainData, spillDatasets, type EvalSource, type Spilled } from './prepare-data.js';
+import type { TrainStream } from './stream.js';
 
-/** More distinct outputs than this means free-form generation, which a label classifier cannot do. */
-export const MAX_CLASSES = 1024;
-/** Below this many train examples (and no eval split) evaluation uses the train set itself. */
-const MIN_HOLDOUT_N = 10;
+export { MAX_CLASSES } from './dataset.js';
 
 export type TrainResult = { reason: 'completed' | 'stopped'; step: number; metrics?: Record<string, number> };
 type EvalMetrics = { eval_loss: number; eval_accuracy: number };
 
 interface Prepared {
   labels: string[];
-  trainX: SparseVec[];
-  trainY: number[];
+  stream: TrainStream;
   evalSet: EvalExample[];
-  evalSource: 'eval_split' | 'holdout_10pct' | 'train';
+  evalSource: EvalSource;
   hp: Hyperparameters;
   model: SoftmaxModel;
   startStep: number;
@@ -47,8 +45,16 @@ interface Prepared {
 }
 
 export async function trainTextSft(ctx: TrainContext): Promise<TrainResult> {
-  const p = await prepare(ctx);
-  const { hp, model, trainX, trainY } = p;
+  const spilled = await spillDatasets(ctx.spec);
+  try {
+    return await run(ctx, await prepare(ctx, spilled));
+  } finally {
+    spilled.remove();
+  }
+}
+
+async function run(ctx: TrainContext, p: Prepared): Promise<TrainResult> {
+  const { hp, model, stream } = p;
   const seed = ctx.spec.seed >>> 0;
   const header = (step: number, metrics: Record<string, number>) => ({
     trainer: 'text-sft' as const,
@@ -70,8 +76,6 @@ export async function trainTextSft(ctx: TrainContext): Promise<TrainResult> {
   };
 
   let step = p.startStep;
-  let order: Uint32Array | null = null;
-  let orderEpoch = -1;
   let lossSum = 0;
   let lossSteps = 0;
   let lastLoss = NaN;
@@ -80,14 +84,7 @@ export async function trainTextSft(ctx: TrainContext): Promise<TrainResult> {
   while (step < hp.total_steps) {
     if (ctx.stopRequested()) return { reason: 'stopped', step };
     const epoch = Math.floor(step / hp.steps_per_epoch);
-    if (epoch !== orderEpoch) {
-      order = epochOrder(trainX.length, seed, epoch);
-      orderEpoch = epoch;
-    }
-    const first = (step % hp.steps_per_epoch) * hp.batch_size;
-    const batch = order!.subarray(first, Math.min(first + hp.batch_size, trainX.length));
-    const xs = Array.from(batch, (i) => trainX[i]);
-    const ys = Array.from(batch, (i) => trainY[i]);
+    const { xs, ys } = stream.batch(epoch, (step % hp.steps_per_epoch) * hp.batch_size, hp.batch_size);
     lossSum += model.trainBatch(xs, ys);
     lossSteps++;
     examplesSeen += xs.length;
@@ -126,20 +123,9 @@ export async function trainTextSft(ctx: TrainContext): Promise<TrainResult> {
   return { reason: 'completed', step, metrics };
 }
 
-async function prepare(ctx: TrainContext): Promise<Prepared> {
+async function prepare(ctx: TrainContext, spilled: Spilled): Promise<Prepared> {
   const { spec } = ctx;
-  const data = await loadDatasets(spec.datasets, 1);
-  if (data.problems.length > 0) throw new InvalidDatasetError(data.problems[0]);
-
-  const labels = [...new Set(data.train.map((e) => e.label))].sort();
-  if (labels.length > MAX_CLASSES) {
-    throw new InvalidDatasetError({
-      file_id: data.train[0].file_id,
-      message: `${labels.length} distinct outputs among ${data.train.length} train examples; the text-sft trainer learns to choose among the outputs it has seen and supports at most ${MAX_CLASSES}`,
-    });
-  }
-  const { trainSet, evalSet, evalSource } = splitForEval(data.train, data.eval, spec.seed >>> 0);
-
+  const { labels } = spilled;
   let resume: Checkpoint | null = null;
   if (spec.resume) {
     resume = decodeCheckpoint(await readFile(spec.resume.path));
@@ -147,38 +133,27 @@ async function prepare(ctx: TrainContext): Promise<Prepared> {
       throw new InvalidConfigError(`checkpoint ${spec.resume.checkpoint_id} was trained on other labels than this dataset has`);
     }
   }
-  const hp = resume?.header.hyperparameters ?? chooseHyperparameters(trainSet.length, labels.length);
-  if (Math.ceil(trainSet.length / hp.batch_size) !== hp.steps_per_epoch) {
-    throw new InvalidConfigError(`checkpoint ${spec.resume?.checkpoint_id} was trained on ${hp.steps_per_epoch} batches an epoch; this dataset gives ${Math.ceil(trainSet.length / hp.batch_size)}`);
+  const dim = resume?.model.dim ?? hashDimFor(labels.length);
+  const data = buildTrainData(spilled, dim, spec.seed >>> 0);
+  const n = data.stream.n;
+  const hp = resume?.header.hyperparameters ?? chooseHyperparameters(n, labels.length);
+  if (Math.ceil(n / hp.batch_size) !== hp.steps_per_epoch) {
+    throw new InvalidConfigError(`checkpoint ${spec.resume?.checkpoint_id} was trained on ${hp.steps_per_epoch} batches an epoch; this dataset gives ${Math.ceil(n / hp.batch_size)}`);
   }
-  const model = resume?.model ?? new SoftmaxModel(hashDimFor(labels.length), labels, ftrlParams(hp));
+  const model = resume?.model ?? new SoftmaxModel(dim, labels, ftrlParams(hp));
   const startStep = resume ? Math.min(resume.header.step, hp.total_steps) : 0;
-
-  const classOf = new Map(labels.map((l, i) => [l, i]));
-  const trainX = trainSet.map((e) => featurize(e.text, model.dim));
-  const trainY = trainSet.map((e) => classOf.get(e.label)!);
-  const evalExamples = evalSet.map((e) => ({ x: featurize(e.text, model.dim), y: classOf.get(e.label) ?? -1 }));
-  const unseen = evalExamples.filter((e) => e.y < 0).length;
+  const { evalSet, evalSource } = data;
+  const unseen = evalSet.filter((e) => e.y < 0).length;
   if (unseen > 0) {
     ctx.emit({ type: 'log', level: 'warn', message: `${unseen} of ${evalSet.length} eval examples have an output never seen in training: they count as wrong` });
   }
+  if (data.evalDropped > 0) {
+    ctx.emit({ type: 'log', level: 'warn', message: `${data.evalDropped} sampled eval examples left out: the eval set is capped at 4,000,000 features in memory` });
+  }
   ctx.emit({
     type: 'hyperparameters',
-    values: { ...hp, train_examples: trainSet.length, eval_examples: evalSet.length, eval_source: evalSource, classes: labels.length, hash_dim: model.dim, seed: spec.seed >>> 0 },
+    values: { ...hp, train_examples: n, eval_examples: evalSet.length, eval_source: evalSource, classes: labels.length, hash_dim: model.dim, seed: spec.seed >>> 0 },
   });
   if (resume) ctx.emit({ type: 'log', level: 'info', message: `resuming from checkpoint ${spec.resume!.checkpoint_id} at step ${startStep} of ${hp.total_steps}` });
-  return { labels, trainX, trainY, evalSet: evalExamples, evalSource, hp, model, startStep, bestEvalLoss: resume?.header.best_eval_loss ?? null };
-}
-
-/** The eval split when there is one; else a seeded 10% of train (kept out of training). */
-export function splitForEval(train: LabeledExample[], evalSplit: LabeledExample[], seed: number) {
-  if (evalSplit.length > 0) return { trainSet: train, evalSet: evalSplit, evalSource: 'eval_split' as const };
-  if (train.length < MIN_HOLDOUT_N) return { trainSet: train, evalSet: train, evalSource: 'train' as const };
-  const perm = permutation(train.length, mixSeed(seed, 7));
-  const held = new Set(perm.subarray(0, Math.floor(train.length / 10)));
-  return {
-    trainSet: train.filter((_, i) => !held.has(i)),
-    evalSet: train.filter((_, i) => held.has(i)),
-    evalSource: 'holdout_10pct' as const,
-  };
+  return { labels, stream: data.stream, evalSet, evalSource, hp, model, startStep, bestEvalLoss: resume?.header.best_eval_loss ?? null };
 }
