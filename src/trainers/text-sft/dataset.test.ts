@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectContainer, parseContainer } from './containers.js';
-import { readDatasetText } from './dataset.js';
+import { MAX_LINE_BYTES, readDatasetText, WHOLE_FILE_MAX_BYTES } from './dataset.js';
 import { sftExample, tempDir } from './fixtures.js';
 import { textSftTrainer } from './index.js';
 
@@ -172,4 +172,31 @@ test('validate(): all problems across files (capped at 20), missing files, and n
   const evalOnly = await textSftTrainer.validate({ config: {}, datasets: [{ name: 'e', split: 'eval', files: [file(good)] }] });
   assert.equal(evalOnly.length, 1);
   assert.match(evalOnly[0].message, /no training examples/);
+});
+
+test('validate() streams: JSONL problems match the whole-text reader; long lines and large documents are named', async () => {
+  const dir = tempDir();
+  const file = (name: string, text: string | Buffer) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return { file_id: name, path };
+  };
+  const v = (f: { file_id: string; path: string }) => textSftTrainer.validate({ config: {}, datasets: [{ name: 't', split: 'train', files: [f] }] });
+  // The same problems, in line order, as readDatasetText gives for the same text.
+  const text = [JSON.stringify(ok(1)), '{"inputs": [', '', JSON.stringify({ inputs: [] }), JSON.stringify(ok(2))].join('\r\n');
+  const whole = readDatasetText('m.jsonl', 'm.jsonl', text).problems.sort((a, b) => a.line! - b.line!);
+  assert.deepEqual(await v(file('m.jsonl', text)), whole);
+  // A line over 16 MiB is one problem; the lines after it are still read.
+  const long = `{"inputs": "${'x'.repeat(MAX_LINE_BYTES)}"}`;
+  const p = await v(file('long.jsonl', `${JSON.stringify(ok(1))}\n${long}\n{"inputs": []}\n`));
+  assert.deepEqual(p.map((e) => [e.line, e.message.split(':')[0]]), [[2, 'example 2'], [3, 'example 3'], [3, 'example 3']]);
+  assert.match(p[0]!.message, /holds 16777230 bytes; a JSONL line may hold at most 16777216/);
+  // Past 64 MiB a JSON array is refused (it would be parsed whole); JSONL named .json streams.
+  const line = JSON.stringify(ok(3));
+  const lines = Math.ceil((WHOLE_FILE_MAX_BYTES + 1) / (line.length + 2));
+  const rows = Array.from({ length: lines }, () => line);
+  const arr = await v(file('big.json', `[${rows.join(',\n')}]`));
+  assert.equal(arr.length, 1);
+  assert.match(arr[0]!.message, /a JSON array or YAML dataset is parsed whole and may hold at most 67108864 bytes/);
+  assert.deepEqual(await v(file('big-lines.json', `${rows.join('\n')}\n`)), []);
 });

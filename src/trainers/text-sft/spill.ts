@@ -33,7 +33,8 @@ export class SpillWriter {
   private records = 0;
   private readonly index: BlockIndex = { offsets: [0], firstRecord: [0], blockBytes: BLOCK_BYTES };
 
-  constructor(readonly path: string) {
+  /** maxBlocks: MAX_BLOCKS but in tests. */
+  constructor(readonly path: string, private readonly maxBlocks = MAX_BLOCKS) {
     this.fd = openSync(path, 'w');
   }
 
@@ -68,7 +69,7 @@ export class SpillWriter {
     if (end - ix.offsets[ix.offsets.length - 1]! >= ix.blockBytes) {
       ix.offsets.push(end);
       ix.firstRecord.push(this.records);
-      if (ix.offsets.length > MAX_BLOCKS) mergePairs(ix);
+      if (ix.offsets.length > this.maxBlocks) mergePairs(ix);
     }
   }
 
