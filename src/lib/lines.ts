@@ -17,6 +17,8 @@ export interface LineReadOptions {
   chunkBytes?: number;
   /** Called for a line longer than maxLineBytes (with its full length); returning false stops the read. */
   onTooLong?: (line: number, bytes: number) => boolean | void;
+  /** Awaited after each chunk's lines (lets a caller do async work on what they produced). */
+  afterChunk?: () => Promise<void> | void;
 }
 
 export interface LineReadResult {
@@ -85,6 +87,7 @@ export async function forEachLine(path: string, onLine: (text: string, line: num
         if (!emit(buf, start, nl)) return { lines: line, bytes: pos, stopped: true };
         start = nl + 1;
       }
+      await opts.afterChunk?.();
     }
     if ((carryLen > 0 || overflow > 0) && !emit(buf, 0, 0)) return { lines: line, bytes: pos, stopped: true };
     return { lines: line, bytes: pos, stopped: false };

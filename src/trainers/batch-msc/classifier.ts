@@ -54,7 +54,7 @@ export async function fewShotClassifier(nShots: TrainerDataset['files'], s: Batc
   let columns = s.reader.dataColumns;
   const series: Series[] = [];
   for (const f of nShots) {
-    const one = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn, minRows: windowSize });
+    const one = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn, minRows: windowSize, timestamps: false });
     columns ??= one.columns; // the first file fixes the columns when the request names none
     one.label = f.label;
     series.push(one);

@@ -1,17 +1,24 @@
 /**
- * One input file → one output CSV, in batches of `batchSize` windows so memory stays bounded
- * whatever the file length (256 windows × 10k features × 4 bytes = 10 MB of embeddings at a time,
- * where a whole 1M-row file at once would need ~10 GB). Per-window results do not depend on the
- * batch they are computed in, so the output equals predictWindowsFromCheckpoint on the same file.
+ * One input file → one output CSV, streaming: the file is read line by line (timeseries/csv-rows.ts)
+ * and its windows are classified in batches of `batchSize` as the rows arrive, so memory stays
+ * bounded whatever the file length: the rows of one batch of windows ((batchSize − 1)·step + window
+ * rows) plus one 1 MiB piece of lines, and 256 windows × 10k features × 4 bytes = 10 MB of
+ * embeddings at a time (a whole 1M-row file at once would need ~10 GB). Values are forward-filled and
+ * normalised with the same float32 arithmetic as readSeriesFile + applyChannelStats, and per-window
+ * results do not depend on the batch they are computed in, so the output equals
+ * predictWindowsFromCheckpoint on the same file. Leading missing values take the column's first
+ * valid value: a first pass reads only until every column has had one (usually line 2).
  * CSV: `<timestamp column>,Prediction,<one probability column per class>`; one row per window,
  * timestamped with the window's last row; probabilities written with JavaScript's shortest
- * round-trip form of the float32 value. Written to `<name>.tmp`, renamed when complete.
+ * round-trip form of the float32 value. Written to `<name>.tmp`, renamed when complete (removed when
+ * a bad row is met part way).
  */
 import { createHash } from 'node:crypto';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { predictProba, type TsModel } from '../timeseries/model.js';
-import { readSeriesFile } from '../timeseries/reader.js';
-import { applyChannelStats, WindowSet } from '../timeseries/windows.js';
+import { scanCsvFile, type Series } from '../timeseries/reader.js';
+import { identity, WindowSet } from '../timeseries/windows.js';
+import { countCsvRows } from './header.js';
 
 export interface ClassifyTask {
   file_id: string;
@@ -40,10 +47,21 @@ export function outputHeader(m: TsModel): string[] {
 }
 
 export async function classifyFile(m: TsModel, step: number, batchSize: number, task: ClassifyTask, onBatch?: BatchProgress): Promise<ClassifyResult> {
+  const r = m.reader;
+  const L = r.windowSize;
   // minRows 1: a file shorter than one window gets a header-only output, not a failed job.
-  const s = await readSeriesFile(task.path, task.file_id, { dataColumns: m.reader.dataColumns, timestampColumn: m.reader.timestampColumn, minRows: 1 });
-  applyChannelStats(s, m.channelStats);
-  const ws = new WindowSet([s], m.reader.windowSize, step);
+  const opts = { dataColumns: r.dataColumns, timestampColumn: r.timestampColumn, minRows: 1 };
+  const first = await firstValid(task, opts);
+  const estimate = Math.max(0, Math.floor(((await countCsvRows(task.path)) - L) / step) + 1);
+  const C = first.length;
+  const mean = m.channelStats.mean;
+  const inv = Array.from(m.channelStats.std, (sd) => 1 / sd);
+  const last = Float64Array.from(first);
+  const rows = new RowBuffer(C);
+  let next = 0; // first row of the next window
+  let windows = 0;
+  let reported = 0; // the total last passed to onBatch: the estimate until the file's end
+
   const tmp = `${task.outPath}.tmp`;
   const fh = await open(tmp, 'w');
   const hash = createHash('sha256');
@@ -54,29 +72,114 @@ export async function classifyFile(m: TsModel, step: number, batchSize: number, 
     size += buf.length;
     await fh.write(buf);
   };
-  try {
-    await write(`${outputHeader(m).map(csvCell).join(',')}\n`);
-    const K = m.labels.length;
-    const idx = new Int32Array(batchSize);
-    for (let from = 0; from < ws.count; from += batchSize) {
-      const to = Math.min(ws.count, from + batchSize);
-      for (let i = from; i < to; i++) idx[i - from] = i;
-      const probs = await predictProba(m, ws, idx.subarray(0, to - from));
+  /** Classifies the complete windows held, in batches; a short batch only at the end of the file. */
+  const drain = async (end: boolean): Promise<void> => {
+    for (;;) {
+      const avail = rows.end < next + L ? 0 : Math.floor((rows.end - L - next) / step) + 1;
+      const n = Math.min(avail, batchSize);
+      if (n === 0 || (n < batchSize && !end)) break;
+      const ends: string[] = [];
+      const series: Series = { fileId: task.file_id, columns: r.dataColumns, timestamps: [], data: rows.windows(next, n, step, L, ends), length: n * L };
+      const probs = await predictProba(m, new WindowSet([series], L, L), identity(n));
+      const K = m.labels.length;
       const lines: string[] = [];
-      for (let i = 0; i < to - from; i++) {
+      for (let i = 0; i < n; i++) {
         let best = 0;
         for (let k = 1; k < K; k++) if (probs[i * K + k]! > probs[i * K + best]!) best = k;
-        const cells = [csvCell(ws.endTimestamp(from + i)), csvCell(m.labels[best]!)];
+        const cells = [csvCell(ends[i]!), csvCell(m.labels[best]!)];
         for (let k = 0; k < K; k++) cells.push(String(probs[i * K + k]!));
         lines.push(cells.join(','));
       }
       await write(`${lines.join('\n')}\n`);
-      await onBatch?.(to, ws.count);
+      next += n * step;
+      windows += n;
+      rows.dropBefore(next);
+      reported = end && avail === n ? windows : Math.max(estimate, windows);
+      await onBatch?.(windows, reported);
     }
+  };
+  try {
+    await write(`${outputHeader(m).map(csvCell).join(',')}\n`);
+    await scanCsvFile(task.path, task.file_id, opts, (v, ts) => {
+      const row = rows.append(ts);
+      for (let c = 0; c < C; c++) {
+        if (!Number.isNaN(v[c]!)) last[c] = Math.fround(v[c]!);
+        row[c] = (last[c]! - mean[c]!) * inv[c]!; // applyChannelStats' arithmetic, float32 on store
+      }
+    }, () => drain(false));
+    await drain(true);
+    if (windows > 0 && reported !== windows) await onBatch?.(windows, windows);
     await fh.sync();
-  } finally {
+  } catch (err) {
     await fh.close();
+    await rm(tmp, { force: true });
+    throw err;
   }
+  await fh.close();
   await rename(tmp, task.outPath);
-  return { windows: ws.count, size, sha256: hash.digest('hex') };
+  return { windows, size, sha256: hash.digest('hex') };
+}
+
+/** Per column the first valid value (0 for a column with none): reads until every column has one. */
+async function firstValid(task: ClassifyTask, opts: { dataColumns: string[]; timestampColumn: string; minRows: number }): Promise<Float64Array> {
+  let first: Float64Array | null = null;
+  let missing = 0;
+  const { names } = await scanCsvFile(task.path, task.file_id, opts, (v) => {
+    if (!first) (first = new Float64Array(v.length).fill(NaN)), (missing = v.length);
+    for (let c = 0; c < v.length; c++) if (Number.isNaN(first[c]!) && !Number.isNaN(v[c]!)) (first[c] = Math.fround(v[c]!)), missing--;
+    return missing > 0;
+  });
+  const out = first ?? new Float64Array(names.length);
+  for (let c = 0; c < out.length; c++) if (Number.isNaN(out[c]!)) out[c] = 0;
+  return out;
+}
+
+/** Normalised rows [start, end) in row-major float32, with their timestamps; grows by doubling. */
+class RowBuffer {
+  start = 0;
+  end = 0;
+  private data: Float32Array;
+  private ts: string[] = [];
+
+  constructor(private readonly C: number) {
+    this.data = new Float32Array(C * 4096);
+  }
+
+  /** Room for one more row; returns its cells (written by the caller). */
+  append(ts: string): Float32Array {
+    const i = this.end - this.start;
+    if ((i + 1) * this.C > this.data.length) {
+      const grown = new Float32Array(this.data.length * 2);
+      grown.set(this.data.subarray(0, i * this.C));
+      this.data = grown;
+    }
+    this.ts.push(ts);
+    this.end++;
+    return this.data.subarray(i * this.C, (i + 1) * this.C);
+  }
+
+  /** Forgets rows before `row` (they belong to no window still to come). */
+  dropBefore(row: number): void {
+    const k = Math.min(row, this.end) - this.start;
+    if (k <= 0) return;
+    this.data.copyWithin(0, k * this.C, (this.end - this.start) * this.C);
+    this.ts.splice(0, k);
+    this.start += k;
+  }
+
+  /** n windows of L rows from row `from`, every `step` rows, as one channel-major series of n·L rows. */
+  windows(from: number, n: number, step: number, L: number, ends: string[]): Float32Array {
+    const { C } = this;
+    const T = n * L;
+    const out = new Float32Array(C * T);
+    for (let w = 0; w < n; w++) {
+      const base = from + w * step - this.start;
+      for (let t = 0; t < L; t++) {
+        const src = (base + t) * C;
+        for (let c = 0; c < C; c++) out[c * T + w * L + t] = this.data[src + c]!;
+      }
+      ends.push(this.ts[base + L - 1]!);
+    }
+    return out;
+  }
 }

@@ -1,13 +1,14 @@
 /**
  * Create-time checks of a batch job (run in the server, so cheap; every problem reported at once):
  * the config (as the time-series trainer parses it), the attached checkpoint's header (format and
- * reader), the n_shots files in full (few-shot only: they are the training data), and the header row
+ * reader), the n_shots files in full (few-shot only: they are the training data; streamed, one line
+ * held at a time), and the header row
  * of each inference file against the columns in force (the checkpoint's, the request's data_columns,
  * or the first n_shots file's). Inference rows are read at run time only: inputs can be large.
  */
 import { InvalidDatasetError, type DatasetProblem, type ValidationInput } from '../builtin.js';
 import { CONFIG_FILE_ID, READER_DEFAULTS } from '../timeseries/config.js';
-import { readSeriesFile, resolveColumns } from '../timeseries/reader.js';
+import { resolveColumns, scanCsvFile } from '../timeseries/reader.js';
 import { readCheckpointHeader, readCsvHeader } from './header.js';
 import { parseBatchSettings } from './settings.js';
 
@@ -35,8 +36,8 @@ export async function validateBatch(input: ValidationInput): Promise<DatasetProb
   } else {
     for (const f of nShots) {
       try {
-        const one = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: ts, minRows: window });
-        columns ??= one.columns; // the first readable file fixes the default columns for the others
+        const one = await scanCsvFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: ts, minRows: window });
+        columns ??= one.names; // the first readable file fixes the default columns for the others
       } catch (err) {
         problems.push(problemOf(f.file_id, err));
       }

@@ -45,7 +45,7 @@ export async function loadData(datasets: TrainContext['spec']['datasets'], reade
   }
   let columns = reader.dataColumns ?? storedColumns ?? null;
   const read = async (f: Files[number]): Promise<Series> => {
-    const s = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: reader.timestampColumn, minRows: reader.windowSize });
+    const s = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: reader.timestampColumn, minRows: reader.windowSize, timestamps: false });
     columns ??= s.columns;
     s.label = f.label;
     return s;

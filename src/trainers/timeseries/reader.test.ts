@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { InvalidDatasetError } from '../builtin.js';
 import { parseConfig } from './config.js';
-import { parseCsvText, seriesFromRows, splitCsvLine } from './reader.js';
+import { MAX_CSV_LINE_BYTES, parseCsvText, readSeriesFile, scanCsvFile, seriesFromRows, splitCsvLine } from './reader.js';
 import { validateTimeseries } from './validate.js';
 import { WindowSet, fitChannelStats, applyChannelStats } from './windows.js';
 
@@ -127,3 +127,46 @@ test('validate() reports every dataset and config problem', async () => {
   assert.deepEqual(onlyConfig.map((p) => [p.file_id, p.column]), [['(config)', 'method.knn.reader.window_size']]);
   await rm(dir, { recursive: true, force: true });
 });
+
+test('readSeriesFile streams: the same Series as parseCsvText over pieces of lines; long lines and errors deep in a file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ftnode-stream-'));
+  // ~3 MiB: several 1 MiB pieces, with gaps, CRLF and a BOM.
+  const rows = Array.from({ length: 120_000 }, (_, t) => `2020-01-01 ${t},${t % 13 === 0 ? '' : (t * 0.37).toFixed(3)},${t < 5 ? 'NaN' : (-t).toString()}`);
+  const text = `\ufefftimestamp,a,b\r\n${rows.join('\r\n')}\r\n`;
+  await writeFile(join(dir, 'big.csv'), text);
+  const streamed = await readSeriesFile(join(dir, 'big.csv'), 'big.csv', opts);
+  const whole = parseCsvText(text, 'big.csv', opts);
+  assert.deepEqual(streamed, whole);
+  assert.equal(streamed.length, 120_000);
+  // Training reads without timestamps: the same values.
+  const bare = await readSeriesFile(join(dir, 'big.csv'), 'big.csv', { ...opts, timestamps: false });
+  assert.deepEqual([bare.timestamps, bare.data], [[], whole.data]);
+  // A bad cell near the end is named by line and column, at create too.
+  await writeFile(join(dir, 'bad.csv'), `timestamp,a,b\n${rows.join('\n')}\nlast,1,x1\n`);
+  const p = await problemOfAsync(scanCsvFile(join(dir, 'bad.csv'), 'bad.csv', opts));
+  assert.deepEqual([p.file_id, p.line, p.column], ['bad.csv', 120_002, 'b']);
+  const v = await validateTimeseries({
+    config: { method: { type: 'knn', knn: { reader: { window_size: 16 } } } },
+    datasets: [
+      { name: 'training_files', split: 'train', files: [{ file_id: 'big.csv', path: join(dir, 'big.csv'), label: 'x' }, { file_id: 'bad.csv', path: join(dir, 'bad.csv'), label: 'y' }] },
+      { name: 'validation_files', split: 'eval', files: [{ file_id: 'big.csv', path: join(dir, 'big.csv'), label: 'x' }] },
+    ],
+  });
+  assert.deepEqual(v.map((e) => [e.file_id, e.line, e.column]), [['bad.csv', 120_002, 'b']]);
+  // A line over 1 MiB is refused with its number.
+  await writeFile(join(dir, 'long.csv'), `timestamp,a\nt0,1\nt1,${'9'.repeat(MAX_CSV_LINE_BYTES)}\n`);
+  const long = await problemOfAsync(scanCsvFile(join(dir, 'long.csv'), 'long.csv', opts));
+  assert.equal(long.line, 3);
+  assert.match(long.message, /a CSV line may hold at most 1048576/);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function problemOfAsync(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof InvalidDatasetError, String(err));
+    return err.problem;
+  }
+  assert.fail('expected an InvalidDatasetError');
+}

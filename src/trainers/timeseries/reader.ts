@@ -8,147 +8,106 @@
  * - Anything else that is not a finite decimal number is an InvalidDatasetError naming the file, the
  *   1-based line (the header is line 1) and the column. So are a missing column, a row with the
  *   wrong number of cells, and a file with fewer data rows than `minRows` (one window).
+ * - Streaming: files are read line by line (csv-rows.ts; a line may hold at most 1 MiB), so reading
+ *   holds 4 bytes a data cell (plus the timestamp strings when kept), never the text or row objects.
  * Invariant: Series.data is channel-major [C, T] Float32Array with no NaN.
  */
-import { readFile } from 'node:fs/promises';
 import { InvalidDatasetError } from '../builtin.js';
+import { CsvRowParser, parseCell, scanCsvFile, type ReadOptions } from './csv-rows.js';
+
+export { MAX_CSV_LINE_BYTES, resolveColumns, scanCsvFile, splitCsvLine, type ReadOptions } from './csv-rows.js';
 
 export interface Series {
   fileId: string;
   label?: string;
   columns: string[];
+  /** One per row; empty when read with `timestamps: false` (training never looks at them). */
   timestamps: string[];
   /** Channel-major [C, T]. */
   data: Float32Array;
   length: number;
 }
 
-export interface ReadOptions {
-  /** null: every column except the timestamp column. */
-  dataColumns: string[] | null;
-  timestampColumn: string;
-  /** Fewer data rows than this is an error (window_size when training). */
-  minRows?: number;
-}
-
-const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const MISSING = new Set(['', 'nan', 'NaN', 'NAN', 'null', 'NULL']);
-
-/** Splits one CSV line; handles double-quoted fields with "" escapes (no embedded newlines). */
-export function splitCsvLine(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') out.push(cur), (cur = '');
-    else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
-
-/** The data columns a header yields under the options (throws for a missing column). */
-export function resolveColumns(header: string[], fileId: string, opts: ReadOptions): { data: number[]; names: string[]; ts: number } {
-  const ts = header.indexOf(opts.timestampColumn);
-  const names = opts.dataColumns ?? header.filter((_, i) => i !== ts);
-  const data = names.map((name) => {
-    const i = header.indexOf(name);
-    if (i < 0) throw new InvalidDatasetError({ file_id: fileId, line: 1, column: name, message: `missing column '${name}' (header: ${header.join(', ')})` });
-    return i;
-  });
-  if (names.length === 0) throw new InvalidDatasetError({ file_id: fileId, line: 1, message: 'no data columns besides the timestamp' });
-  return { data, names, ts };
+export interface SeriesOptions extends ReadOptions {
+  /** Keep each row's timestamp string (default true; predictions report them, training does not). */
+  timestamps?: boolean;
 }
 
 /** Parses a whole CSV text; throws InvalidDatasetError at the first problem. */
-export function parseCsvText(text: string, fileId: string, opts: ReadOptions): Series {
+export function parseCsvText(text: string, fileId: string, opts: SeriesOptions): Series {
+  const b = new SeriesBuilder(opts.timestamps !== false);
+  const p = new CsvRowParser(fileId, opts, (v, ts) => b.add(v, ts));
   const lines = text.split('\n');
-  if (lines[0]?.charCodeAt(0) === 0xfeff) lines[0] = lines[0].slice(1);
-  const header = splitCsvLine((lines[0] ?? '').replace(/\r$/, '')).map((h) => h.trim());
-  if (header.length === 0 || (header.length === 1 && header[0] === '')) {
-    throw new InvalidDatasetError({ file_id: fileId, line: 1, message: 'empty file: a header row is required' });
-  }
-  const cols = resolveColumns(header, fileId, opts);
-  const C = cols.data.length;
-  const rows: Float64Array[] = [];
-  const timestamps: string[] = [];
-  for (let li = 1; li < lines.length; li++) {
-    const line = lines[li]!.replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const cells = splitCsvLine(line);
-    if (cells.length !== header.length) {
-      throw new InvalidDatasetError({ file_id: fileId, line: li + 1, message: `expected ${header.length} cells, found ${cells.length}` });
-    }
-    const row = new Float64Array(C);
-    for (let c = 0; c < C; c++) row[c] = parseCell(cells[cols.data[c]!]!, fileId, li + 1, cols.names[c]!);
-    rows.push(row);
-    timestamps.push(cols.ts >= 0 ? cells[cols.ts]!.trim() : String(rows.length - 1));
-  }
-  return finishSeries(fileId, cols.names, timestamps, rows, opts.minRows);
+  p.header((lines[0] ?? '').replace(/^\uFEFF/, '').replace(/\r$/, ''));
+  for (let li = 1; li < lines.length; li++) p.line(lines[li]!.replace(/\r$/, ''), li + 1);
+  p.finish();
+  return b.series(fileId, p.names);
 }
 
-function parseCell(raw: string, fileId: string, line: number, column: string): number {
-  const s = raw.trim();
-  if (MISSING.has(s)) return NaN;
-  if (!NUMBER_RE.test(s)) {
-    throw new InvalidDatasetError({ file_id: fileId, line, column, message: `not a number: ${JSON.stringify(raw.slice(0, 40))}` });
-  }
-  const v = Number(s);
-  if (!Number.isFinite(v)) throw new InvalidDatasetError({ file_id: fileId, line, column, message: `number out of range: ${s.slice(0, 40)}` });
-  return v;
+/**
+ * Reads a CSV file into a Series, streaming: the text is never held, only the values (4 bytes a
+ * cell, in 64 Ki-value chunks) and, unless `timestamps: false`, the timestamp strings.
+ */
+export async function readSeriesFile(path: string, fileId: string, opts: SeriesOptions): Promise<Series> {
+  const b = new SeriesBuilder(opts.timestamps !== false);
+  const { names } = await scanCsvFile(path, fileId, opts, (v, ts) => b.add(v, ts));
+  return b.series(fileId, names);
 }
 
-/** Row-major rows with NaN for missing → channel-major forward-filled Series. */
-function finishSeries(fileId: string, names: string[], timestamps: string[], rows: Float64Array[], minRows = 1): Series {
-  const T = rows.length;
-  if (T < minRows) {
-    throw new InvalidDatasetError({ file_id: fileId, message: `has ${T} data rows; at least ${minRows} are needed (one window of window_size rows)` });
-  }
-  const C = names.length;
-  const data = new Float32Array(C * T);
-  for (let c = 0; c < C; c++) {
-    let first = 0; // leading gaps take the first valid value, or 0 when the column is all missing
-    for (let t = 0; t < T; t++) {
-      const v = rows[t]![c]!;
-      if (!Number.isNaN(v)) {
-        first = v;
-        break;
-      }
+const CHUNK = 65_536;
+
+/** Collects rows channel by channel as float32 (NaN for missing), then forward-fills into a Series. */
+class SeriesBuilder {
+  private chunks: Float32Array[][] = [];
+  private readonly ts: string[] = [];
+  private n = 0;
+
+  constructor(private readonly keepTimestamps: boolean) {}
+
+  add(v: Float64Array, ts: string): void {
+    if (this.n === 0) this.chunks = Array.from({ length: v.length }, () => []);
+    const k = this.n % CHUNK;
+    for (let c = 0; c < v.length; c++) {
+      if (k === 0) this.chunks[c]!.push(new Float32Array(CHUNK));
+      this.chunks[c]!.at(-1)![k] = v[c]!;
     }
-    let last = first;
-    const base = c * T;
-    for (let t = 0; t < T; t++) {
-      const v = rows[t]![c]!;
-      if (!Number.isNaN(v)) last = v;
-      data[base + t] = last;
-    }
+    if (this.keepTimestamps) this.ts.push(ts);
+    this.n++;
   }
-  return { fileId, columns: names, timestamps, data, length: T };
+
+  series(fileId: string, names: string[]): Series {
+    const T = this.n;
+    const data = new Float32Array(names.length * T);
+    for (let c = 0; c < names.length; c++) {
+      const parts = this.chunks[c] ?? [];
+      for (let i = 0; i < parts.length; i++) data.set(parts[i]!.subarray(0, Math.min(CHUNK, T - i * CHUNK)), c * T + i * CHUNK);
+      this.chunks[c] = []; // free the chunks while the next channel is copied
+      forwardFill(data.subarray(c * T, (c + 1) * T));
+    }
+    return { fileId, columns: names, timestamps: this.ts, data, length: T };
+  }
 }
 
-export async function readSeriesFile(path: string, fileId: string, opts: ReadOptions): Promise<Series> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new InvalidDatasetError({ file_id: fileId, message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+/** Gaps take the previous value; leading gaps the first valid value, or 0 when there is none. */
+export function forwardFill(col: Float32Array): void {
+  let last = 0;
+  for (let t = 0; t < col.length; t++) {
+    if (!Number.isNaN(col[t]!)) {
+      last = col[t]!;
+      break;
+    }
   }
-  return parseCsvText(text, fileId, opts);
+  for (let t = 0; t < col.length; t++) {
+    if (Number.isNaN(col[t]!)) col[t] = last;
+    else last = col[t]!;
+  }
 }
 
 /** JSON rows (`[{timestamp, col: value, ...}]`) → Series with the given columns; line = row index + 1. */
 export function seriesFromRows(rows: Array<Record<string, unknown>>, fileId: string, columns: string[], timestampColumn: string, minRows = 1): Series {
-  const parsed: Float64Array[] = [];
-  const timestamps: string[] = [];
+  const b = new SeriesBuilder(true);
+  const row = new Float64Array(columns.length);
   rows.forEach((r, i) => {
-    const row = new Float64Array(columns.length);
     columns.forEach((name, c) => {
       const v = r[name];
       if (v === undefined) throw new InvalidDatasetError({ file_id: fileId, line: i + 1, column: name, message: `missing column '${name}'` });
@@ -159,9 +118,11 @@ export function seriesFromRows(rows: Array<Record<string, unknown>>, fileId: str
       } else if (v === null || typeof v === 'string') row[c] = parseCell(v ?? '', fileId, i + 1, name);
       else throw new InvalidDatasetError({ file_id: fileId, line: i + 1, column: name, message: `not a number: ${JSON.stringify(v)}` });
     });
-    parsed.push(row);
     const ts = r[timestampColumn];
-    timestamps.push(ts === undefined || ts === null ? String(i) : String(ts));
+    b.add(row, ts === undefined || ts === null ? String(i) : String(ts));
   });
-  return finishSeries(fileId, columns, timestamps, parsed, minRows);
+  if (rows.length < minRows) {
+    throw new InvalidDatasetError({ file_id: fileId, message: `has ${rows.length} data rows; at least ${minRows} are needed (one window of window_size rows)` });
+  }
+  return b.series(fileId, columns);
 }

@@ -1,6 +1,6 @@
 /**
- * Create-time validation of an omega job (runs in the server, so it stays cheap: one parse per
- * file, stopping at each file's first bad cell). Returns EVERY problem found, so one 400 answer
+ * Create-time validation of an omega job (runs in the server, so it stays cheap: one streaming
+ * pass per file, holding one line at a time, stopping at each file's first bad cell). Returns EVERY problem found, so one 400 answer
  * lists them all. Config problems come back as DatasetProblems with file_id "(config)" and column =
  * the field path (e.g. "method.head.reader.window_size") rather than as a thrown
  * InvalidConfigError, for the same reason: one answer, all problems. train() throws
@@ -9,7 +9,7 @@
 import { InvalidDatasetError, type DatasetProblem, type ValidationInput } from '../builtin.js';
 import { parseConfig } from './config.js';
 import { splitFiles } from './data.js';
-import { readSeriesFile } from './reader.js';
+import { scanCsvFile } from './reader.js';
 
 export async function validateTimeseries(input: ValidationInput): Promise<DatasetProblem[]> {
   const { config, problems } = parseConfig(input.config);
@@ -32,8 +32,8 @@ export async function validateTimeseries(input: ValidationInput): Promise<Datase
   let columns = r.dataColumns;
   for (const f of [...train, ...val]) {
     try {
-      const s = await readSeriesFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: r.timestampColumn, minRows });
-      columns ??= s.columns; // the first readable file fixes the default columns for the others
+      const s = await scanCsvFile(f.path, f.file_id, { dataColumns: columns, timestampColumn: r.timestampColumn, minRows });
+      columns ??= s.names; // the first readable file fixes the default columns for the others
     } catch (err) {
       if (err instanceof InvalidDatasetError) problems.push(err.problem);
       else problems.push({ file_id: f.file_id, message: `cannot be read: ${(err as Error).message}` });
