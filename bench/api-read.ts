@@ -45,7 +45,7 @@ import { parseArgs } from './lib/args.js';
 import { dropSchema, seedPostgres } from './lib/seed-pg.js';
 import { pool, runLoad, type LoadSummary } from './lib/load.js';
 import { machineLine } from './lib/machine.js';
-import { int, median, ms, prng, ratio, table } from './lib/stats.js';
+import { int, maxOf, median, minOf, ms, prng, ratio, table } from './lib/stats.js';
 
 const KEY = 'sk_bench_0123456789abcdefghijklmnopqrstuvwxyzAB';
 const MODEL = 'Newton::c2_4_7b_251215a172f6d7';
@@ -238,7 +238,7 @@ interface Micro { group: string; what: string; n: number; rounds: number; fn: (i
 function timeAll(entries: Micro[]): Array<[string, string, number]> {
   const best = entries.map(() => Infinity);
   for (const e of entries) for (let i = 0; i < e.n; i++) e.fn(i);
-  const maxRounds = Math.max(...entries.map((e) => e.rounds));
+  const maxRounds = maxOf(entries.map((e) => e.rounds));
   for (let r = 0; r < maxRounds; r++) {
     entries.forEach((e, k) => {
       if (r >= e.rounds) return;
@@ -466,7 +466,7 @@ async function main(): Promise<void> {
       const rel = a.rps / b.rps;
       const relMedian = median(perRound);
       const met = relMedian >= 0.6 && a.latency.p99 < 10;
-      const cpuBare = Math.min(...cpuUs[sc.name]!.bare), cpuApp = Math.min(...cpuUs[sc.name]!.app); // least-disturbed round
+      const cpuBare = minOf(cpuUs[sc.name]!.bare), cpuApp = minOf(cpuUs[sc.name]!.app); // least-disturbed round
       rows.push([sc.label, int(b.rps), `${ms(b.latency.p50)} / ${ms(b.latency.p99)}`, int(a.rps), `${ms(a.latency.p50)} / ${ms(a.latency.p99)}`, ratio(rel), `${ratio(relMedian)} (${perRound.map((x) => x.toFixed(2)).join(', ')})`, `${int(cpuBare)} / ${int(cpuApp)} → ${ratio(cpuBare / cpuApp)}`, met ? 'met' : 'MISSED']);
       summary[sc.name] = {
         requests: a.requests, bare_rps: Math.round(b.rps), bare_p50_ms: +b.latency.p50.toFixed(3), bare_p99_ms: +b.latency.p99.toFixed(3),

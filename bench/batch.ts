@@ -26,6 +26,7 @@ import { loadModel, predictWindowsFromCheckpoint } from '../src/trainers/timeser
 import { parseArgs } from './lib/args.js';
 import { machineLine } from './lib/machine.js';
 import { sampleMemory } from './lib/proc.js';
+import { maxOf } from './lib/stats.js';
 
 const KEY = 'sk_bench_0123456789abcdefghijklmnopqrstuvwxyzAB';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
     }
     const summary = [...runs.entries()].map(([l, rs]) => ({
       label: l, windows: rs[0]!.windows, windowsPerSecond: median(rs.map((r) => r.windowsPerSecond)), ratio: median(rs.map((r) => r.ratio)),
-      peakRssMiB: Math.max(...rs.map((r) => r.peakRssMiB)), matches: rs.every((r) => r.matches !== false),
+      peakRssMiB: maxOf(rs.map((r) => r.peakRssMiB)), matches: rs.every((r) => r.matches !== false),
     }));
     process.stdout.write(`\n| run | windows | windows/s (median of ${opts.rounds}) | ratio to baseline (median) | trainer peak RSS |\n|---|--:|--:|--:|--:|\n`);
     process.stdout.write(`| baseline: in-process predictWindowsFromCheckpoint | ${base.length} | ${median(baselineRates).toFixed(0)} | 1 | – |\n`);

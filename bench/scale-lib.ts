@@ -59,7 +59,7 @@ export async function startPlane(o: PlaneOptions): Promise<Plane> {
 
 export async function addWorkers(p: Plane, n: number): Promise<WorkerProcess[]> {
   const started = await Promise.all(Array.from({ length: n }, () => startWorkerProcess(p.t.app.url, p.token)));
-  p.workers.push(...started);
+  for (const w of started) p.workers.push(w);
   return started;
 }
 

@@ -23,7 +23,7 @@ import { writeFileSync } from 'node:fs';
 import { jobBody } from '../test/helpers/harness.js';
 import { parseArgs } from './lib/args.js';
 import { machineLine } from './lib/machine.js';
-import { ms, ratio, summarize, table, type Summary } from './lib/stats.js';
+import { maxOf, minOf, ms, ratio, summarize, table, type Summary } from './lib/stats.js';
 import { addWorkers, startPlane, until, type Plane } from './scale-lib.js';
 
 const opts = parseArgs({ only: '', creates: 100, jobs: 200, rounds: 3, trials: 3, counts: '1,4,16', json: '' });
@@ -80,8 +80,8 @@ async function throughputRun(workers: number, remote: boolean): Promise<number> 
     if (remote) await addWorkers(p, workers);
     else p.t.app.pool!.start();
     const done = await Promise.all(jobs.map((j) => p.bus.when(j.uuid, 'COMPLETED')));
-    const first = Math.min(...jobs.map((j) => p.bus.at(j.uuid, 'STARTING')!));
-    return opts.jobs / ((Math.max(...done) - first) / 1000);
+    const first = minOf(jobs.map((j) => p.bus.at(j.uuid, 'STARTING')!));
+    return opts.jobs / ((maxOf(done) - first) / 1000);
   } finally {
     await p.close();
   }
@@ -135,7 +135,7 @@ async function loss(): Promise<void> {
     console.log(`\n## worker lost mid-training → resumed on another worker (default lease ${p.t.app.config.leaseMs} ms, grace ${p.t.app.config.workerDisconnectGraceMs} ms, ${opts.trials} trials)\n`);
     console.log(table(['how the worker is lost', '→ STARTING again, median s', '→ RUNNING (resumed), median s', 'max s', 'vs baseline'], (['SIGKILL', 'SIGSTOP'] as const).map((how) => {
       const xs = by[how]!;
-      return [how === 'SIGKILL' ? 'SIGKILL (process dies)' : 'SIGSTOP (hangs; baseline: lease expiry)', (med(xs.map((x) => x.starting)) / 1000).toFixed(2), (med(xs.map((x) => x.running)) / 1000).toFixed(2), (Math.max(...xs.map((x) => x.running)) / 1000).toFixed(2), ratio(med(xs.map((x) => x.running)) / base)];
+      return [how === 'SIGKILL' ? 'SIGKILL (process dies)' : 'SIGSTOP (hangs; baseline: lease expiry)', (med(xs.map((x) => x.starting)) / 1000).toFixed(2), (med(xs.map((x) => x.running)) / 1000).toFixed(2), (maxOf(xs.map((x) => x.running)) / 1000).toFixed(2), ratio(med(xs.map((x) => x.running)) / base)];
     })));
     results.loss = by;
   } finally {

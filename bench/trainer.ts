@@ -33,7 +33,7 @@ import { TrainerProcess } from '../src/worker/trainer-process.js';
 import { parseArgs } from './lib/args.js';
 import { machineLine } from './lib/machine.js';
 import { sampleMemory } from './lib/proc.js';
-import { int, median, ms, ratio, table } from './lib/stats.js';
+import { int, maxOf, median, ms, ratio, table } from './lib/stats.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench/ → repository root
 const opts = parseArgs({
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
 
     const loopRate = median(runs.map((r) => r.loopRate));
     const e2eRate = median(runs.map((r) => r.endToEndRate));
-    const hwm = Math.max(...runs.map((r) => r.peakHwmMiB));
+    const hwm = maxOf(runs.map((r) => r.peakHwmMiB));
     const phase = (k: keyof RunResult['phases']): string => ms(median(runs.map((r) => r.phases[k])), 0);
     console.log(`\ntext-sft on ${hp.train_examples} train + ${hp.eval_examples} eval examples, ${hp.classes} classes, ${hp.epochs} epochs × ${hp.steps_per_epoch} steps of ${hp.batch_size}, hash dim ${hp.hash_dim}; median of ${opts.runs} runs`);
     console.log(`phases (median ms): spawn → hello ${phase('spawnToHello')}, load+featurise+alloc ${phase('load')}, training loop ${phase('loop')}, final eval+checkpoint ${phase('final')}, done → exit ${phase('exit')}, total ${phase('total')}`);

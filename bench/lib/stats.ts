@@ -36,6 +36,20 @@ export function summarize(values: ArrayLike<number>): Summary {
   };
 }
 
+/** Largest value (-Infinity for none); a loop, where Math.max(...xs) overflows the stack past ~100k values. */
+export function maxOf(values: Iterable<number>): number {
+  let m = -Infinity;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}
+
+/** Smallest value (Infinity for none); see maxOf. */
+export function minOf(values: Iterable<number>): number {
+  let m = Infinity;
+  for (const v of values) if (v < m) m = v;
+  return m;
+}
+
 export function median(values: ArrayLike<number>): number {
   return percentile(values, 50);
 }

@@ -48,7 +48,7 @@ export async function directUpload(client: FtClient, path: string, o: DirectUplo
     const batch = unCheckpointed.splice(0);
     if (batch.length > 0) {
       checkpointing = checkpointing.then(() => client.checkpointUpload(up.upload_id, batch)).catch((err: unknown) => {
-        unCheckpointed.push(...batch); // complete sends whatever was not checkpointed
+        for (const t of batch) unCheckpointed.push(t); // complete sends whatever was not checkpointed (up to every part)
         throw err;
       });
     }

@@ -67,7 +67,7 @@ export class BatchCreator {
       outputs,
     };
     // Content checks need the files (and checkpoint) that resolved; their problems join the others.
-    problems.push(...(await this.checkContents(req, config, datasets, found, ckpt?.checkpoint ?? null)));
+    for (const p of await this.checkContents(req, config, datasets, found, ckpt?.checkpoint ?? null)) problems.push(p); // one per input file at most
     if (problems.length > 0) throw FtError.many(problems).withStatus(400);
     const now = this.clock.now();
     const job: Job = {
@@ -90,7 +90,7 @@ export class BatchCreator {
       return await this.files.resolveMany(org_uuid, ids);
     } catch (err) {
       if (!(err instanceof FtError)) throw err;
-      problems.push(...err.details);
+      for (const p of err.details) problems.push(p);
       const found = new Map<string, FileRecord>();
       for (const id of ids) {
         const f = await this.store.getCurrentFile(org_uuid, id);

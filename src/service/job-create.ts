@@ -66,7 +66,7 @@ export class JobCreator {
     const prior = problems.length === 0 ? await this.findPrior(d) : null;
     if (prior) return this.replay(prior, request_hash, d);
     const entry = this.catalog[d.model];
-    if (!entry) problems.push(...this.missingModel(d.model));
+    if (!entry) for (const p of this.missingModel(d.model)) problems.push(p);
     const datasets = await this.snapshot(d, problems);
     // A bad reference in the body is a 400, file_not_found included.
     if (!entry || !datasets || problems.length > 0) throw FtError.many(problems).withStatus(400);
@@ -110,7 +110,7 @@ export class JobCreator {
       found = await this.files.resolveMany(d.org_uuid, ids);
     } catch (err) {
       if (!(err instanceof FtError)) throw err;
-      problems.push(...err.details);
+      for (const p of err.details) problems.push(p); // one per missing file id: as many as the request names
       return null;
     }
     return d.datasets.map((ds) => ({

@@ -5,7 +5,8 @@
  */
 import { ApiError, formatBytes } from '../../src/client/index.js';
 
-type Child = Node | string | number | null | undefined | false;
+/** A child may be a list (of any length: pass rows as one array, never spread them into the call). */
+type Child = Node | string | number | null | undefined | false | readonly Child[];
 type Attrs = Record<string, string | number | boolean | EventListener | undefined | null>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
@@ -23,8 +24,14 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 export function append(el: Element, ...children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
-    el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+    if (Array.isArray(c)) appendAll(el, c);
+    else el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : (c as Node));
   }
+}
+
+/** A spread of a data-sized list into a call overflows the stack past ~100k items: lists go in whole. */
+function appendAll(el: Element, list: readonly Child[]): void {
+  for (const c of list) append(el, c);
 }
 
 export function replace(el: Element, ...children: Child[]): void {

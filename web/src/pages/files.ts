@@ -63,7 +63,7 @@ export async function filesPage(root: HTMLElement, ctx: PageCtx): Promise<void> 
       canList ? null : h('p', { class: 'muted' }, 'This server does not list files (GET /v0.5/files/metadata); the files uploaded from this page are shown.'),
       h('div', { class: 'table-wrap' }, h('table', { id: 'files' },
         h('thead', {}, h('tr', {}, ...['File id', 'Size', 'Type', 'File uid', ''].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No files yet.'))])))));
+        h('tbody', {}, (rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No files yet.'))])))));
   };
 
   form.addEventListener('submit', (e) => {

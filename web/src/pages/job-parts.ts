@@ -27,7 +27,7 @@ export function renderTimeline(list: HTMLElement, events: JobEvent[], job: Job):
   const items = events.filter((e) => STATUS_OF_EVENT[e.type]).map((e) => ({ status: STATUS_OF_EVENT[e.type]!(e), at: e.created_at, message: e.message }));
   const lastStatus = items[items.length - 1]?.status;
   if (lastStatus !== job.status) items.push({ status: job.status, at: job.updated_at, message: '' });
-  replace(list, ...items.map((it, i) => h('li', { class: i === items.length - 1 ? 'current' : '', 'aria-current': i === items.length - 1 ? 'step' : undefined },
+  replace(list, items.map((it, i) => h('li', { class: i === items.length - 1 ? 'current' : '', 'aria-current': i === items.length - 1 ? 'step' : undefined },
     badge(it.status, i === items.length - 1 ? job.progress?.phase : null), ' ', h('time', { datetime: it.at }, fmtTime(it.at)),
     it.message ? h('span', { class: 'muted' }, ` — ${it.message}`) : null)));
 }
@@ -62,7 +62,7 @@ async function download(client: FtClient, jobId: string, c: Checkpoint, status: 
 
 export function renderCheckpoints(tbody: HTMLElement, client: FtClient, jobId: string, list: Checkpoint[]): void {
   if (list.length === 0) return replace(tbody, h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No checkpoint committed yet.')));
-  replace(tbody, ...[...list].reverse().map((c) => {
+  replace(tbody, [...list].reverse().map((c) => {
     const status = h('span', { class: 'muted', 'aria-live': 'polite' });
     const btn = h('button', { type: 'button', 'aria-label': `Download checkpoint ${c.id} (step ${c.step})` }, 'Download');
     btn.addEventListener('click', () => void download(client, jobId, c, status));

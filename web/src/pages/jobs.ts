@@ -28,9 +28,9 @@ function ids(text: string): string[] {
 
 function newJobForm(ctx: PageCtx, models: Model[], fileIds: string[]): HTMLElement {
   const text = models.filter((m) => m.kind === 'text');
-  const suggestions = h('datalist', { id: 'file-ids' }, ...fileIds.map((id) => h('option', { value: id })));
+  const suggestions = h('datalist', { id: 'file-ids' }, fileIds.map((id) => h('option', { value: id })));
   const name = h('input', { id: 'job-name', name: 'name', required: true, maxlength: 4096, placeholder: 'my-finetune' });
-  const model = h('select', { id: 'job-model', name: 'model' }, ...text.map((m) => h('option', { value: m.id }, `${m.id}${m.stand_in ? ' (stand-in)' : ''}`)));
+  const model = h('select', { id: 'job-model', name: 'model' }, text.map((m) => h('option', { value: m.id }, `${m.id}${m.stand_in ? ' (stand-in)' : ''}`)));
   const train = h('input', { id: 'job-train', name: 'train', required: true, placeholder: 'train.jsonl', list: 'file-ids', 'aria-describedby': 'ids-help' });
   const evalIds = h('input', { id: 'job-eval', name: 'eval', placeholder: 'eval.jsonl (optional)', list: 'file-ids', 'aria-describedby': 'ids-help' });
   const status = h('div', { 'aria-live': 'polite' });
@@ -76,7 +76,7 @@ export async function jobsPage(root: HTMLElement, ctx: PageCtx): Promise<void> {
     const v = filter.value;
     const jobs = await ctx.client.listJobs({ statuses: v === 'active' ? ACTIVE : v ? [v] : undefined });
     if (ctx.signal.aborted) return;
-    replace(tbody, ...(jobs.length ? jobs.map(row) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, v ? 'No job with this status.' : 'No jobs yet: create one above.'))]));
+    replace(tbody, (jobs.length ? jobs.map(row) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, v ? 'No job with this status.' : 'No jobs yet: create one above.'))]));
     count.textContent = `${jobs.length} job${jobs.length === 1 ? '' : 's'} · refreshed ${new Date().toLocaleTimeString()}`;
   };
   filter.addEventListener('change', () => void load().catch(ctx.onError));

@@ -9,7 +9,7 @@ export async function modelsPage(root: HTMLElement, ctx: PageCtx): Promise<void>
     h('p', { class: 'muted' }, 'Stand-in models accept the same requests and datasets as Archetype\'s models but are not their weights.'),
     h('div', { class: 'table-wrap' }, h('table', { id: 'models' },
       h('thead', {}, h('tr', {}, ...['Model', 'Kind', 'Trainer', 'Stand-in', 'Create jobs with', 'Description'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, ...data.map((m) => h('tr', {},
+      h('tbody', {}, data.map((m) => h('tr', {},
         h('td', {}, h('code', {}, m.id)), h('td', {}, m.kind), h('td', {}, m.trainer), h('td', {}, m.stand_in ? 'yes' : 'no'),
         h('td', {}, h('code', {}, m.api)), h('td', {}, m.description ?? '-')))))));
 }
