@@ -6,7 +6,8 @@
 export { FtClient, normalizeEndpoint, type ClientOptions, type CallOptions, type Query } from './client.js';
 export { ApiError } from './errors.js';
 export { ROUTES, fillPath, pathShape, type Route, type RouteName, type Method } from './routes.js';
-export { followJob, followJobs, parseSse, type FollowOptions, type JobStreamMessage, type SseMessage } from './sse.js';
+export { DEFAULT_RECONNECT_FOR_MS, followJob, followJobs, parseSse, type FollowOptions, type JobStreamMessage, type SseMessage } from './sse.js';
 export * from './types.js';
 export { uploadWithProgress } from './upload-xhr.js';
 export { formatBytes } from './format.js';
+export { bestCheckpoint, bestText, formatDuration, summarizeJob, summaryText, type BestCheckpoint, type JobSummary, type Outcome } from './summary.js';

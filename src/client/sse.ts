@@ -2,8 +2,9 @@
  * Server-sent events over fetch (EventSource cannot send an Authorization header): `parseSse` turns a
  * response body into messages, `followJob` reads a job's live stream (`GET …/events` with
  * `Accept: text/event-stream`) and reconnects with Last-Event-ID when the connection drops before the
- * job is terminal, so no event is lost or repeated. The server ends the stream after the terminal
- * `status` message, which is the last thing `followJob` yields.
+ * job is terminal, so no event is lost or repeated; it keeps trying with backoff for `reconnectForMs`
+ * (default 2 minutes: a server restart takes tens of seconds) and then throws `stream_lost`. The
+ * server ends the stream after the terminal `status` message, which is the last thing `followJob` yields.
  */
 import type { FtClient } from './client.js';
 import { ApiError } from './errors.js';
@@ -22,9 +23,22 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Resume after this event seq (the SSE id). */
   lastEventId?: string;
-  /** Reconnects allowed in a row without receiving anything (default 5). */
-  maxReconnects?: number;
+  /**
+   * How long to keep reconnecting after the stream was lost without receiving anything (default
+   * 120 000 ms: a server restart, a database failover or a proxy reload takes tens of seconds).
+   * Spent → ApiError `stream_lost`. A first connection that fails is `connection_failed` at once.
+   */
+  reconnectForMs?: number;
+  /** Called on each reconnect attempt (attempt counts from 1 within one outage), e.g. to say so on stderr. */
+  onReconnect?: (attempt: number, cause: string) => void;
+  /** Clock for the reconnect budget (tests); default Date.now. */
+  now?: () => number;
 }
+
+/** Backoff between reconnects: 250 ms doubling to at most 5 s (so about 25 tries in the default 2 minutes). */
+const BACKOFF_FIRST_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+export const DEFAULT_RECONNECT_FOR_MS = 120_000;
 
 export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
   const reader = body.getReader();
@@ -68,17 +82,22 @@ function parseBlock(block: string): SseMessage | null {
 
 export async function* followJob(client: FtClient, jobId: string, o: FollowOptions = {}): AsyncGenerator<JobStreamMessage> {
   let lastId = o.lastEventId;
-  let quietReconnects = 0;
-  const max = o.maxReconnects ?? 5;
+  const now = o.now ?? Date.now;
+  const budget = o.reconnectForMs ?? DEFAULT_RECONNECT_FOR_MS;
+  let connected = false; // ever: a first refusal is a wrong endpoint, not an outage
+  let lostSince: number | null = null;
+  let attempt = 0;
   for (;;) {
-    let received = false;
+    let cause = 'the server closed the stream before the job ended';
     try {
       const headers: Record<string, string> = { ...client.authHeaders(), accept: 'text/event-stream' };
       if (lastId) headers['last-event-id'] = lastId;
       const res = await client.fetchOk(client.url(ROUTES.jobEvents, { job_id: jobId }), { headers, signal: o.signal });
       if (!res.body) throw ApiError.local('stream_failed', 'the event stream has no body');
+      connected = true;
       for await (const m of parseSse(res.body)) {
-        received = true;
+        lostSince = null;
+        attempt = 0;
         if (m.event === 'status') {
           const job = JSON.parse(m.data) as Job;
           yield { kind: 'status', job };
@@ -90,11 +109,17 @@ export async function* followJob(client: FtClient, jobId: string, o: FollowOptio
       }
     } catch (err) {
       // A refusal (401, 404) is final; a dropped or refused connection is retried below.
-      if (o.signal?.aborted || (err instanceof ApiError && err.status !== 0) || !(err instanceof ApiError || err instanceof TypeError)) throw err;
+      if (o.signal?.aborted || (err instanceof ApiError && err.status !== 0 && err.status < 500) || !(err instanceof ApiError || err instanceof TypeError)) throw err;
+      if (!connected) throw err;
+      cause = err instanceof ApiError ? err.message : String((err as Error)?.message ?? err);
     }
-    quietReconnects = received ? 0 : quietReconnects + 1;
-    if (quietReconnects > max) throw ApiError.local('stream_failed', `the event stream of job ${jobId} closed ${max + 1} times in a row before the job ended`);
-    await backoff(Math.min(250 * 2 ** quietReconnects, 5000), o.signal);
+    lostSince ??= now();
+    if (now() - lostSince >= budget) {
+      throw ApiError.local('stream_lost', `lost the event stream of job ${jobId} for ${Math.round((now() - lostSince) / 1000)} s (${cause}); the job may still be running`);
+    }
+    attempt++;
+    o.onReconnect?.(attempt, cause);
+    await backoff(Math.min(BACKOFF_FIRST_MS * 2 ** (attempt - 1), BACKOFF_MAX_MS), o.signal);
   }
 }
 

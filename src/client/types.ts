@@ -47,6 +47,8 @@ export interface Checkpoint {
 export interface MetricsPage {
   last_checkpoint_step: number;
   metrics: Array<Record<string, number> & { step: number }>;
+  /** ftnode extension (absent on other servers): where each checkpoint sits on the metrics' step axis. */
+  checkpoints?: Array<{ id: string; name: string; step: number; metrics_step: number }>;
 }
 
 export interface DataList<T> {

@@ -24,8 +24,14 @@ export type JobFamily = 'fine-tune' | 'batch';
 export const FINE_TUNE_API_VERSIONS: ApiVersion[] = ['v0.5', 'v0.6'];
 
 export interface MetricsPage {
+  /** In checkpoint steps (epochs for Omega, archetype-api.md §3.3). */
   last_checkpoint_step: number;
   metrics: Array<Record<string, number>>;
+  /**
+   * Extension: each committed checkpoint with `metrics_step`, where it sits on the metrics' step axis
+   * (the step of the evaluation it was saved from), so a chart can mark it on its curve.
+   */
+  checkpoints: Array<{ id: string; name: string; step: number; metrics_step: number }>;
 }
 
 /** Which page of a job list: `after` is a job id (keyset cursor, O(limit) at any depth), `offset` counts from there. */
@@ -130,10 +136,11 @@ export class JobsService {
   async metrics(org_uuid: string, id: string, limit: number, offset: number): Promise<MetricsPage> {
     const job = await this.get(org_uuid, id);
     const rows = await this.store.listMetrics(job.uuid, -1, 0);
-    const latest = await this.store.latestCheckpoint(job.uuid);
+    const ckpts = await this.store.listCheckpoints(job.uuid);
+    const latest = ckpts.reduce<Checkpoint | null>((a, c) => (!a || c.step > a.step ? c : a), null);
     const merged = mergeByStep(rows);
     const page = limit < 0 ? merged.slice(offset) : merged.slice(offset, offset + limit);
-    return { last_checkpoint_step: latest?.step ?? 0, metrics: page };
+    return { last_checkpoint_step: latest?.step ?? 0, metrics: page, checkpoints: ckpts.map((c) => ({ id: c.id, name: c.name, step: c.step, metrics_step: metricsStepOf(c, merged) })) };
   }
 
   async events(org_uuid: string, id: string, opts: { limit: number; newestFirst: boolean; afterSeq?: number; offset?: number }, family: JobFamily = 'fine-tune'): Promise<JobEvent[]> {
@@ -203,6 +210,22 @@ export class JobsService {
       offChange();
     };
   }
+}
+
+/**
+ * A checkpoint's place on the metrics axis: trainers whose checkpoint steps count epochs (Omega's
+ * `step_<epoch>`) record the epoch in the checkpoint's metrics and in the evaluation's entry, so the
+ * last entry of that epoch with evaluation values is the one; otherwise checkpoint and metrics steps
+ * are the same unit.
+ */
+function metricsStepOf(c: Checkpoint, entries: Array<Record<string, number>>): number {
+  const epoch = c.metrics.epoch;
+  if (typeof epoch !== 'number') return c.step;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    if (e.epoch === epoch && Object.keys(e).some((k) => k === 'macro_f1' || k.startsWith('eval_'))) return e.step!;
+  }
+  return c.step;
 }
 
 /** One entry per step, keys merged (training loss and eval metrics of the same step side by side). */

@@ -37,6 +37,7 @@ const SHAPES: Record<string, (m: Record<string, unknown>) => boolean> = {
   eval_end: (m) => num(m.step) && typeof m.metrics === 'object' && Object.values(m.metrics as object).every(num),
   checkpoint: (m) => num(m.step) && typeof m.path === 'string' && typeof m.sha256 === 'string' && num(m.size) && typeof m.metrics === 'object',
   output: (m) => typeof m.filename === 'string' && typeof m.path === 'string' && typeof m.sha256 === 'string' && num(m.size) && typeof m.input_file_id === 'string',
+  early_stop: (m) => num(m.step) && typeof m.message === 'string' && (m.epoch === undefined || num(m.epoch)),
   finalizing: () => true,
   log: (m) => typeof m.message === 'string' && ['info', 'warn', 'error'].includes(String(m.level)),
   error: (m) => typeof m.message === 'string' && typeof m.code === 'string',

@@ -77,7 +77,17 @@ export type TrainerMessage =
   | { type: 'progress'; step: number; total_steps: number; epoch?: number; phase?: string }
   | { type: 'metrics'; step: number; values: Record<string, number> }
   | { type: 'eval_start'; step: number }
+  /**
+   * `step` is on the same axis as progress and metrics (one x axis for every curve); an `epoch` key
+   * in `metrics` is recorded as the entry's epoch field, not as a metric.
+   */
   | { type: 'eval_end'; step: number; metrics: Record<string, number> }
+  /**
+   * Optional: the trainer ends its loop early (no improvement for `patience` evaluations). The job's
+   * total_steps becomes `step` (so "step N of M" and the remaining time say so) and an
+   * `early_stopped` event is recorded; finalization follows as usual.
+   */
+  | { type: 'early_stop'; step: number; epoch?: number; message: string }
   /** A complete checkpoint file in work_dir; the worker verifies size + sha256, then commits it. */
   | {
       type: 'checkpoint'; step: number; path: string; sha256: string; size: number; metrics: Record<string, number>; name?: string;

@@ -12,6 +12,8 @@ import type { Job, JobProgress } from '../domain/types.js';
 import type { ClaimedWork } from '../domain/work.js';
 import { EXIT_INVALID_CONFIG, EXIT_INVALID_DATASET, PROTOCOL_VERSION, type TrainerMessage, type TrainerSpec } from '../trainers/protocol.js';
 import { TrainerProcess, type TrainerExit } from './trainer-process.js';
+import { EtaEstimator } from './eta.js';
+import { evalValues, hyperparametersMessage, requestedHyperparameters } from './report-values.js';
 import type { StatusFeed, WorkSource } from './work-source.js';
 
 export interface RunnerSettings {
@@ -30,6 +32,7 @@ export class JobRunner {
   private doneSeen = false;
   private lastProgress: JobProgress | null = null;
   private lastProgressWrite = 0;
+  private readonly eta = new EtaEstimator();
   private status: JobStatus;
 
   constructor(private readonly source: WorkSource, private readonly work: ClaimedWork, private readonly s: RunnerSettings, private readonly feed?: StatusFeed) {
@@ -137,12 +140,21 @@ export class JobRunner {
         const numeric = Object.fromEntries(Object.entries(m.values).filter(([, v]) => typeof v === 'number').map(([k, v]) => [`hp_${k}`, v as number]));
         await this.source.progress(fence, this.job, this.lastProgress ?? { step: 0, total_steps: null, epoch: null, phase: 'training', eta_seconds: null }, m.values);
         await this.source.metrics(fence, this.job, 0, numeric);
-        await this.source.event(fence, this.job, 'info', 'hyperparameters', `Hyperparameters chosen from the dataset size: ${JSON.stringify(m.values)}`, { values: m.values });
+        const userSet = requestedHyperparameters(this.job.config).filter((k) => k in m.values);
+        await this.source.event(fence, this.job, 'info', 'hyperparameters', hyperparametersMessage(m.values, userSet), { values: m.values, user_set: userSet });
         return;
       }
       case 'progress':
-        this.lastProgress = { step: m.step, total_steps: m.total_steps, epoch: m.epoch ?? null, phase: this.phaseFor(m.phase), eta_seconds: null };
+        this.lastProgress = { step: m.step, total_steps: m.total_steps, epoch: m.epoch ?? null, phase: this.phaseFor(m.phase), eta_seconds: this.eta.estimate(m.step, m.total_steps) };
         return this.flushProgress(false);
+      case 'early_stop': {
+        // The loop ends at this step: "step N of M" and the remaining time must say so from now on.
+        this.eta.stopAt(m.step);
+        this.lastProgress = { ...(this.lastProgress ?? { epoch: m.epoch ?? null, phase: 'training' }), step: m.step, total_steps: m.step, eta_seconds: 0 };
+        await this.flushProgress(true);
+        await this.source.event(fence, this.job, 'info', 'early_stopped', m.message.slice(0, 2000), { step: m.step, ...(m.epoch !== undefined ? { epoch: m.epoch } : {}) });
+        return;
+      }
       case 'metrics':
         await this.source.metrics(fence, this.job, m.step, m.values);
         return;
@@ -152,9 +164,11 @@ export class JobRunner {
         await this.source.event(fence, this.job, 'info', 'eval_started', `Evaluation started at step ${m.step}`, { step: m.step });
         return;
       case 'eval_end': {
-        const values = Object.fromEntries(Object.entries(m.metrics).map(([k, v]) => [k.startsWith('eval_') || k === 'macro_f1' ? k : `eval_${k}`, v]));
+        const values = evalValues(m.metrics);
         await this.source.metrics(fence, this.job, m.step, values);
-        await this.source.event(fence, this.job, 'info', 'eval_finished', `Evaluation at step ${m.step}: ${JSON.stringify(m.metrics)}`, { step: m.step, metrics: m.metrics });
+        const epoch = typeof m.metrics.epoch === 'number' ? m.metrics.epoch : undefined;
+        await this.source.event(fence, this.job, 'info', 'eval_finished', `Evaluation at step ${m.step}${epoch !== undefined ? ` (epoch ${epoch})` : ''}: ${JSON.stringify(m.metrics)}`,
+          { step: m.step, ...(epoch !== undefined ? { epoch } : {}), metrics: m.metrics, values });
         this.lastProgress = this.lastProgress && { ...this.lastProgress, phase: this.phaseFor(undefined) };
         return;
       }

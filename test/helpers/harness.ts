@@ -25,6 +25,7 @@ export interface FixturePlan {
   errorMessage?: string;
   ignoreStop?: boolean;
   killSelfAtStep?: number;
+  earlyStopAt?: number;
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000): Promise<T> {

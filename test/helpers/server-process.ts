@@ -22,8 +22,9 @@ export function writeServerConfig(home: string, gateDir: string, plans: Record<s
   writeFileSync(join(home, 'config.yaml'), stringify({ ...settings, models: fixtureCatalog(plans, gateDir) }));
 }
 
-export function startServerProcess(home: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home], {
+/** `port` 0 picks a free one; a restart that clients must find again passes the first run's port. */
+export function startServerProcess(home: string, env: Record<string, string> = {}, port = 0): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--home', home], {
     env: { ...process.env, FTNODE_BOOTSTRAP_KEY: TEST_KEY, FTNODE_LOG_LEVEL: 'warn', FTNODE_AUTH_FAILURES_PER_MINUTE: '0', FTNODE_REQUESTS_PER_KEY_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

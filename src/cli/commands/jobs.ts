@@ -6,10 +6,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import type { CreateJobV05, CreateJobV06, FtClient, Job } from '../../client/index.js';
+import { bestText, formatDuration, type CreateJobV05, type CreateJobV06, type FtClient, type Job, type JobSummary } from '../../client/index.js';
 import { act, CliError, remote, type Ctx } from '../remote/context.js';
 import { bytes, num, table } from '../remote/format.js';
-import { registerWatch, watchJob } from './watch.js';
+import { loadSummary } from './summary.js';
+import { reconnectFor, registerWatch, watchJob } from './watch.js';
 
 async function bodyFromFile(path: string): Promise<Record<string, unknown>> {
   const text = await readFile(path, 'utf8').catch(() => {
@@ -61,8 +62,8 @@ function jobRow(j: Job): Array<string | number | null> {
   return [j.id, j.status, (j.config.model as string | undefined) ?? null, p ? `${p.step}${p.total_steps ? `/${p.total_steps}` : ''}` : null, j.created_at.slice(0, 19).replace('T', ' '), j.name];
 }
 
-function printJob(ctx: Ctx, j: Job): void {
-  if (ctx.json) return ctx.out(JSON.stringify(j));
+function printJob(ctx: Ctx, j: Job, summary?: JobSummary): void {
+  if (ctx.json) return ctx.out(JSON.stringify(summary ? { ...j, summary } : j));
   const p = j.progress;
   const lines: Array<[string, string]> = [
     ['id', j.id], ['name', j.name], ['status', j.status + (p?.phase ? ` (${p.phase})` : '')], ['model', String(j.config.model ?? '-')],
@@ -70,6 +71,11 @@ function printJob(ctx: Ctx, j: Job): void {
     ['created_at', j.created_at], ['updated_at', j.updated_at], ['inference_config', j.inference_config_path ?? '-'],
   ];
   if (j.error) lines.push(['error', `${j.error.code}: ${j.error.message}`]);
+  if (summary) {
+    lines.push(['result', `${j.status}: ${summary.reason}`]);
+    lines.push(['best', bestText(summary.best)]);
+    lines.push(['duration', `${formatDuration(summary.duration_seconds)}${summary.outcome === 'running' || summary.outcome === 'queued' ? ' so far' : ''}`]);
+  }
   ctx.out(lines.map(([k, v]) => `${k.padEnd(17)}${v}`).join('\n'));
 }
 
@@ -85,12 +91,13 @@ export function registerJobs(program: Command): Command {
     .option('--id <id>', 'client-chosen job id (a retried create with the same body returns the same job)')
     .option('--idempotency-key <key>', 'Idempotency-Key header')
     .option('--wait', 'follow the job until it ends (exit codes as jobs watch)')
+    .option('--reconnect-for <seconds>', 'with --wait: keep reconnecting a lost event stream this long (default 120)')
     .action(act(async (ctx) => {
       const client = ctx.client();
       const r = await create(ctx, client);
       if (ctx.json) ctx.out(JSON.stringify(r.record));
       else ctx.out(`created ${r.id} (${r.status})`);
-      if (ctx.opts.wait) return watchJob(ctx, client, r.id);
+      if (ctx.opts.wait) return watchJob(ctx, client, r.id, { reconnectForMs: reconnectFor(ctx.opts.reconnectFor) });
     }));
 
   remote(jobs.command('list').description('list jobs, newest first'))
@@ -106,7 +113,11 @@ export function registerJobs(program: Command): Command {
     }));
 
   remote(jobs.command('get').description('one job')).argument('<job_id>')
-    .action(act(async (ctx, id: string) => printJob(ctx, await ctx.client().getJob(id))));
+    .action(act(async (ctx, id: string) => {
+      const client = ctx.client();
+      const job = await client.getJob(id);
+      printJob(ctx, job, await loadSummary(client, job));
+    }));
 
   remote(jobs.command('stop').description('graceful stop: no new step, the evaluation in progress finishes, the last checkpoint is kept → STOPPED'))
     .argument('<job_id>')
@@ -161,7 +172,7 @@ export function registerJobs(program: Command): Command {
   return jobs;
 }
 
-/** loss first, then eval_*, then the rest (learning rate, hp_*). */
+/** epoch (a field of the entry), loss, macro_f1 and eval_*, then the rest (learning rate, hp_*). */
 function rank(k: string): number {
-  return k === 'loss' ? 0 : k.startsWith('eval_') ? 1 : k.startsWith('hp_') ? 3 : 2;
+  return k === 'epoch' ? -1 : k === 'loss' ? 0 : k === 'macro_f1' || k.startsWith('eval_') ? 1 : k.startsWith('hp_') ? 3 : 2;
 }

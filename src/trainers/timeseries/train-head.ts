@@ -6,7 +6,9 @@
  * epochs without improvement.
  * Stop: checked before every mini-batch; once set no step starts; an evaluation in progress runs to
  * its end (and checkpoints if it improved); then the loop returns `stopped`.
- * Step units: progress/metrics `step` counts AdamW steps; eval_start, eval_end, checkpoint and done `step` count epochs.
+ * Step units: progress, metrics, eval_start and eval_end `step` count AdamW steps (one axis for every
+ * curve: the evaluation after epoch e is at step e × steps-per-epoch, with `epoch` as a field of its
+ * metrics); checkpoint and done `step` count epochs (`step_<epoch>`, archetype-api.md §3.3).
  */
 import type { TrainContext } from '../builtin.js';
 import { chooseHeadSchedule } from './hparams.js';
@@ -69,11 +71,12 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
   const xVal = await embedWindows(p.valWs, identity(p.valWs.count), p.encoder, stopHook);
   if (!xVal) return { reason: 'stopped', step: startEpoch, metrics: bestMetrics };
   const evaluate = async (epoch: number, trainLoss: number): Promise<Record<string, number>> => {
-    ctx.emit({ type: 'eval_start', step: epoch });
+    const step = epoch * stepsPerEpoch; // the AdamW step the evaluated weights reached
+    ctx.emit({ type: 'eval_start', step });
     await tick();
     const probs = headProbaBatched(model, xVal, p.valWs.count);
     const metrics = { ...evalMetrics(probs, p.yVal, K), epoch, ...(Number.isFinite(trainLoss) ? { train_loss: trainLoss } : {}) };
-    ctx.emit({ type: 'eval_end', step: epoch, metrics });
+    ctx.emit({ type: 'eval_end', step, metrics });
     return metrics;
   };
   const commit = async (epoch: number, metrics: Record<string, number>): Promise<void> => {
@@ -117,8 +120,9 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
       await commit(epoch, metrics);
     } else sinceBest++;
     if (ctx.stopRequested()) return { reason: 'stopped', step: lastEpoch, metrics: bestMetrics };
-    if (sinceBest >= cfg.head.patience) {
-      ctx.emit({ type: 'log', level: 'info', message: `early stopping after epoch ${epoch}: no macro-F1 gain for ${sinceBest} epochs (best ${best.toFixed(4)})` });
+    if (sinceBest >= cfg.head.patience && epoch < schedule.nEpochs) {
+      const step = epoch * stepsPerEpoch;
+      ctx.emit({ type: 'early_stop', step, epoch, message: `early stopping after epoch ${epoch} of ${schedule.nEpochs}: no macro-F1 gain for ${sinceBest} epochs (best ${best.toFixed(4)} at epoch ${bestMetrics?.epoch ?? '?'})` });
       break;
     }
   }

@@ -5,6 +5,8 @@
  * Stop: checked before every embedding batch; a stop before the checkpoint leaves none (nothing
  * to finalize from); a stop during the evaluation lets it finish and commit.
  * A resumed knn job already has its checkpoint: it finalizes without writing another.
+ * Step units: progress and eval steps count embedding batches (the evaluation is at the last one);
+ * the checkpoint is step 1.
  */
 import type { TrainContext } from '../builtin.js';
 import { buildKnn } from './knn.js';
@@ -48,11 +50,12 @@ export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
     reader: { ...p.cfg.reader, dataColumns: p.data.columns }, knn, epoch: 1, seed: ctx.spec.seed, metrics: {}, kernels: getKernels().name,
   };
   ctx.emit({ type: 'finalizing' });
-  ctx.emit({ type: 'eval_start', step: 1 });
+  // On the metrics axis the evaluation comes after the last embedding batch (step `total`).
+  ctx.emit({ type: 'eval_start', step: total });
   const probs = await predictProba(model, p.valWs, identity(p.valWs.count), async () => (await tick(), false));
   const { macro_f1, accuracy } = evalMetrics(probs, p.yVal, K);
   model.metrics = { macro_f1, accuracy };
-  ctx.emit({ type: 'eval_end', step: 1, metrics: model.metrics });
+  ctx.emit({ type: 'eval_end', step: total, metrics: { ...model.metrics, epoch: 1 } });
   await ctx.writeCheckpoint(1, serializeModel(model), model.metrics, 'step_1');
   return { reason: 'completed', step: 1, metrics: model.metrics };
 }
