@@ -1,6 +1,7 @@
 /**
  * Runs every benchmark in sequence, each in its own process with its default options:
- * api-read, lifecycle-latency, trainer (docs/benchmarks-core.md), then kernels, swat and files when
+ * api-read, lifecycle-latency, trainer (docs/benchmarks-core.md), then kernels, swat, files and
+ * datasets (1 GB generated JSONL and CSV, docs/benchmarks-datasets.md) when
  * they have been built (dist/bench/<name>.js; a missing one is skipped, not an error). One failing
  * bench does not stop the others; the exit code is 1 if any failed.
  *   npm run bench          (= npm run build && node dist/bench/run-all.js)
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { machineLine } from './lib/machine.js';
 import { table } from './lib/stats.js';
 
-const ALL = ['api-read', 'lifecycle-latency', 'trainer', 'kernels', 'swat', 'files'];
+const ALL = ['api-read', 'lifecycle-latency', 'trainer', 'kernels', 'swat', 'files', 'datasets'];
 
 function run(file: string): Promise<number> {
   return new Promise((resolve) => {

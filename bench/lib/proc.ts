@@ -1,5 +1,5 @@
-/** Process helpers: liveness (signal 0), /proc/<pid>/status memory figures, waiting for a pid to vanish. */
-import { readFileSync } from 'node:fs';
+/** Process helpers: liveness (signal 0), /proc/<pid>/status memory figures, waiting for a pid to vanish, children. */
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function pidAlive(pid: number): boolean {
   try {
@@ -58,4 +58,48 @@ export async function waitGone(pid: number, everyMs = 1, timeoutMs = 10_000): Pr
     await new Promise((r) => setTimeout(r, everyMs));
   }
   return performance.now();
+}
+
+/** The pids of a process's children (every thread's list in /proc/<pid>/task/<tid>/children). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Peak RSS (VmHWM) of every child process `parent` starts while sampling (e.g. trainer processes of
+ * a server), checked every `everyMs`: the highest one seen, in KiB, and how many children there were.
+ */
+export function sampleChildren(parent: number, everyMs = 10): { stop(): { peakHwmKiB: number; children: number } } {
+  const peaks = new Map<number, number>();
+  const take = (): void => {
+    for (const pid of childPids(parent)) {
+      const m = procMemory(pid);
+      if (m) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, m.hwmKiB));
+    }
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      let peakHwmKiB = 0;
+      for (const v of peaks.values()) peakHwmKiB = Math.max(peakHwmKiB, v);
+      return { peakHwmKiB, children: peaks.size };
+    },
+  };
 }

