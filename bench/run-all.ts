@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark in sequence, each in its own process with its default options:
  * api-read, lifecycle-latency, trainer (docs/benchmarks-core.md), then kernels, swat, files and
- * datasets (1 GB generated JSONL and CSV, docs/benchmarks-datasets.md) when
+ * datasets (1 GB generated JSONL and CSV, docs/benchmarks.md "Real-sized datasets") when
  * they have been built (dist/bench/<name>.js; a missing one is skipped, not an error). One failing
  * bench does not stop the others; the exit code is 1 if any failed.
  *   npm run bench          (= npm run build && node dist/bench/run-all.js)
