@@ -6,7 +6,8 @@
  *   /app/<path>.js     the compiled modules: dist/web/src/** and the client they import, dist/src/client/**
  *   /vendor/uplot.*    the charting library from node_modules (never a CDN)
  * Only those folders are reachable: names are matched against a strict pattern, so no `..` escapes.
- * Hidden from the OpenAPI document.
+ * Hidden from the OpenAPI document. A name that is not served is a 404 in the error envelope, like
+ * every other error of the server (docs/errors.md; the route fuzzer checks it).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -14,6 +15,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { FtError } from '../../domain/errors.js';
+import { sendError } from '../errors.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url)); // dist/src/http/routes → package root
 const WEB = join(ROOT, 'web');
@@ -32,11 +35,13 @@ function uplotDir(): string | null {
   }
 }
 
+function notFound(reply: FastifyReply): FastifyReply {
+  return sendError(reply, new FtError('not_found', `no dashboard file ${reply.request.url.split('?')[0]!.slice(0, 200)}`));
+}
+
 async function sendFile(reply: FastifyReply, file: string, extraHeaders: Record<string, string> = {}): Promise<FastifyReply> {
   const info = await stat(file).catch(() => null);
-  if (!info?.isFile()) {
-    return reply.code(404).type('text/plain; charset=utf-8').send('not found');
-  }
+  if (!info?.isFile()) return notFound(reply);
   const ext = file.slice(file.lastIndexOf('.'));
   return reply
     .headers({ 'content-type': TYPES[ext] ?? 'application/octet-stream', 'content-length': String(info.size), 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', ...extraHeaders })
@@ -55,19 +60,19 @@ export function registerDashboard(app: FastifyInstance): void {
   });
 
   app.get<{ Params: { name: string } }>('/assets/:name', hide, async (req, reply) => {
-    if (!/^[\w-]+\.(css)$/.test(req.params.name)) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
+    if (!/^[\w-]+\.(css)$/.test(req.params.name)) return notFound(reply);
     return sendFile(reply, join(WEB, 'assets', req.params.name));
   });
 
   app.get<{ Params: { '*': string } }>('/app/*', hide, async (req, reply) => {
     const path = req.params['*'];
-    if (!APP_PATH.test(path) || path.includes('..')) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
+    if (!APP_PATH.test(path) || path.includes('..')) return notFound(reply);
     return sendFile(reply, join(DIST, path));
   });
 
   app.get<{ Params: { name: string } }>('/vendor/:name', hide, async (req, reply) => {
     const file = { 'uplot.esm.js': 'uPlot.esm.js', 'uplot.min.css': 'uPlot.min.css' }[req.params.name];
-    if (!file || !vendor) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
+    if (!file || !vendor) return notFound(reply);
     return sendFile(reply, join(vendor, file));
   });
 }
