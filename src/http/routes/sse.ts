@@ -3,6 +3,8 @@
  * reconnect resumes without gaps), then each new one as it is recorded, plus a `status` event on
  * every status change. The stream ends after the job reaches a terminal status (not while the
  * database is unavailable). A comment line every 15 s keeps proxies from closing an idle stream.
+ * A HEAD gets the stream's headers and ends at once: Node ignores writes of a HEAD response and sends
+ * no headers until its end, so a HEAD stream was never answered (found by test/fuzz-routes.test.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventDto, jobDto } from '../../api/dto.js';
@@ -12,11 +14,20 @@ import type { JobsService } from '../../service/jobs-service.js';
 import { StoreUnavailableError } from '../../domain/unavailable.js';
 
 const KEEPALIVE_MS = 15_000;
+const STREAM_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+
+/** Hijacks the reply and sends the stream's headers; false for a HEAD, which is then answered. */
+function open(req: FastifyRequest, reply: FastifyReply): boolean {
+  reply.hijack();
+  reply.raw.writeHead(200, STREAM_HEADERS);
+  if (req.method !== 'HEAD') return true;
+  reply.raw.end();
+  return false;
+}
 
 export async function streamEvents(req: FastifyRequest, reply: FastifyReply, jobs: JobsService, job: Job): Promise<void> {
-  reply.hijack();
+  if (!open(req, reply)) return;
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   let lastSeq = Number(req.headers['last-event-id'] ?? 0) || 0;
   let lastStatus = '';
   let closed = false;
@@ -74,9 +85,8 @@ export async function streamEvents(req: FastifyRequest, reply: FastifyReply, job
  * goes away. Clients reload their page on each one; nothing is replayed (read the list first).
  */
 export function streamOrgJobs(req: FastifyRequest, reply: FastifyReply, jobs: JobsService, org_uuid: string): void {
-  reply.hijack();
+  if (!open(req, reply)) return;
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(': ftnode jobs stream\n\n');
   const off = jobs.subscribeOrg(org_uuid, (j) => res.write(`event: job\ndata: ${JSON.stringify(jobDto(j))}\n\n`));
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
