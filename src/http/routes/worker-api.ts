@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
+import { eventOf, hyperparametersOf, metricsOf, progressOf, registrationOf } from '../../api/worker-reports.js';
 import { FtError } from '../../domain/errors.js';
 import type { Fence } from '../../domain/work.js';
 import type { WorkerTokenRecord } from '../../store/store.js';
@@ -137,20 +138,21 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
     w.post('/heartbeat', { schema: hide }, async (req) => ({ status: await d.api.heartbeat(fenceOf(body(req).fence)) }));
     w.post('/progress', { schema: hide }, async (req) => {
       const b = body(req);
-      return { ok: await d.api.progress(fenceOf(b.fence), b.progress, b.hyperparameters ?? undefined) };
+      return { ok: await d.api.progress(fenceOf(b.fence), progressOf(b.progress), hyperparametersOf(b.hyperparameters)) };
     });
     w.post('/metrics', { schema: hide }, async (req) => {
       const b = body(req);
-      return { ok: await d.api.metrics(fenceOf(b.fence), Number(b.step), b.values ?? {}) };
+      const m = metricsOf(b.step, b.values);
+      return { ok: await d.api.metrics(fenceOf(b.fence), m.step, m.values) };
     });
     w.post('/events', { schema: hide }, async (req) => {
       const b = body(req);
-      return { ok: await d.api.event(fenceOf(b.fence), { level: b.level, type: String(b.type), message: String(b.message), data: b.data ?? null }) };
+      return { ok: await d.api.event(fenceOf(b.fence), eventOf({ level: b.level, type: b.type, message: b.message, data: b.data })) };
     });
     w.post('/advance', { schema: hide }, async (req) => {
       const b = body(req);
       if (b.action !== 'start_training' && b.action !== 'finalize') throw new FtError('invalid_parameter', 'action must be start_training or finalize');
-      return { job: await d.api.advance(fenceOf(b.fence), b.action, b.event, b.progress ?? undefined) };
+      return { job: await d.api.advance(fenceOf(b.fence), b.action, eventOf(b.event), b.progress == null ? undefined : progressOf(b.progress)) };
     });
     w.post('/finish', { schema: hide }, async (req) => ({ job: await d.api.finish(fenceOf(body(req).fence)) }));
     w.post('/fail', { schema: hide }, async (req) => {
@@ -182,7 +184,7 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
 
     w.post('/workers', { schema: hide }, async (req) => {
       const r = body(req).worker as Body | undefined;
-      await d.api.register(workerId(req, r?.id), r as { node: string });
+      await d.api.register(workerId(req, r?.id), registrationOf(r));
       return { ok: true };
     });
     w.delete('/workers/:worker_id', { schema: hide }, async (req) => {
@@ -195,6 +197,7 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+      if (req.method === 'HEAD') return void res.end(); // Node sends a HEAD's headers only at its end
       try {
         const done = await d.sessions.start(prefix, (text) => res.write(text), () => res.end());
         if (res.destroyed) done(false);
