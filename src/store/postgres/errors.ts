@@ -6,6 +6,7 @@
  * whose outcome is unknown. A connection error that outlasts the retries leaves the store as
  * StoreUnavailableError (src/domain/unavailable.ts), which the HTTP edge answers with 503.
  */
+import { FtError } from '../../domain/errors.js';
 import { StoreUnavailableError } from '../../domain/unavailable.js';
 
 /** 40001 serialization_failure, 40P01 deadlock_detected: the server rolled the transaction back. */
@@ -57,4 +58,18 @@ function messageOf(err: unknown): string {
   const e = err as { message?: unknown; code?: unknown } | null;
   const msg = typeof e?.message === 'string' && e.message ? e.message : String(err);
   return typeof e?.code === 'string' && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
+}
+
+/**
+ * 22021 character_not_in_repertoire ("invalid byte sequence for encoding UTF8: 0x00"), 22P05
+ * untranslatable_character (`\u0000` in jsonb): PostgreSQL text cannot hold NUL, which SQLite stores
+ * (and JavaScript strings carry). A NUL in an id or a body string was a 500; it is the client's
+ * value that cannot be stored or matched: 400 `invalid_parameter` (found by test/fuzz-routes.test.ts).
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
+export function unstorableText(err: unknown): FtError | null {
+  const code = codeOf(err);
+  if (code === undefined || !UNSTORABLE_TEXT.has(code)) return null;
+  return new FtError('invalid_parameter', 'a value holds a NUL character (\\u0000), which cannot be stored or looked up: remove it');
 }

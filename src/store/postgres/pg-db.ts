@@ -5,11 +5,12 @@
  * Invariants: each `tx` is one BEGIN…COMMIT on one connection; a retryable failure (errors.ts) reruns
  * the whole function on a fresh transaction with bounded backoff; a connection lost during COMMIT is
  * never retried (the commit may have happened); a connection that broke is destroyed, never reused;
- * a database still unreachable after the last try is a StoreUnavailableError (the HTTP edge: 503).
+ * a database still unreachable after the last try is a StoreUnavailableError (the HTTP edge: 503); a
+ * text value PostgreSQL cannot hold (NUL) is the client's 400 (errors.ts).
  */
 import pg from 'pg';
 import { DEFAULT_BACKOFF, retry, type BackoffOptions } from '../../lib/backoff.js';
-import { CommitOutcomeUnknownError, isConnectionError, isRetryable, unavailable } from './errors.js';
+import { CommitOutcomeUnknownError, isConnectionError, isRetryable, unavailable, unstorableText } from './errors.js';
 
 export type Row = Record<string, unknown>;
 export type Q = pg.PoolClient;
@@ -116,7 +117,7 @@ export class PgDb {
     try {
       return await retry(fn, { ...DEFAULT_BACKOFF, ...r, retryable: (err) => !this.closed && isRetryable(err) });
     } catch (err) {
-      throw isConnectionError(err) ? unavailable(err) : err;
+      throw isConnectionError(err) ? unavailable(err) : (unstorableText(err) ?? err);
     }
   }
 
