@@ -4,35 +4,49 @@
  * the configured store (PostgreSQL when FTNODE_DATABASE_URL is set, else the data directory's SQLite
  * file, which WAL lets it write while the server runs); `worker` and `workers` live in commands/worker.ts.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { appConfig, openStore, startApp } from '../app/app.js';
 import type { Store } from '../store/store.js';
 import { AuthService } from '../service/auth-service.js';
 import { systemClock } from '../lib/clock.js';
 import type { ConfigOverrides } from '../config/config.js';
-import { registerRemoteCommands } from './commands/index.js';
+import { commanderErrorLine, CommanderError, oneLineErrors, registerRemoteCommands } from './commands/index.js';
+import { errorLine } from './remote/context.js';
+import { intArg } from './remote/options.js';
 import { registerWorkerCommands } from './commands/worker.js';
 
-const program = new Command('ftnode').description('Self-hosted fine-tuning service (Archetype AI Fine-Tuning API compatible)');
+/** The package's version, read from package.json next to dist/ (dist/src/cli/main.js → ../../../). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const program = new Command('ftnode')
+  .description('Self-hosted fine-tuning service (Archetype AI Fine-Tuning API compatible)')
+  .version(`ftnode ${packageVersion()}`, '-V, --version', 'print the version');
 
 function common(cmd: Command): Command {
   return cmd.option('--home <dir>', 'data directory (FTNODE_HOME, default ./.ftnode)').option('--config <file>', 'config file, YAML or JSON (FTNODE_CONFIG)');
 }
 
-function overrides(o: Record<string, string | undefined>): ConfigOverrides {
+function overrides(o: Record<string, string | number | undefined>): ConfigOverrides {
   const out: ConfigOverrides = {};
-  if (o.home) out.home = o.home;
-  if (o.config) out.configFile = o.config;
+  if (o.home) out.home = String(o.home);
+  if (o.config) out.configFile = String(o.config);
   if (o.port !== undefined) out.port = Number(o.port);
-  if (o.host) out.host = o.host;
+  if (o.host) out.host = String(o.host);
   if (o.workers !== undefined) out.builtinWorkers = Number(o.workers);
   return out;
 }
 
 common(program.command('serve').description('run the API server with its built-in worker'))
-  .option('--port <n>', 'port (FTNODE_PORT, default 8642; 0 = any free port)')
+  .option('--port <n>', 'port (FTNODE_PORT, default 8642; 0 = any free port)', intArg(0, 'a port number from 0 to 65535', 65535))
   .option('--host <addr>', 'listen address (FTNODE_HOST, default 127.0.0.1)')
-  .option('--workers <n>', 'built-in worker slots (FTNODE_WORKERS, default 1; 0 = none)')
+  .option('--workers <n>', 'built-in worker slots (FTNODE_WORKERS, default 1; 0 = none)', intArg(0))
   .action(async (o: Record<string, string | undefined>) => {
     const config = appConfig(overrides(o));
     const app = await startApp(config);
@@ -91,8 +105,14 @@ common(keys.command('revoke').description('revoke a key by id'))
 
 registerRemoteCommands(program);
 registerWorkerCommands(program);
+oneLineErrors(program);
 
-program.parseAsync(process.argv).catch((err: Error) => {
-  process.stderr.write(`error: ${err.message}\n`);
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    const line = commanderErrorLine(err);
+    if (line) process.stderr.write(`${line}\n`);
+    process.exit(line ? 1 : err.exitCode);
+  }
+  process.stderr.write(`${errorLine(err)}\n`);
   process.exit(1);
 });

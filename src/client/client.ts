@@ -183,6 +183,36 @@ export class FtClient {
     return this.json('jobCheckpointsV06', { params: { job_id: id } });
   }
 
+  // ── v0.5 batch jobs (docs/batch.md) ──
+  createBatchJob(body: Record<string, unknown>): Promise<T.BatchJob> {
+    return this.json('createBatchJob', { body });
+  }
+  listBatchJobs(q: { offset?: number; limit?: number; statuses?: readonly string[] } = {}): Promise<T.BatchPage & { jobs: T.BatchJob[] }> {
+    return this.json('listBatchJobs', { query: q });
+  }
+  getBatchJob(id: string): Promise<T.BatchJob> {
+    return this.json('getBatchJob', { params: { job_id: id } });
+  }
+  cancelBatchJob(id: string): Promise<T.BatchJob> {
+    return this.json('cancelBatchJob', { params: { job_id: id } });
+  }
+  batchEvents(id: string, q: { offset?: number; limit?: number } = {}): Promise<T.BatchPage & { events: T.BatchEvent[] }> {
+    return this.json('batchEvents', { params: { job_id: id }, query: q });
+  }
+  async batchOutputs(id: string, q: { offset?: number; limit?: number } = {}): Promise<T.BatchPage & { outputs: T.BatchOutput[] }> {
+    const page = await this.json<T.BatchPage & { outputs: Array<{ data: T.BatchOutput }> }>('batchOutputs', { params: { job_id: id }, query: q });
+    return { ...page, outputs: page.outputs.map((o) => o.data) };
+  }
+  /**
+   * GET an output's `ref` (docs/batch.md "Output refs"): a relative ref is appended to the version
+   * root (`{endpoint}/v0.5{ref}`) and sent with the key; an absolute (presigned) URL is fetched as it
+   * is, without the key — the signature is its credential and the key must not travel to another host.
+   */
+  fetchOutputRef(ref: string, signal?: AbortSignal): Promise<Response> {
+    if (/^https?:\/\//i.test(ref)) return this.fetchOk(ref, { signal });
+    return this.fetchOk(`${this.endpoint}/v0.5${ref.startsWith('/') ? '' : '/'}${ref}`, { headers: this.authHeaders(), signal });
+  }
+
   // ── v0.5 files ──
   /** Simple upload (multipart, field `file`). Node and browsers both have FormData and Blob. */
   uploadFile(content: Blob, name: string): Promise<T.FileRef> {

@@ -16,6 +16,7 @@ const J5 = '/v0.5/fine-tune/jobs';
 const J6 = '/v0.6/fine_tuning/jobs';
 const F = '/v0.5/files';
 const UP = '/v0.5/files/uploads';
+const B = '/v0.5/batch/jobs';
 
 export const ROUTES = {
   status: { method: 'GET', path: '/v0.5/fine-tune/status' },
@@ -41,6 +42,13 @@ export const ROUTES = {
   stopJobV06: { method: 'POST', path: `${J6}/{job_id}/stop` },
   jobEventsV06: { method: 'GET', path: `${J6}/{job_id}/events` },
   jobCheckpointsV06: { method: 'GET', path: `${J6}/{job_id}/checkpoints` },
+
+  createBatchJob: { method: 'POST', path: B },
+  listBatchJobs: { method: 'GET', path: B },
+  getBatchJob: { method: 'GET', path: `${B}/{job_id}` },
+  cancelBatchJob: { method: 'POST', path: `${B}/{job_id}/cancel` },
+  batchEvents: { method: 'GET', path: `${B}/{job_id}/events` },
+  batchOutputs: { method: 'GET', path: `${B}/{job_id}/outputs` },
 
   uploadFile: { method: 'POST', path: F },
   fileMetadata: { method: 'GET', path: `${F}/metadata/{file_id}` },

@@ -204,3 +204,46 @@ export interface CompletedUpload {
   file_status: string;
   file_attributes: Record<string, unknown>;
 }
+
+/** api/dto-batch.ts batchJobDto (docs/batch.md): batch status words, whole-second times. */
+export interface BatchJob {
+  id: string;
+  uuid: string;
+  org_uuid: string;
+  name: string;
+  pipeline_type: string;
+  pipeline_key: string;
+  pipeline_version: string | null;
+  status: 'PENDING' | 'ADMITTED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED' | string;
+  inputs: Record<string, unknown>;
+  parameters: Record<string, unknown>;
+  checkpoint_id: string | null;
+  error: { code: string; message: string } | null;
+  progress: { windows_done: number; windows_total: number | null; phase: string | null } | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const BATCH_TERMINAL: readonly string[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+export interface BatchPage {
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+export interface BatchOutput {
+  filename: string;
+  /** Relative to the version root (`/batch/jobs/{id}/outputs/{name}`) or a presigned absolute URL. */
+  ref: string;
+  num_bytes: number;
+  sha256: string;
+  input_file_id: string;
+}
+
+export interface BatchEvent {
+  level: string;
+  event_type: string;
+  message: string;
+  created_at: string;
+}

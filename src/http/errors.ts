@@ -89,9 +89,19 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendError(reply, new FtError('invalid_parameter', err.message).withStatus(err.statusCode));
     }
+    if (clientWentAway(err, req)) {
+      // The client hung up mid-body (Ctrl-C during an upload): nothing broke here and nobody reads an answer.
+      req.log.info({ method: req.method, url: req.url.split('?')[0]!.slice(0, 200) }, 'client disconnected before the request body was complete');
+      return sendError(reply, new FtError('invalid_request', 'the client disconnected before the request body was complete').withStatus(400));
+    }
     req.log.error({ err }, 'unhandled error');
     return sendError(reply, new FtError('internal_error', 'internal error; the error_uid identifies it in the server log'));
   });
+}
+
+/** Node's "aborted" (ECONNRESET from the incoming request) once the socket closed mid-body. */
+function clientWentAway(err: FastifyError, req: FastifyRequest): boolean {
+  return (err.code === 'ECONNRESET' || err.message === 'aborted') && (req.raw.destroyed || req.raw.aborted || req.raw.socket?.destroyed === true);
 }
 
 /** Unknown routes: 404 in the envelope, after `preHandler` (the key check for versioned paths). */

@@ -5,13 +5,14 @@
  * A progress bar with bytes/s goes to stderr; stdout carries only results.
  */
 import { basename } from 'node:path';
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { FtClient } from '../../client/index.js';
 import { directUpload } from '../../client/direct-upload.js';
 import { saveDownload, simpleUpload } from '../../client/node.js';
 import { act, CliError, remote, type Ctx } from '../remote/context.js';
 import { bytes, progressBar, table } from '../remote/format.js';
+import { readableFile } from '../remote/local-files.js';
+import { numberArg } from '../remote/options.js';
 
 const MiB = 1024 * 1024;
 
@@ -24,9 +25,7 @@ interface UploadOutcome {
 }
 
 async function uploadOne(ctx: Ctx, client: FtClient, path: string, o: { direct?: boolean; simple?: boolean; directThreshold: number; progress: boolean }): Promise<UploadOutcome> {
-  const size = (await stat(path).catch(() => {
-    throw new CliError('file_not_found', `cannot read ${path}`);
-  })).size;
+  const size = await readableFile(path);
   const name = basename(path);
   let useDirect = !o.simple && (o.direct || size > o.directThreshold);
   if (useDirect && !(await client.supports('initiateUpload'))) {
@@ -52,12 +51,12 @@ export function registerFiles(program: Command): void {
     .argument('<paths...>', 'files to upload')
     .option('--direct', 'always use the direct multipart upload (resumable)')
     .option('--simple', 'always use the simple upload (POST /v0.5/files)')
-    .option('--direct-threshold <MiB>', 'size above which the direct upload is used when the server has it', '64')
+    .option('--direct-threshold <MiB>', 'size above which the direct upload is used when the server has it', numberArg(0, 'a number of MiB ≥ 0'), 64)
     .option('--no-progress', 'no progress bar')
     .action(act(async (ctx, paths: string[]) => {
       const client = ctx.client();
       const threshold = Number(ctx.opts.directThreshold) * MiB;
-      if (!Number.isFinite(threshold) || threshold < 0) throw new CliError('invalid_parameter', '--direct-threshold must be a number of MiB');
+      for (const path of paths) await readableFile(path); // every local problem before the first byte is sent
       for (const path of paths) {
         const r = await uploadOne(ctx, client, path, { direct: Boolean(ctx.opts.direct), simple: Boolean(ctx.opts.simple), directThreshold: threshold, progress: ctx.opts.progress !== false });
         ctx.out(ctx.json ? JSON.stringify(r) : `${r.file_id}\t${r.file_uid}\t${bytes(r.num_bytes)}\t${r.method}${r.resumed ? ' (resumed)' : ''}`);
@@ -68,7 +67,7 @@ export function registerFiles(program: Command): void {
     .action(act(async (ctx) => {
       const list = await ctx.client().listFiles();
       if (ctx.json) return ctx.out(JSON.stringify(list));
-      ctx.out(table(list.map((f) => [f.file_id, f.num_bytes, f.file_type, f.file_uid]), ['FILE_ID', 'BYTES', 'TYPE', 'FILE_UID']));
+      ctx.out(table(list.map((f) => [f.file_id, bytes(f.num_bytes), f.file_type, f.file_uid]), ['FILE_ID', 'SIZE', 'TYPE', 'FILE_UID']));
     }));
 
   remote(files.command('get').description("a file's metadata"))

@@ -9,13 +9,14 @@ import { parse as parseYaml } from 'yaml';
 import { bestText, formatDuration, type CreateJobV05, type CreateJobV06, type FtClient, type Job, type JobSummary } from '../../client/index.js';
 import { act, CliError, remote, type Ctx } from '../remote/context.js';
 import { bytes, num, table } from '../remote/format.js';
+import { readableFile } from '../remote/local-files.js';
+import { intArg } from '../remote/options.js';
 import { loadSummary } from './summary.js';
-import { reconnectFor, registerWatch, watchJob } from './watch.js';
+import { reconnectFor, reconnectOption, registerWatch, watchJob } from './watch.js';
 
-async function bodyFromFile(path: string): Promise<Record<string, unknown>> {
-  const text = await readFile(path, 'utf8').catch(() => {
-    throw new CliError('file_not_found', `cannot read ${path}`);
-  });
+export async function bodyFromFile(path: string): Promise<Record<string, unknown>> {
+  await readableFile(path);
+  const text = await readFile(path, 'utf8');
   let body: unknown;
   try {
     body = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
@@ -91,7 +92,7 @@ export function registerJobs(program: Command): Command {
     .option('--id <id>', 'client-chosen job id (a retried create with the same body returns the same job)')
     .option('--idempotency-key <key>', 'Idempotency-Key header')
     .option('--wait', 'follow the job until it ends (exit codes as jobs watch)')
-    .option('--reconnect-for <seconds>', 'with --wait: keep reconnecting a lost event stream this long (default 120)')
+    .option(...reconnectOption())
     .action(act(async (ctx) => {
       const client = ctx.client();
       const r = await create(ctx, client);
@@ -102,11 +103,11 @@ export function registerJobs(program: Command): Command {
 
   remote(jobs.command('list').description('list jobs, newest first'))
     .option('--status <statuses...>', 'only these statuses (e.g. RUNNING STOPPING)')
-    .option('--limit <n>', 'at most n jobs')
-    .option('--offset <n>', 'skip n jobs')
+    .option('--limit <n>', 'at most n jobs (-1: all)', intArg(-1, 'an integer ≥ -1'))
+    .option('--offset <n>', 'skip n jobs', intArg(0))
     .action(act(async (ctx) => {
       const statuses = ((ctx.opts.status as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toUpperCase()).filter(Boolean);
-      const q = { statuses, limit: ctx.opts.limit ? Number(ctx.opts.limit) : undefined, offset: ctx.opts.offset ? Number(ctx.opts.offset) : undefined };
+      const q = { statuses, limit: ctx.opts.limit as number | undefined, offset: ctx.opts.offset as number | undefined };
       const list = await ctx.client().listJobs(q);
       if (ctx.json) return ctx.out(JSON.stringify(list));
       ctx.out(table(list.map(jobRow), ['ID', 'STATUS', 'MODEL', 'STEP', 'CREATED (UTC)', 'NAME']));
@@ -153,9 +154,9 @@ export function registerJobs(program: Command): Command {
     }));
 
   remote(jobs.command('events').description('job events, oldest first')).argument('<job_id>')
-    .option('--limit <n>', 'the last n events', '100')
+    .option('--limit <n>', 'the last n events (-1: all)', intArg(-1, 'an integer ≥ -1'), 100)
     .action(act(async (ctx, id: string) => {
-      const { data } = await ctx.client().events(id, { limit: Number(ctx.opts.limit), order: 'desc' });
+      const { data } = await ctx.client().events(id, { limit: ctx.opts.limit as number, order: 'desc' });
       const list = [...data].reverse();
       if (ctx.json) return ctx.out(JSON.stringify(list));
       for (const e of list) ctx.out(`${e.created_at}  ${e.level.padEnd(5)}  ${e.type}: ${e.message}`);

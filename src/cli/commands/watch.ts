@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { ApiError, type FtClient, type Job, type JobEvent } from '../../client/index.js';
 import { act, CliError, remote, type Ctx } from '../remote/context.js';
 import { num } from '../remote/format.js';
+import { numberArg } from '../remote/options.js';
 import { endLine, loadSummary } from './summary.js';
 
 /** Exit codes of `jobs watch` / `jobs create --wait` (docs/cli.md). */
@@ -187,18 +188,18 @@ export async function watchJob(ctx: Ctx, client: FtClient, id: string, o: WatchO
   return EXIT_BY_STATUS[status] ?? 1;
 }
 
-/** `--reconnect-for SECONDS` → milliseconds (a usage error when it is not a number ≥ 0). */
+/** `--reconnect-for SECONDS` (parsed by numberArg) → milliseconds. */
 export function reconnectFor(v: unknown): number {
-  if (v === undefined) return DEFAULT_RECONNECT_S * 1000;
-  const s = Number(v);
-  if (!Number.isFinite(s) || s < 0) throw new CliError('invalid_parameter', `--reconnect-for must be a number of seconds ≥ 0, got '${String(v)}'`);
-  return s * 1000;
+  return (typeof v === 'number' ? v : DEFAULT_RECONNECT_S) * 1000;
 }
+
+export const reconnectOption = (): [string, string, (v: string) => number] =>
+  ['--reconnect-for <seconds>', `keep reconnecting a lost event stream this long (default ${DEFAULT_RECONNECT_S})`, numberArg(0, 'a number of seconds ≥ 0')];
 
 export function registerWatch(jobs: Command): void {
   remote(jobs.command('watch').description('follow a job live until it ends; exit code 0 COMPLETED, 3 STOPPED, 4 CANCELLED, 1 FAILED or error, 5 stream lost'))
     .argument('<job_id>')
     .option('--events', 'also print each job event')
-    .option('--reconnect-for <seconds>', `keep reconnecting a lost event stream this long (default ${DEFAULT_RECONNECT_S})`)
+    .option(...reconnectOption())
     .action(act((ctx, id: string) => watchJob(ctx, ctx.client(), id, { events: Boolean(ctx.opts.events), reconnectForMs: reconnectFor(ctx.opts.reconnectFor) })));
 }

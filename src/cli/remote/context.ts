@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ApiError, FtClient } from '../../client/index.js';
+import { isSystemError, localFileError } from './local-files.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8642';
 
@@ -76,6 +77,7 @@ export function remote(cmd: Command): Command {
 export function errorLine(err: unknown): string {
   if (err instanceof ApiError) return err.line();
   if (err instanceof CliError) return `error ${err.code}: ${err.message}`;
+  if (isSystemError(err)) return errorLine(localFileError(err, err.path, err.syscall === 'open' && /w/.test(String((err as { flags?: string }).flags ?? '')) ? 'write' : 'use'));
   const e = err as { code?: string; message?: string };
   const code = typeof e?.code === 'string' && /^[A-Za-z_]+$/.test(e.code) ? e.code.toLowerCase() : 'cli_error';
   return `error ${code}: ${(e?.message ?? String(err)).split('\n')[0]}`;
