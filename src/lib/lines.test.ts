@@ -4,14 +4,15 @@
  * boundary), reports lines past maxLineBytes with their full length and goes on after them, and
  * stops when a callback returns false.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachLine } from './lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lines-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const file = (text: string | Buffer): string => {
   const p = join(dir, `f${n++}`);

@@ -5,9 +5,9 @@
  * several 1 MiB pieces, leading and inner missing values; a file shorter than one window gives a
  * header-only output; a bad cell part way fails with its line and column and leaves no output.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidDatasetError } from '../builtin.js';
@@ -18,6 +18,7 @@ import { makeSpec, recordingCtx, syntheticCsv, writeSynthetic } from '../timeser
 import { classifyFile, outputHeader } from './classify.js';
 
 const files = await writeSynthetic(2, 200, 1);
+after(() => rmSync(files.dir, { recursive: true, force: true }));
 const rec = recordingCtx(makeSpec(files, 'knn', { n_neighbors: 3 }));
 await timeseriesTrainer.train(rec.ctx);
 const ckptPath = join(files.dir, 'model.ckpt');

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectContainer, parseContainer } from './containers.js';
 import { MAX_LINE_BYTES, readDatasetText, WHOLE_FILE_MAX_BYTES } from './dataset.js';
@@ -199,4 +199,5 @@ test('validate() streams: JSONL problems match the whole-text reader; long lines
   assert.equal(arr.length, 1);
   assert.match(arr[0]!.message, /a JSON array or YAML dataset is parsed whole and may hold at most 67108864 bytes/);
   assert.deepEqual(await v(file('big-lines.json', `${rows.join('\n')}\n`)), []);
+  rmSync(dir, { recursive: true, force: true }); // ~150 MB of files
 });

@@ -4,7 +4,8 @@
  * a held-out one, epochs are shuffled differently, batches asked for out of order (a resumed run)
  * are the same as in order, the block index merges pairs when full, and records round-trip.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tempDir } from './fixtures.js';
@@ -14,8 +15,12 @@ import { TrainStream, WINDOW_BYTES } from './stream.js';
 const N = 40_000;
 const PAD = 'x'.repeat(500);
 
+const dirs: string[] = [];
+const dir = (): string => (dirs.push(tempDir()), dirs.at(-1)!);
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true }))); // ~45 MB of spill files
+
 function build(held: (i: number) => boolean) {
-  const w = new SpillWriter(join(tempDir(), 'train.spill'));
+  const w = new SpillWriter(join(dir(), 'train.spill'));
   for (let i = 0; i < N; i++) w.add(`example ${i} ${PAD} é`, `label ${i}`);
   const index = w.close();
   const trainPerBlock = new Uint32Array(index.offsets.length - 1);
@@ -56,7 +61,7 @@ test('several windows: each epoch is a permutation of the train records; resumed
 });
 
 test('spill records round-trip; a full block index merges neighbours and doubles the block size', () => {
-  const w = new SpillWriter(join(tempDir(), 'small.spill'), 8);
+  const w = new SpillWriter(join(dir(), 'small.spill'), 8);
   const texts = Array.from({ length: 30_000 }, (_, i) => `t${i} ${'ü'.repeat(i % 50)}`);
   texts.push('z'.repeat(3 << 20)); // bigger than the write buffer
   texts.forEach((t, i) => w.add(t, i % 2 ? 'odd' : 'even'));
