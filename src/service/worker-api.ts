@@ -248,11 +248,17 @@ export class WorkerApi {
     return this.spooled(body, (path) => this.attempts.commitOutput(fence, job, { ...report, path }).catch(mismatch));
   }
 
-  /** Streams `body` into a scratch file (same filesystem as the artifacts: the commit is a rename), runs `fn`, removes what is left. */
+  /**
+   * Streams `body` into a scratch file (same filesystem as the artifacts: the commit is a rename), runs `fn`, removes what is left.
+   * A body already destroyed (the request broke off while the fence was checked) is refused: Node 20's
+   * pipeline never settles on a source destroyed before it is attached, so the request hung and its
+   * scratch file stayed (found by test/fuzz-routes.test.ts).
+   */
   private async spooled<T>(body: Readable, fn: (path: string) => Promise<T>): Promise<T> {
     const dir = await this.blobs.scratchDir(`remote-uploads/${randomHex(16)}`);
     try {
       const path = join(dir, 'upload');
+      if (body.destroyed) throw new FtError('invalid_parameter', 'the upload ended before its file part could be stored: nothing was stored');
       await pipeline(body, createWriteStream(path));
       return await fn(path);
     } finally {
