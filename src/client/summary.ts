@@ -127,8 +127,12 @@ export function bestText(b: BestCheckpoint | null): string {
 
 /** One line: "early stop at epoch 12 of 60: … · best macro_f1 0.9412 at ckp_… (step 12) · 1 min 05 s". */
 export function summaryText(s: JobSummary): string {
+  if (s.outcome === 'running' || s.outcome === 'queued') {
+    const so = [s.best ? `best so far ${bestText(s.best)}` : 'no checkpoint yet', s.duration_seconds !== null ? `running for ${formatDuration(s.duration_seconds)}` : ''];
+    return [s.early_stop ? s.reason : '', ...so].filter(Boolean).join(' · ');
+  }
   const parts = [s.reason];
   if (s.best || ['completed', 'early_stopped', 'stopped'].includes(s.outcome)) parts.push(`best ${bestText(s.best)}`);
-  if (s.duration_seconds !== null) parts.push(`${s.outcome === 'running' ? 'running for' : 'took'} ${formatDuration(s.duration_seconds)}`);
+  if (s.duration_seconds !== null) parts.push(`took ${formatDuration(s.duration_seconds)}`);
   return parts.join(' · ');
 }

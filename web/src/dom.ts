@@ -64,11 +64,15 @@ export function alertBox(err: unknown): HTMLElement {
   return h('p', { class: 'alert', role: 'alert' }, errorText(err));
 }
 
-/** Asks for confirmation in a modal dialog; resolves true only when the confirm button is pressed. */
-export function confirmDialog(o: { title: string; body: string; confirm: string; danger?: boolean }): Promise<boolean> {
+/**
+ * Asks for confirmation in a modal dialog; resolves true only when the confirm button is pressed.
+ * `cancel` names the harmless choice for what is at stake ("Keep it running" for a job, "Keep the
+ * file" for a file).
+ */
+export function confirmDialog(o: { title: string; body: string; confirm: string; cancel: string; danger?: boolean }): Promise<boolean> {
   return new Promise((resolve) => {
     const yes = h('button', { type: 'submit', value: 'yes', class: o.danger ? 'danger' : 'primary' }, o.confirm);
-    const no = h('button', { type: 'submit', value: 'no', formnovalidate: true }, 'Keep it running');
+    const no = h('button', { type: 'submit', value: 'no', formnovalidate: true }, o.cancel);
     const dialog = h('dialog', { 'aria-labelledby': 'dlg-title', class: 'confirm' },
       h('form', { method: 'dialog' }, h('h2', { id: 'dlg-title' }, o.title), h('p', {}, o.body), h('div', { class: 'row' }, no, yes)));
     dialog.addEventListener('close', () => {
@@ -79,4 +83,26 @@ export function confirmDialog(o: { title: string; body: string; confirm: string;
     dialog.showModal();
     no.focus();
   });
+}
+
+/**
+ * At phone width the stylesheet draws `table.cards` rows as cards, one "label: value" line per cell;
+ * the label of each cell is its column's header, copied here into `data-label`. Call after (re)rendering.
+ */
+export function cardify(table: HTMLTableElement): void {
+  const labels = [...table.querySelectorAll('thead th')].map((th) => th.textContent ?? '');
+  table.classList.add('cards');
+  for (const tr of table.querySelectorAll('tbody tr')) {
+    [...tr.children].forEach((td, i) => {
+      if (labels[i] && !td.hasAttribute('colspan')) td.setAttribute('data-label', labels[i]!);
+    });
+  }
+}
+
+/** A small two-column table of a payload's fields (event data, hyperparameters); nested values as JSON. */
+export function kvTable(rows: Array<[string, unknown, string?]>, cls = 'kv'): HTMLTableElement {
+  const value = (v: unknown): string => (typeof v === 'number' ? fmtNum(v) : typeof v === 'string' ? v : JSON.stringify(v));
+  const extra = rows.some((r) => r[2] !== undefined);
+  return h('table', { class: cls }, h('tbody', {}, rows.map(([k, v, note]) =>
+    h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, h('code', {}, value(v))), extra ? h('td', { class: 'muted' }, note ?? '') : null))));
 }

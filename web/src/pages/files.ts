@@ -1,10 +1,11 @@
 /**
  * Files page: upload (one progress bar per file with bytes/s, through XMLHttpRequest because fetch
- * reports no upload progress), the organization's files with Delete (confirmed), or — on a server
+ * reports no upload progress), the organization's files with Delete (confirmed; "Keep the file" is the
+ * harmless choice), drawn as cards at phone width, or — on a server
  * without the file listing route — the files uploaded from this page plus a look-up by file id.
  */
 import { uploadWithProgress, type FileMetadata } from '../../../src/client/index.js';
-import { alertBox, confirmDialog, fmtBytes, h, replace } from '../dom.js';
+import { alertBox, cardify, confirmDialog, fmtBytes, h, replace } from '../dom.js';
 import type { PageCtx } from '../page.js';
 
 const uploadedHere: FileMetadata[] = [];
@@ -42,7 +43,7 @@ export async function filesPage(root: HTMLElement, ctx: PageCtx): Promise<void> 
   const [canList, canDelete] = await Promise.all([client.supports('listFiles'), client.supports('deleteFile')]).catch(() => [false, false]);
 
   const remove = async (f: FileMetadata): Promise<void> => {
-    const ok = await confirmDialog({ title: `Delete ${f.file_id}?`, body: 'The file leaves the listing. Jobs that already use it keep their copy until they end.', confirm: 'Delete', danger: true });
+    const ok = await confirmDialog({ title: `Delete ${f.file_id}?`, body: 'The file leaves the listing. Jobs that already use it keep their copy until they end.', confirm: 'Delete', cancel: 'Keep the file', danger: true });
     if (!ok) return;
     try {
       await client.deleteFile(f.file_id);
@@ -59,11 +60,13 @@ export async function filesPage(root: HTMLElement, ctx: PageCtx): Promise<void> 
     const rows = files.map((f) => h('tr', { 'data-file': f.file_id },
       h('td', {}, h('code', {}, f.file_id)), h('td', { class: 'num' }, fmtBytes(f.num_bytes)), h('td', {}, f.file_type), h('td', {}, h('code', {}, f.file_uid)),
       h('td', {}, canDelete ? h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${f.file_id}`, onclick: () => void remove(f) }, 'Delete') : null)));
+    const table = h('table', { id: 'files' },
+      h('thead', {}, h('tr', {}, ['File id', 'Size', 'Type', 'File uid', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, (rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No files yet: upload one above. A file id is the file name.'))])));
     replace(listSlot,
       canList ? null : h('p', { class: 'muted' }, 'This server does not list files (GET /v0.5/files/metadata); the files uploaded from this page are shown.'),
-      h('div', { class: 'table-wrap' }, h('table', { id: 'files' },
-        h('thead', {}, h('tr', {}, ...['File id', 'Size', 'Type', 'File uid', ''].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, (rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No files yet.'))])))));
+      h('div', { class: 'table-wrap' }, table));
+    cardify(table);
   };
 
   form.addEventListener('submit', (e) => {

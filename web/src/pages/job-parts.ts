@@ -1,10 +1,11 @@
 /**
  * Pieces of the job page that only render: the status timeline (built from the job's events: each
- * status change is recorded as an event), the event list, the checkpoints table (download verifies the
- * sha256 in the browser when it can) and the Stop/Cancel panel with what each action does.
+ * status change is recorded as an event), the event list (payloads as small tables), the
+ * hyperparameters panel, the checkpoints table (the best one marked; download verifies the sha256 in
+ * the browser when it can) and the Stop/Cancel panel with what each action does.
  */
 import type { Checkpoint, FtClient, Job, JobEvent } from '../../../src/client/index.js';
-import { alertBox, badge, fmtBytes, fmtNum, fmtTime, h, replace } from '../dom.js';
+import { alertBox, badge, cardify, fmtBytes, fmtNum, fmtTime, h, kvTable, replace } from '../dom.js';
 
 /** Event type → the status it records. */
 const STATUS_OF_EVENT: Record<string, (e: JobEvent) => string> = {
@@ -32,9 +33,38 @@ export function renderTimeline(list: HTMLElement, events: JobEvent[], job: Job):
     it.message ? h('span', { class: 'muted' }, ` — ${it.message}`) : null)));
 }
 
+/**
+ * One event: time, type and message; its payload as a small table (an evaluation's values, the
+ * hyperparameters with where each came from, any other object's fields) instead of a JSON line.
+ */
 export function eventItem(e: JobEvent): HTMLElement {
+  const d = e.data ?? {};
+  let payload: HTMLElement | null = null;
+  let message = e.message;
+  if (e.type === 'eval_finished' && d.values && typeof d.values === 'object') {
+    message = `Evaluation at step ${String(d.step)}${typeof d.epoch === 'number' ? ` (epoch ${d.epoch})` : ''}`;
+    payload = kvTable(Object.entries(d.values as Record<string, unknown>));
+  } else if (e.type === 'hyperparameters' && d.values && typeof d.values === 'object') {
+    const set = new Set(Array.isArray(d.user_set) ? (d.user_set as string[]) : []);
+    message = set.size ? `Hyperparameters (${set.size} set in the request, the rest chosen by the trainer)` : 'Hyperparameters, chosen by the trainer';
+    payload = kvTable(Object.entries(d.values as Record<string, unknown>).map(([k, v]) => [k, v, set.has(k) ? 'set in the request' : '']));
+  } else if (Object.keys(d).length > 0) {
+    payload = kvTable(Object.entries(d));
+  }
   return h('li', { class: `ev ev-${e.level}`, 'data-type': e.type },
-    h('time', { datetime: e.created_at }, fmtTime(e.created_at)), ' ', h('code', {}, e.type), ' ', e.message);
+    h('time', { datetime: e.created_at }, fmtTime(e.created_at)), ' ', h('code', {}, e.type), ' ', message,
+    payload ? h('details', { class: 'payload' }, h('summary', {}, 'details'), payload) : null);
+}
+
+/**
+ * The hyperparameters panel, from the job's `hyperparameters` event: each value with where it came
+ * from (the create request, or the trainer: its default or its rule from the dataset size).
+ */
+export function renderHyperparameters(slot: HTMLElement, e: JobEvent | undefined): void {
+  const d = e?.data as { values?: Record<string, unknown>; user_set?: string[] } | null | undefined;
+  if (!d?.values) return replace(slot, h('p', { class: 'muted' }, 'Reported by the trainer when it starts.'));
+  const set = new Set(d.user_set ?? []);
+  replace(slot, kvTable(Object.entries(d.values).map(([k, v]) => [k, v, set.has(k) ? 'set in the request' : 'chosen by the trainer']), 'kv hyperparameters'));
 }
 
 async function sha256Hex(blob: Blob): Promise<string | null> {
@@ -60,14 +90,20 @@ async function download(client: FtClient, jobId: string, c: Checkpoint, status: 
   }
 }
 
-export function renderCheckpoints(tbody: HTMLElement, client: FtClient, jobId: string, list: Checkpoint[]): void {
+export function renderCheckpoints(tbody: HTMLElement, client: FtClient, jobId: string, list: Checkpoint[], bestId: string | null = null): void {
+  renderCheckpointRows(tbody, client, jobId, list, bestId);
+  const table = tbody.closest('table');
+  if (table) cardify(table);
+}
+
+function renderCheckpointRows(tbody: HTMLElement, client: FtClient, jobId: string, list: Checkpoint[], bestId: string | null): void {
   if (list.length === 0) return replace(tbody, h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No checkpoint committed yet.')));
   replace(tbody, [...list].reverse().map((c) => {
     const status = h('span', { class: 'muted', 'aria-live': 'polite' });
     const btn = h('button', { type: 'button', 'aria-label': `Download checkpoint ${c.id} (step ${c.step})` }, 'Download');
     btn.addEventListener('click', () => void download(client, jobId, c, status));
-    return h('tr', { 'data-checkpoint': c.id },
-      h('td', {}, h('code', {}, c.id)), h('td', { class: 'num' }, c.step), h('td', { class: 'num' }, fmtBytes(c.num_bytes)),
+    return h('tr', { 'data-checkpoint': c.id, class: c.id === bestId ? 'best' : undefined },
+      h('td', {}, h('code', {}, c.id), c.id === bestId ? h('span', { class: 'badge best-badge' }, '★ best') : null), h('td', { class: 'num' }, c.step), h('td', { class: 'num' }, fmtBytes(c.num_bytes)),
       h('td', {}, Object.entries(c.metrics).map(([k, v]) => `${k} ${fmtNum(v)}`).join(', ')),
       h('td', {}, btn, ' ', status));
   }));

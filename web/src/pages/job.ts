@@ -1,16 +1,20 @@
 /**
- * Job page: header (status, phase during STOPPING/FINALIZING, step), Stop/Cancel with confirmation,
- * status timeline, loss and evaluation curves, checkpoints, inference config and events. Live from the
- * job's server-sent event stream: every status message refreshes the metrics (one read in flight at a
+ * Job page: header (status, phase, step N of M, remaining time, and the result summary: why it ended,
+ * the best checkpoint, how long it ran), Stop/Cancel with confirmation, status timeline, the curves
+ * (losses; macro-F1 and the other evaluation metrics, the best checkpoint marked) on the job's one
+ * step axis, hyperparameters, checkpoints, inference config and events. Live from the job's
+ * server-sent event stream: every status message refreshes the metrics (one read in flight at a
  * time), a committed checkpoint refreshes the table, a terminal status loads the inference config.
  */
-import type { Job, JobEvent } from '../../../src/client/index.js';
-import { StepChart } from '../chart.js';
+import { bestCheckpoint, formatDuration, summarizeJob, summaryText, type Checkpoint, type Job, type JobEvent, type MetricsPage } from '../../../src/client/index.js';
+import { StepChart, type Mark } from '../chart.js';
 import { badge, confirmDialog, h, replace } from '../dom.js';
 import type { PageCtx } from '../page.js';
-import { actionsPanel, CANCEL_TEXT, eventItem, renderCheckpoints, renderTimeline, STOP_TEXT } from './job-parts.js';
+import { actionsPanel, CANCEL_TEXT, eventItem, renderCheckpoints, renderHyperparameters, renderTimeline, STOP_TEXT } from './job-parts.js';
 
 const MAX_EVENTS_SHOWN = 300;
+const isLoss = (k: string): boolean => k === 'loss' || /_loss$/.test(k);
+const isScore = (k: string): boolean => k === 'macro_f1' || (k.startsWith('eval_') && !isLoss(k));
 
 /** Runs `fn` now, or once more after the run in flight when called during it. */
 function coalesce(fn: () => Promise<void>, onError: (e: unknown) => void): () => void {
@@ -33,16 +37,28 @@ function coalesce(fn: () => Promise<void>, onError: (e: unknown) => void): () =>
   return run;
 }
 
+/** Where the best checkpoint sits on the metrics axis (the listing says; else its own step). */
+function bestMark(page: MetricsPage, ckpts: Checkpoint[]): Mark | null {
+  const best = bestCheckpoint(ckpts);
+  if (!best) return null;
+  const step = page.checkpoints?.find((c) => c.id === best.checkpoint_id)?.metrics_step ?? best.step;
+  return { step, label: `best ${best.checkpoint_id} (${best.metric} ${Number.isInteger(best.value) ? best.value : best.value.toFixed(4)}) at step ${step}` };
+}
+
 export async function jobPage(root: HTMLElement, ctx: PageCtx, id: string): Promise<void> {
   const { client, signal } = ctx;
   let job: Job = await client.getJob(id);
   const events: JobEvent[] = [];
+  let ckpts: Checkpoint[] = [];
+  let metrics: MetricsPage = { last_checkpoint_step: 0, metrics: [] };
 
   const title = h('h1', { tabindex: -1 }, job.name);
   const statusLine = h('p', { class: 'status-line', 'aria-live': 'polite', id: 'job-status' });
+  const summary = h('p', { class: 'summary', id: 'job-summary' });
   const timeline = h('ol', { class: 'timeline', id: 'timeline' });
-  const lossChart = new StepChart('Training loss', (k) => k === 'loss', 'loss-chart');
-  const evalChart = new StepChart('Evaluation', (k) => k.startsWith('eval_'), 'eval-chart');
+  const lossChart = new StepChart('Losses', isLoss, 'loss-chart', `job-${job.id}`);
+  const evalChart = new StepChart('Evaluation: macro-F1 and scores', isScore, 'eval-chart', `job-${job.id}`);
+  const hpSlot = h('div', { id: 'hyperparameters' });
   const ckptBody = h('tbody');
   const config = h('pre', { id: 'inference-config', class: 'config', tabindex: 0 }, 'Written when the job completes, or stops with a checkpoint.');
   const eventList = h('ol', { class: 'events', id: 'events', reversed: true });
@@ -53,8 +69,8 @@ export async function jobPage(root: HTMLElement, ctx: PageCtx, id: string): Prom
 
   const act = async (kind: 'stop' | 'cancel'): Promise<void> => {
     const ok = await confirmDialog(kind === 'stop'
-      ? { title: `Stop ${job.id}?`, body: STOP_TEXT, confirm: 'Stop gracefully' }
-      : { title: `Cancel ${job.id}?`, body: CANCEL_TEXT, confirm: 'Cancel now', danger: true });
+      ? { title: `Stop ${job.id}?`, body: STOP_TEXT, confirm: 'Stop gracefully', cancel: 'Keep it running' }
+      : { title: `Cancel ${job.id}?`, body: CANCEL_TEXT, confirm: 'Cancel now', cancel: 'Keep it running', danger: true });
     if (!ok) return;
     try {
       show(kind === 'stop' ? await client.stopJob(job.id) : await client.cancelJob(job.id));
@@ -66,20 +82,36 @@ export async function jobPage(root: HTMLElement, ctx: PageCtx, id: string): Prom
 
   root.append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/jobs' }, 'Jobs'), ' / ', h('code', {}, job.id)),
-    title, statusLine, actions.el,
+    title, statusLine, summary, actions.el,
     h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Timeline'), timeline),
     h('section', { class: 'charts', 'aria-label': 'Curves' }, lossChart.el, evalChart.el),
+    h('p', { class: 'muted axis-note' }, 'Both charts share one x axis, the trainer\'s step (optimizer steps; for omega knn, embedding batches): an evaluation is drawn at the step its weights reached, with its epoch in the caption. Hover a chart for the values at a step.'),
+    h('section', { 'aria-labelledby': 'hp-h' }, h('h2', { id: 'hp-h' }, 'Hyperparameters'), hpSlot),
     h('section', { 'aria-labelledby': 'ck-h' }, h('h2', { id: 'ck-h' }, 'Checkpoints'),
       h('div', { class: 'table-wrap' }, h('table', { id: 'checkpoints' },
-        h('thead', {}, h('tr', {}, ...['Checkpoint', 'Step', 'Size', 'Metrics', ''].map((c) => h('th', { scope: 'col' }, c)))), ckptBody))),
+        h('thead', {}, h('tr', {}, ['Checkpoint', 'Step', 'Size', 'Metrics', ''].map((c) => h('th', { scope: 'col' }, c)))), ckptBody))),
     h('section', { 'aria-labelledby': 'ic-h' }, h('h2', { id: 'ic-h' }, 'Inference config'), config),
     h('section', { 'aria-labelledby': 'ev-h' }, h('h2', { id: 'ev-h' }, 'Events'), eventList));
 
+  const renderSummary = (): void => {
+    const s = summarizeJob(job, ckpts, events);
+    summary.dataset.outcome = s.outcome;
+    replace(summary, s.outcome === 'queued' ? 'Waiting for a worker.' : summaryText(s));
+  };
+  const drawCharts = async (): Promise<void> => {
+    const mark = bestMark(metrics, ckpts);
+    await Promise.all([lossChart.update(metrics.metrics, mark), evalChart.update(metrics.metrics, mark)]);
+  };
   const refreshMetrics = coalesce(async () => {
-    const page = await client.metrics(job.id);
-    await Promise.all([lossChart.update(page.metrics), evalChart.update(page.metrics)]);
+    metrics = await client.metrics(job.id);
+    await drawCharts();
   }, ctx.onError);
-  const refreshCheckpoints = coalesce(async () => renderCheckpoints(ckptBody, client, job.id, (await client.checkpoints(job.id)).data), ctx.onError);
+  const refreshCheckpoints = coalesce(async () => {
+    ckpts = (await client.checkpoints(job.id)).data;
+    renderCheckpoints(ckptBody, client, job.id, ckpts, bestCheckpoint(ckpts)?.checkpoint_id ?? null);
+    renderSummary();
+    await drawCharts();
+  }, ctx.onError);
   let configLoaded = false;
   const loadConfig = coalesce(async () => {
     if (configLoaded || !job.inference_config_path) return;
@@ -90,15 +122,17 @@ export async function jobPage(root: HTMLElement, ctx: PageCtx, id: string): Prom
   function show(j: Job): void {
     job = j;
     const p = j.progress;
-    replace(statusLine, badge(j.status, p?.phase), p ? ` step ${p.step}${p.total_steps ? ` of ${p.total_steps}` : ''}${p.epoch !== null ? ` · epoch ${p.epoch}` : ''}${p.eta_seconds !== null ? ` · about ${Math.round(p.eta_seconds)} s left` : ''}` : '',
+    replace(statusLine, badge(j.status, p?.phase), p ? ` step ${p.step}${p.total_steps ? ` of ${p.total_steps}` : ''}${p.epoch !== null ? ` · epoch ${p.epoch}` : ''}${p.eta_seconds !== null && p.eta_seconds > 0 ? ` · about ${formatDuration(p.eta_seconds)} left` : ''}` : '',
       j.error ? h('span', { class: 'alert' }, ` ${j.error.code}: ${j.error.message}`) : null);
     root.dataset.status = j.status;
     actions.update(j);
     renderTimeline(timeline, events, j);
+    renderSummary();
     if (j.inference_config_path) loadConfig();
   }
 
   show(job);
+  renderHyperparameters(hpSlot, undefined);
   refreshMetrics();
   refreshCheckpoints();
   try {
@@ -113,7 +147,9 @@ export async function jobPage(root: HTMLElement, ctx: PageCtx, id: string): Prom
       while (eventList.children.length > MAX_EVENTS_SHOWN) eventList.lastElementChild!.remove();
       if (m.event.type === 'checkpoint_committed') refreshCheckpoints();
       if (m.event.type === 'eval_finished') refreshMetrics();
+      if (m.event.type === 'hyperparameters') renderHyperparameters(hpSlot, m.event);
       renderTimeline(timeline, events, job);
+      renderSummary();
     }
     refreshCheckpoints();
   } catch (err) {
