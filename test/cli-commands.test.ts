@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,4 +184,32 @@ test('a client that hangs up mid-upload is one info line in the server log, not 
   assert.equal(rec.err, undefined, 'no error object, no stack');
   assert.equal(rec.url, target.pathname);
   assert.ok(!logLines.some((l) => JSON.parse(l).level >= 50), logLines.filter((l) => JSON.parse(l).level >= 50).join('\n'));
+});
+
+test('docs: configuration.md lists every built-in catalog model; README indexes the doc pages and mentions predict and batch', async () => {
+  const read = (p: string): string => readFileSync(fileURLToPath(new URL(`../../${p}`, import.meta.url)), 'utf8');
+  const { DEFAULT_CATALOG } = await import('../src/config/catalog.js');
+  const config = read('docs/configuration.md');
+  for (const id of Object.keys(DEFAULT_CATALOG)) assert.ok(config.includes(`| \`${id}\` |`), `docs/configuration.md does not list ${id}`);
+  const readme = read('README.md');
+  const pages = readdirSync(fileURLToPath(new URL('../../docs/', import.meta.url))).filter((f) => f.endsWith('.md') && !f.startsWith('benchmarks-'));
+  for (const f of pages) assert.ok(readme.includes(`(docs/${f})`), `README does not link docs/${f}`);
+  assert.match(readme, /\*\*Batch inference\*\*/);
+  assert.match(readme, /ftnode predict/);
+});
+
+test('docs: every error code the CLI raises is in docs/cli.md\'s table', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/cli.md', import.meta.url)), 'utf8');
+  const table = doc.slice(doc.indexOf('### Errors'));
+  const root = fileURLToPath(new URL('../../src/', import.meta.url));
+  const codes = new Set<string>();
+  for (const dir of ['cli/commands', 'cli/remote', 'client']) {
+    for (const f of readdirSync(join(root, dir)).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) {
+      const text = readFileSync(join(root, dir, f), 'utf8');
+      for (const m of text.matchAll(/(?:new CliError|ApiError\.local)\('([a-z_]+)'/g)) codes.add(m[1]!);
+      for (const m of text.matchAll(/\['(path_[a-z_]+|permission_denied|disk_full|local_io_error)'/g)) codes.add(m[1]!);
+    }
+  }
+  assert.ok(codes.has('path_is_directory') && codes.has('stream_lost'));
+  for (const c of codes) assert.ok(table.includes(`\`${c}\``), `docs/cli.md "Errors" does not list ${c}`);
 });

@@ -42,6 +42,13 @@ function cli(args: string[], endpoint: string): Proc {
   return Object.assign(done, { out: () => stdout, err: () => stderr });
 }
 
+/** The three kinds of line `jobs watch` prints (human form): an evaluation, the status line, the end. */
+const VALUES = String.raw`[a-z_0-9]+ [\d.]+(?: [a-z_0-9]+ [\d.]+)*`;
+const WATCH_LINES = [
+  new RegExp(String.raw`^eval  step \d+(?: \(epoch \d+\))?  ${VALUES}$`),
+  new RegExp(String.raw`^[A-Z]+(?: \([a-z_]+\))?(?:  step \d+\/\d+)?(?:  eta \d+ (?:s|min|h))?(?:  loss [\d.]+)?(?:  ${VALUES} @\d+(?: \(epoch \d+\))?)?$`),
+  /^job \S+ ended [A-Z]+: .+ · best .+ · took [\w ]+; inference config \S+$/,
+];
 const lines = (r: Run): any[] => r.stdout.trim().split('\n').map((l) => JSON.parse(l));
 const evalEvents = async (c: Client, id: string): Promise<Array<{ step: number; epoch?: number; metrics: Record<string, number> }>> =>
   ((await c.get(`${JOBS}/${id}/events?order=asc&limit=-1`)).body.data as Array<{ type: string; data: any }>).filter((e) => e.type === 'eval_finished').map((e) => e.data);
@@ -111,6 +118,12 @@ test('watch: an Omega job reports each evaluation once, on the optimizer-step ax
   assert.equal(evalLines.length, events.length);
   assert.match(evalLines[0]!, new RegExp(`^eval  step ${perEpoch} \\(epoch 1\\)  macro_f1 [\\d.]+ eval_accuracy`));
   assert.match(human.stdout, new RegExp(`job ${id} ended COMPLETED: early stop at epoch ${last.epoch} of 30: .* · best macro_f1 [\\d.]+ at ${top.id} \\(step ${top.step}\\) · took [\\w ]+; inference config `));
+  // The lines watch prints have the shapes docs/cli.md shows, and the doc's example has no other.
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/cli.md', import.meta.url)), 'utf8');
+  const example = /### Watching a job[\s\S]*?```\n([\s\S]*?)```/.exec(doc)![1]!.trim().split('\n');
+  const printed = human.stdout.trim().split('\n');
+  for (const line of [...printed, ...example]) assert.ok(WATCH_LINES.some((re) => re.test(line)), `a watch line of no documented shape: ${line}`);
+  for (const re of WATCH_LINES) assert.ok(example.some((l) => re.test(l)) && printed.some((l) => re.test(l)), `${re} is both printed and documented`);
   const get = await cli(['jobs', 'get', id], t.app.url);
   assert.match(get.stdout, /^result\s+COMPLETED: early stop at epoch \d+ of 30/m);
   assert.match(get.stdout, new RegExp(`^best\\s+macro_f1 [\\d.]+ at ${top.id}`, 'm'));
