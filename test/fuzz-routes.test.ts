@@ -160,7 +160,7 @@ for (const db of databases) {
         if (problems.length === 0) return;
         if (!SURVEY) throw new Error(describeFailure(c, r, res, problems));
         for (const p of problems) {
-          const kind = p.replace(/\d+/g, 'N').replace(/: .*/, '').slice(0, 100); // "a N outside the error envelope", "status N", …
+          const kind = p.replace(/: .*/, '').replace(/\(.*/, '').slice(0, 100); // "a 431 outside the error envelope", "status 500", …
           const k = survey.get(kind) ?? { first: describeFailure(c, r, res, [p]), routes: new Set<string>(), n: 0 };
           k.n++;
           k.routes.add(`${c.route.method} ${c.route.url}`);

@@ -237,7 +237,8 @@ export function render(fc: FuzzCase, seeds: Seeds, port: number): Rendered {
   const type = fc.contentType === 'auto' ? b.type : fc.contentType;
   const lines = [`${route.method} ${target} HTTP/1.1`];
   const hostOverride = fc.headers.find(([k]) => k === 'host');
-  lines.push(`host: ${hostOverride ? hostOverride[1] : `127.0.0.1:${port}`}`, 'connection: close');
+  lines.push(`host: ${hostOverride ? hostOverride[1] : `127.0.0.1:${port}`}`);
+  if (!fc.keepAlive) lines.push('connection: close');
   const auth = credentials(fc, seeds);
   if (auth) lines.push(`authorization: ${auth}`);
   if (type !== null) lines.push(`content-type: ${type}`);

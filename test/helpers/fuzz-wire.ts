@@ -2,7 +2,8 @@
  * The route fuzzer's HTTP/1.1 client over raw node:net sockets: it sends exactly the bytes it is
  * given (request targets no client library would send, Content-Length larger than the body, both
  * Content-Length and Transfer-Encoding, half-closed sockets), then reads one response with its own
- * small parser. One socket per request, so nothing leaks from one fuzzed request into the next.
+ * small parser. One socket per request, so nothing leaks from one fuzzed request into the next; it is
+ * closed once the answer is complete (a keep-alive answer has a length or chunked framing).
  *
  * Every exchange is bounded (`boundMs`): no status line and no close by then is a hang. A streaming
  * answer (SSE, the worker session's NDJSON) counts as answered once its headers arrived; the socket
@@ -132,12 +133,25 @@ export function exchange(port: number, x: WireExchange): Promise<WireResponse> {
       });
     };
     const timer = setTimeout(() => finish(true, false), x.boundMs);
+    // Like a client that sends its whole body before it reads (the official Python client): an answer
+    // counts only once our last byte went out, or the sending failed (then writeError says how).
+    let answered = false;
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
-      if (tryComplete(Buffer.concat(chunks), x)) finish(false, false);
+      if (!tryComplete(Buffer.concat(chunks), x)) return;
+      answered = true;
+      if (sent || writeError) finish(false, false);
     });
-    socket.on('end', () => finish(false, true));
-    socket.on('close', () => finish(false, true));
+    // The server's FIN may come before it resets the rest of our body: wait for our write to end.
+    let ended = false;
+    socket.on('end', () => {
+      ended = true;
+      if (sent || writeError) finish(false, true);
+    });
+    socket.on('close', () => {
+      if (!sent) writeError ??= 'the connection closed before the whole request was sent';
+      finish(false, true);
+    });
     socket.on('error', (e: NodeJS.ErrnoException) => {
       const what = e.code ?? e.message;
       if (sent) readError ??= what; // a reset after our bytes went out
@@ -148,10 +162,12 @@ export function exchange(port: number, x: WireExchange): Promise<WireResponse> {
       socket.write(x.body, (err) => {
         if (err) {
           writeError ??= (err as NodeJS.ErrnoException).code ?? err.message;
+          if (answered || ended) finish(false, ended);
           return;
         }
         sent = true;
-        if (x.halfClose) socket.end();
+        if (answered || ended) finish(false, ended);
+        else if (x.halfClose) socket.end();
       });
     });
   });

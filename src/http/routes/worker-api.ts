@@ -65,7 +65,12 @@ function parseReport(text: string): Body {
   throw new FtError('invalid_json', 'the multipart field "report" must be a JSON object');
 }
 
-/** Reads a multipart body `report` (JSON field) then `file`; `handle` gets both, and may leave the file unread (refused). */
+/**
+ * Reads a multipart body `report` (JSON field) then `file`; `handle` gets both, and may leave the file unread (refused).
+ * Other file parts are read and ignored (up to 8). Once `handle` committed the file, what follows in
+ * the body cannot undo it: a parser error after that (a fields or parts limit) answers the commit,
+ * not a 4xx for a checkpoint that was stored (found by test/fuzz-routes.test.ts).
+ */
 async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Readable) => Promise<T>): Promise<T> {
   if (!req.isMultipart()) {
     await drainBody(req.raw);
@@ -73,7 +78,7 @@ async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Reada
   }
   let report: Body | null = null;
   let result: { v: T } | null = null;
-  const opts = { limits: { fileSize: Infinity, files: 1, fields: 4 } };
+  const opts = { limits: { fileSize: Infinity, files: 8, fields: 4 } };
   try {
     requireBoundary(req);
     for await (const part of req.parts(opts as never) as AsyncIterableIterator<Multipart>) {
@@ -95,6 +100,8 @@ async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Reada
     }
   } catch (err) {
     await drainBody(req.raw);
+    if (result) return result.v; // committed: the rest of the body was extra
+    if ((err as { code?: string }).code === 'FST_FILES_LIMIT') throw new FtError('invalid_parameter', 'too many file parts: send one, named "file"');
     throw multipartError(err) ?? err;
   }
   if (!result) throw new FtError('missing_parameter', 'the multipart body needs a field "report" before the file part "file"');
