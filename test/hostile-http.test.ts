@@ -25,6 +25,8 @@ interface RawAnswer {
   status: number;
   headers: string;
   body: string;
+  /** The error our write of the request ended with (EPIPE: the server stopped reading before it was sent). */
+  writeError?: string;
 }
 
 /**
@@ -36,13 +38,19 @@ function send(bytes: Buffer | string, opts: { hangUp?: boolean; timeoutMs?: numb
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
-    const done = (): void => {
+    let answered = false; // a whole answer arrived, or the server closed
+    let sent = false; // our write ended (done or failed)
+    let writeError: string | undefined;
+    let settled = false;
+    const finish = (): void => {
+      if (settled || !answered || !(sent || opts.hangUp)) return; // like http.client: the answer is read once the body went out
+      settled = true;
       clearTimeout(timer);
       s.destroy();
       const text = buf.toString('utf8');
       const head = text.slice(0, text.indexOf('\r\n\r\n'));
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
-      resolve({ status, headers: head, body: text.slice(head.length + 4) });
+      resolve({ status, headers: head, body: text.slice(head.length + 4), writeError });
     };
     const timer = setTimeout(() => reject(new Error(`no complete answer within ${opts.timeoutMs ?? 20_000} ms; got: ${buf.toString('utf8').slice(0, 200)}`)), opts.timeoutMs ?? 20_000);
     s.on('data', (c: Buffer) => {
@@ -51,12 +59,22 @@ function send(bytes: Buffer | string, opts: { hangUp?: boolean; timeoutMs?: numb
       const end = text.indexOf('\r\n\r\n');
       if (end < 0) return;
       const length = /content-length:\s*(\d+)/i.exec(text.slice(0, end));
-      if (length && Buffer.byteLength(text.slice(end + 4)) >= Number(length[1])) done();
+      if (length && Buffer.byteLength(text.slice(end + 4)) >= Number(length[1])) {
+        answered = true;
+        finish();
+      }
     });
-    s.on('close', done);
+    s.on('close', () => {
+      answered = true;
+      sent = true;
+      finish();
+    });
     s.on('error', () => undefined); // a reset after the answer is read is fine; no answer fails by timeout
-    s.write(bytes, () => {
+    s.write(bytes, (err) => {
+      sent = true;
+      if (err) writeError = (err as NodeJS.ErrnoException).code ?? err.message;
       if (opts.hangUp) s.destroy();
+      finish();
     });
   });
 }
@@ -139,6 +157,12 @@ describe('JSON bodies over the 16 MiB limit', () => {
     const body = `{"name":"${'a'.repeat(17 * 1024 * 1024)}"}`;
     const a = await send(`POST /v0.5/fine-tune/jobs HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, { timeoutMs: 60_000 });
     assertEnvelope(a, 413, 'invalid_file_size');
+  });
+  test('a refusal before the body is read (no key, Connection: close) is still read by a client that sends first', async () => {
+    const body = `{"name":"${'a'.repeat(8 * 1024 * 1024)}"}`;
+    const a = await send(`POST /v0.5/fine-tune/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, { timeoutMs: 60_000 });
+    assert.equal(a.writeError, undefined, 'the server stopped reading before the body was sent');
+    assertEnvelope(a, 401, 'unauthorized');
   });
 });
 

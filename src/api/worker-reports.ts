@@ -7,10 +7,13 @@
  *   SQLite as several bind values (500 "Too many parameter values").
  * - metrics (POST /v1/worker/metrics): a missing `step` was NaN, refused by the NOT NULL column (500).
  * - a registration (POST /v1/worker/workers): `concurrency: {}` was NaN in an integer column (500).
+ * - the `report` of a checkpoint or output upload: an output `filename` that was an array became
+ *   its String() and failed the service's plain-name check as a 500.
  * All found by test/fuzz-routes.test.ts. A bad report is a 400 `invalid_parameter`.
  */
 import { FtError } from '../domain/errors.js';
 import type { EventLevel, JobProgress } from '../domain/types.js';
+import { OUTPUT_NAME, type CheckpointReport, type OutputReport } from '../domain/work.js';
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v: unknown): boolean => v === undefined || v === null || isNum(v);
@@ -67,4 +70,26 @@ export function registrationOf(v: unknown): { node: string; concurrency?: number
   const ok = !!w && typeof w === 'object' && !Array.isArray(w) && typeof w.node === 'string' && count(w.concurrency) && count(w.active_jobs) && count(w.started_at);
   if (!ok) throw new FtError('invalid_parameter', 'worker must be {id, node: string, concurrency?, active_jobs?, started_at?: non-negative integers}');
   return { node: w!.node as string, concurrency: w!.concurrency as number | undefined, active_jobs: w!.active_jobs as number | undefined, started_at: w!.started_at as number | undefined };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const SHA256 = /^[0-9a-f]{64}$/;
+const sizeAndHash = (r: Record<string, unknown>): boolean => Number.isSafeInteger(r.size) && (r.size as number) >= 0 && typeof r.sha256 === 'string' && SHA256.test(r.sha256);
+
+/** The `report` of POST /v1/worker/attempts/:id/checkpoints: step, size, sha256; name, metrics and meta optional. */
+export function checkpointReportOf(r: Record<string, unknown>): Omit<CheckpointReport, 'path'> {
+  const ok = Number.isSafeInteger(r.step) && (r.step as number) >= 0 && sizeAndHash(r) && (r.name === undefined || r.name === null || typeof r.name === 'string') &&
+    (r.metrics === undefined || r.metrics === null || isObject(r.metrics)) && (r.meta === undefined || r.meta === null || isObject(r.meta));
+  if (!ok) throw new FtError('invalid_parameter', 'a checkpoint report must be {step: integer >= 0, size: integer >= 0, sha256: 64 hex digits, name?: string, metrics?: object, meta?: object}');
+  return {
+    step: r.step as number, name: (r.name as string | null | undefined) ?? `step_${r.step}`, size: r.size as number, sha256: r.sha256 as string,
+    metrics: (r.metrics as Record<string, number> | null | undefined) ?? {}, meta: (r.meta as Record<string, unknown> | null | undefined) ?? {},
+  };
+}
+
+/** The `report` of POST /v1/worker/attempts/:id/outputs: a plain file name, size, sha256 and the input file it came from. */
+export function outputReportOf(r: Record<string, unknown>): Omit<OutputReport, 'path'> {
+  const ok = typeof r.filename === 'string' && OUTPUT_NAME.test(r.filename) && sizeAndHash(r) && typeof r.input_file_id === 'string';
+  if (!ok) throw new FtError('invalid_parameter', 'an output report must be {filename: plain file name, size: integer >= 0, sha256: 64 hex digits, input_file_id: string}');
+  return { filename: r.filename as string, size: r.size as number, sha256: r.sha256 as string, input_file_id: r.input_file_id as string };
 }

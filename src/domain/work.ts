@@ -28,6 +28,9 @@ export interface WorkResources {
 }
 
 /** A batch output file reported by a trainer (`output` message), to verify and commit. */
+/** A plain output file name: no separator, no leading dot, at most 255 bytes (what a trainer may report). */
+export const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
 export interface OutputReport {
   filename: string;
   /** Absolute path of the finished file in the attempt's scratch folder. */

@@ -63,40 +63,51 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
   void sendError(reply, known ? new FtError(known.code, known.message ?? err.message).withStatus(known.status) : new FtError('invalid_request', err.message).withStatus(400));
 }
 
-export function installErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof FtError) return sendError(reply, err);
-    if (err instanceof StoreUnavailableError) {
-      req.log.warn({ err }, 'database unavailable');
-      const message = err.outcomeUnknown
-        ? 'the connection to the database was lost while the change was being committed: it may or may not have been made; read before repeating it'
-        : 'the database is unavailable (restarting or unreachable); nothing was changed';
-      return sendError(reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S)), new FtError('database_unavailable', message));
-    }
-    if (err.validation) {
-      const where = err.validationContext === 'querystring' ? 'the query string' : err.validationContext === 'params' ? 'the path' : 'the request body';
-      return sendError(reply, fromValidation(err.validation as never, where));
-    }
-    const known = err.code ? FASTIFY_CODES[err.code] : undefined;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      // Read what the client still sends (bounded) so that it reads the 413 instead of a reset.
-      return drainBounded(req.raw).then((drained) => {
-        if (!drained) reply.header('connection', 'close');
-        return sendError(reply, new FtError(known!.code, known!.message!).withStatus(known!.status));
-      });
-    }
-    if (known) return sendError(reply, new FtError(known.code, known.message ?? err.message).withStatus(known.status));
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return sendError(reply, new FtError('invalid_parameter', err.message).withStatus(err.statusCode));
-    }
-    if (clientWentAway(err, req)) {
-      // The client hung up mid-body (Ctrl-C during an upload): nothing broke here and nobody reads an answer.
-      req.log.info({ method: req.method, url: req.url.split('?')[0]!.slice(0, 200) }, 'client disconnected before the request body was complete');
-      return sendError(reply, new FtError('invalid_request', 'the client disconnected before the request body was complete').withStatus(400));
-    }
-    req.log.error({ err }, 'unhandled error');
-    return sendError(reply, new FtError('internal_error', 'internal error; the error_uid identifies it in the server log'));
+/**
+ * An error answered before the handler read the body (a 401 from the key check, a 429, a 404) reads
+ * the rest of it first, bounded like the 413: a client that sends its whole body before it reads
+ * (Python's http.client) saw EPIPE instead of the 401 on a 16 MiB body with Connection: close (found
+ * by test/fuzz-routes.test.ts). Past the bound the connection is closed after the answer.
+ */
+function sendAfterBody(req: FastifyRequest, reply: FastifyReply, err: FtError): Promise<FastifyReply> | FastifyReply {
+  if (req.raw.readableEnded || req.raw.destroyed) return sendError(reply, err);
+  return drainBounded(req.raw).then((drained) => {
+    if (!drained) reply.header('connection', 'close');
+    return sendError(reply, err);
   });
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => sendAfterBody(req, reply, answerFor(err, req, reply)));
+}
+
+/** The catalogue error a failure is answered with (the envelope's one entry, or the schema's list). */
+function answerFor(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FtError {
+  if (err instanceof FtError) return err;
+  if (err instanceof StoreUnavailableError) {
+    req.log.warn({ err }, 'database unavailable');
+    const message = err.outcomeUnknown
+      ? 'the connection to the database was lost while the change was being committed: it may or may not have been made; read before repeating it'
+      : 'the database is unavailable (restarting or unreachable); nothing was changed';
+    reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+    return new FtError('database_unavailable', message);
+  }
+  if (err.validation) {
+    const where = err.validationContext === 'querystring' ? 'the query string' : err.validationContext === 'params' ? 'the path' : 'the request body';
+    return fromValidation(err.validation as never, where);
+  }
+  const known = err.code ? FASTIFY_CODES[err.code] : undefined;
+  if (known) return new FtError(known.code, known.message ?? err.message).withStatus(known.status);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return new FtError('invalid_parameter', err.message).withStatus(err.statusCode);
+  }
+  if (clientWentAway(err, req)) {
+    // The client hung up mid-body (Ctrl-C during an upload): nothing broke here and nobody reads an answer.
+    req.log.info({ method: req.method, url: req.url.split('?')[0]!.slice(0, 200) }, 'client disconnected before the request body was complete');
+    return new FtError('invalid_request', 'the client disconnected before the request body was complete').withStatus(400);
+  }
+  req.log.error({ err }, 'unhandled error');
+  return new FtError('internal_error', 'internal error; the error_uid identifies it in the server log');
 }
 
 /** Node's "aborted" (ECONNRESET from the incoming request) once the socket closed mid-body. */
@@ -106,5 +117,5 @@ function clientWentAway(err: FastifyError, req: FastifyRequest): boolean {
 
 /** Unknown routes: 404 in the envelope, after `preHandler` (the key check for versioned paths). */
 export function installNotFound(app: FastifyInstance, preHandler: (req: FastifyRequest, reply: FastifyReply) => Promise<void>): void {
-  app.setNotFoundHandler({ preHandler }, (req, reply) => sendError(reply, new FtError('not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`)));
+  app.setNotFoundHandler({ preHandler }, (req, reply) => sendAfterBody(req, reply, new FtError('not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`)));
 }

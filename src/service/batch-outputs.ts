@@ -15,8 +15,7 @@ export const OUTPUT_EVENT = 'output_committed';
 /** Events written in the same transaction as a move to a terminal status (jobs-service, attempts-service, store reaper, recovery). */
 const TERMINAL_EVENTS = new Set(['cancelled', 'job_failed', 'job_completed', 'job_stopped']);
 
-/** A plain file name: no separator, no leading dot, at most 255 bytes (what the trainer may report). */
-export const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+export { OUTPUT_NAME } from '../domain/work.js';
 
 export function outputKey(job_uuid: string, filename: string): string {
   return `outputs/${job_uuid}/${filename}`;

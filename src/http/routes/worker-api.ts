@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
-import { eventOf, hyperparametersOf, metricsOf, progressOf, registrationOf } from '../../api/worker-reports.js';
+import { checkpointReportOf, eventOf, hyperparametersOf, metricsOf, outputReportOf, progressOf, registrationOf } from '../../api/worker-reports.js';
 import { FtError } from '../../domain/errors.js';
 import type { Fence } from '../../domain/work.js';
 import type { WorkerTokenRecord } from '../../store/store.js';
@@ -176,16 +176,12 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
 
     w.post('/attempts/:attempt_id/checkpoints', { schema: hide }, async (req) => {
       const fence = pathFence(req);
-      const checkpoint = await upload(req, (r, file) => d.api.commitCheckpoint(fence, {
-        step: Number(r.step), name: String(r.name ?? `step_${r.step}`), size: Number(r.size), sha256: String(r.sha256), metrics: r.metrics ?? {}, meta: r.meta ?? {},
-      }, file));
+      const checkpoint = await upload(req, (r, file) => d.api.commitCheckpoint(fence, checkpointReportOf(r), file));
       return { checkpoint };
     });
     w.post('/attempts/:attempt_id/outputs', { schema: hide }, async (req) => {
       const fence = pathFence(req);
-      const ok = await upload(req, (r, file) => d.api.commitOutput(fence, {
-        filename: String(r.filename), size: Number(r.size), sha256: String(r.sha256), input_file_id: String(r.input_file_id),
-      }, file));
+      const ok = await upload(req, (r, file) => d.api.commitOutput(fence, outputReportOf(r), file));
       return { ok };
     });
 
