@@ -164,6 +164,18 @@ describe('JSON bodies over the 16 MiB limit', () => {
     assert.equal(a.writeError, undefined, 'the server stopped reading before the body was sent');
     assertEnvelope(a, 401, 'unauthorized');
   });
+  test('headers over 16 KB before an 8 MiB body: the 431 is read by a client that sends first (the close lingers)', async () => {
+    const body = 'a'.repeat(8 * 1024 * 1024);
+    const a = await send(`POST /v0.5/fine-tune/jobs HTTP/1.1\r\nHost: x\r\n${AUTH}X-Big: ${'h'.repeat(17_000)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { timeoutMs: 60_000 });
+    assert.equal(a.writeError, undefined, 'the server reset the connection before the body was sent');
+    assertEnvelope(a, 431, 'headers_too_large');
+  });
+  test('a bad percent-encoding before an 8 MiB body: the 400 is read by a client that sends first', async () => {
+    const body = 'a'.repeat(8 * 1024 * 1024);
+    const a = await send(`POST /v0.5/fine-tune/jobs/%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${AUTH}Content-Length: ${body.length}\r\n\r\n${body}`, { timeoutMs: 60_000 });
+    assert.equal(a.writeError, undefined, 'the server stopped reading before the body was sent');
+    assertEnvelope(a, 400, 'invalid_request');
+  });
 });
 
 describe("the HTTP parser's and the router's own refusals are in the catalogue", () => {

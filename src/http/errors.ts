@@ -6,7 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { drainBounded } from './drain.js';
+import { DRAIN_LIMIT_BYTES, drainBounded } from './drain.js';
 import { envelope, fromValidation, statusOf } from '../api/envelope.js';
 import { FtError, type ErrorCode } from '../domain/errors.js';
 import { StoreUnavailableError } from '../domain/unavailable.js';
@@ -45,22 +45,45 @@ const PARSER_CODES: Record<string, { code: ErrorCode; status: number; message: s
 /**
  * Fastify's clientErrorHandler: the parser refused the bytes, so there is no request object; the
  * answer is written to the socket by hand, in the envelope, and the connection is closed (the
- * parser cannot find the next request's start after a framing error).
+ * parser cannot find the next request's start after a framing error). The close lingers: our side
+ * is ended and whatever the client still sends is read and dropped, up to DRAIN_LIMIT_BYTES or
+ * LINGER_MS, so that a client that sends its whole body before it reads (a 16 MiB body behind
+ * 17 KB of headers) reads the 431 instead of a reset (found by test/fuzz-routes.test.ts).
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const known = PARSER_CODES[err.code ?? ''] ?? { code: 'invalid_request' as const, status: 400, message: `the HTTP request is malformed (${err.code ?? 'parse error'})` };
   const body = JSON.stringify(envelope([{ code: known.code, message: known.message }]));
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
-  socket.destroySoon();
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  lingerThenClose(socket);
+}
+
+/** 5 s: a client still sending after that is not one waiting to read our answer. */
+const LINGER_MS = 5_000;
+
+/** Reads and drops what the peer still sends (the HTTP parser is detached first), then destroys the socket. */
+function lingerThenClose(socket: import('node:net').Socket): void {
+  socket.removeAllListeners('data'); // the parser would fail on every further chunk and raise clientError again
+  let seen = 0;
+  const close = (): void => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  socket.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DRAIN_LIMIT_BYTES) close();
+  });
+  socket.once('end', close).once('close', close);
+  socket.resume();
 }
 
 /** Errors Fastify raises before routing (bad percent-encoding, an over-long path segment). */
-export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const known = FASTIFY_CODES[err.code];
-  void sendError(reply, known ? new FtError(known.code, known.message ?? err.message).withStatus(known.status) : new FtError('invalid_request', err.message).withStatus(400));
+  void sendAfterBody(req, reply, known ? new FtError(known.code, known.message ?? err.message).withStatus(known.status) : new FtError('invalid_request', err.message).withStatus(400));
 }
 
 /**
