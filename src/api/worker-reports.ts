@@ -9,7 +9,7 @@
  * - a registration (POST /v1/worker/workers): `concurrency: {}` was NaN in an integer column (500).
  * - the `report` of a checkpoint or output upload: an output `filename` that was an array became
  *   its String() and failed the service's plain-name check as a 500.
- * All found by test/fuzz-routes.test.ts. A bad report is a 400 `invalid_parameter`.
+ * All found by the route fuzzer (docs/testing.md). A bad report is a 400 `invalid_parameter`.
  */
 import { FtError } from '../domain/errors.js';
 import type { EventLevel, JobProgress } from '../domain/types.js';

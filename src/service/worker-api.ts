@@ -27,6 +27,9 @@ import type { AttemptsService } from './attempts-service.js';
 import type { Bus } from './bus.js';
 import { ClaimWaiters } from './worker-claims.js';
 
+/** 1 h: a worker starts its downloads right after the claim; a retry after that claims again and gets fresh URLs. */
+const PRESIGNED_REF_TTL_MS = 3600_000;
+
 /** Where a worker downloads a file: a path under the server's base URL, with what to verify. */
 export interface RemoteRef {
   url: string;
@@ -108,7 +111,7 @@ export class WorkerApi {
   /** Long-poll: a claim now, or the first job queued within `waitMs`; null when none came. */
   async claim(worker_id: string, waitMs: number, signal: AbortSignal): Promise<RemoteWork | null> {
     const wait = Math.max(0, Math.min(waitMs, this.settings.claim_wait_ms));
-    const work = await this.waiters.run(() => this.attempts.claim(worker_id), performance.now() + wait, signal);
+    const work = await this.waiters.run(() => this.attempts.claim(worker_id, false), performance.now() + wait, signal);
     return work && this.toRemote(work);
   }
 
@@ -121,25 +124,38 @@ export class WorkerApi {
       for (const [j, f] of ds.files.entries()) {
         const uid = w.job.datasets[i]!.files[j]!.file_uid; // AttemptsService.claim keeps the snapshot's order
         const rec = (await this.store.getFileByUid(w.job.org_uuid, uid))!;
-        files.push({ file_id: f.file_id, ...(f.label !== undefined ? { label: f.label } : {}), ref: { url: `/v1/worker/attempts/${a}/files/${uid}`, size: rec.num_bytes, sha256: rec.sha256 } });
+        const url = (await this.presigned(rec.blob_key)) ?? `/v1/worker/attempts/${a}/files/${uid}`;
+        files.push({ file_id: f.file_id, ...(f.label !== undefined ? { label: f.label } : {}), ref: { url, size: rec.num_bytes, sha256: rec.sha256 } });
       }
       datasets.push({ name: ds.name, split: ds.split, files });
     }
     let resume: RemoteWork['resume'] = null;
     if (w.resume) {
       const c = (await this.store.getCheckpoint(w.job.uuid, w.resume.checkpoint_id))!;
-      resume = { checkpoint_id: c.id, step: c.step, ref: { url: `/v1/worker/attempts/${a}/checkpoints/${c.id}`, size: c.num_bytes, sha256: c.sha256 } };
+      const url = (await this.presigned(c.blob_key)) ?? `/v1/worker/attempts/${a}/checkpoints/${c.id}`;
+      resume = { checkpoint_id: c.id, step: c.step, ref: { url, size: c.num_bytes, sha256: c.sha256 } };
     }
     const out: RemoteWork = { job: w.job, fence: w.fence, attempt_number: w.attempt_number, entry: w.entry, datasets, resume };
     if (w.resources) {
       const { checkpoint, committed_outputs } = w.resources;
       out.resources = { ...(committed_outputs ? { committed_outputs } : {}) };
       if (checkpoint) {
-        const size = (await stat(checkpoint.path)).size;
-        out.resources.checkpoint = { checkpoint_id: checkpoint.checkpoint_id, sha256: checkpoint.sha256, ref: { url: `/v1/worker/attempts/${a}/resources/checkpoint`, size, sha256: checkpoint.sha256 } };
+        const ref = w.job.config.checkpoint as { job_uuid: string; checkpoint_id: string };
+        const c = (await this.store.getCheckpoint(ref.job_uuid, checkpoint.checkpoint_id))!; // batchResources just found it
+        const url = (await this.presigned(c.blob_key)) ?? `/v1/worker/attempts/${a}/resources/checkpoint`;
+        out.resources.checkpoint = { checkpoint_id: checkpoint.checkpoint_id, sha256: checkpoint.sha256, ref: { url, size: c.num_bytes, sha256: checkpoint.sha256 } };
       }
     }
     return out;
+  }
+
+  /**
+   * On object storage a worker downloads straight from the bucket (presigned GET, valid for the
+   * lease's worth of retries: 1 h), so no byte of a dataset passes through the control plane; null on
+   * local disk, where the ref is the API path.
+   */
+  private presigned(key: string): Promise<string | null> {
+    return this.blobs.presignGet(key, PRESIGNED_REF_TTL_MS);
   }
 
   private remember(attempt_id: string, job: Job): void {
@@ -252,7 +268,7 @@ export class WorkerApi {
    * Streams `body` into a scratch file (same filesystem as the artifacts: the commit is a rename), runs `fn`, removes what is left.
    * A body already destroyed (the request broke off while the fence was checked) is refused: Node 20's
    * pipeline never settles on a source destroyed before it is attached, so the request hung and its
-   * scratch file stayed (found by test/fuzz-routes.test.ts).
+   * scratch file stayed (found by the route fuzzer (docs/testing.md)).
    */
   private async spooled<T>(body: Readable, fn: (path: string) => Promise<T>): Promise<T> {
     const dir = await this.blobs.scratchDir(`remote-uploads/${randomHex(16)}`);

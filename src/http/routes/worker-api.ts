@@ -12,12 +12,12 @@ import type { Multipart } from '@fastify/multipart';
 import { checkpointReportOf, eventOf, hyperparametersOf, metricsOf, outputReportOf, progressOf, registrationOf } from '../../api/worker-reports.js';
 import { FtError } from '../../domain/errors.js';
 import type { Fence } from '../../domain/work.js';
-import type { WorkerTokenRecord } from '../../store/store.js';
+import type { WorkerTokenRecord } from '../../domain/types.js';
 import { WorkerApi, type Download } from '../../service/worker-api.js';
 import type { WorkerSessions } from '../../service/worker-sessions.js';
 import type { WorkerTokenService } from '../../service/worker-tokens.js';
 import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
-import { drainBody } from './files-v05.js';
+import { drainBody } from '../drain.js';
 
 export interface WorkerRouteDeps {
   api: WorkerApi;
@@ -69,7 +69,7 @@ function parseReport(text: string): Body {
  * Reads a multipart body `report` (JSON field) then `file`; `handle` gets both, and may leave the file unread (refused).
  * Other file parts are read and ignored (up to 8). Once `handle` committed the file, what follows in
  * the body cannot undo it: a parser error after that (a fields or parts limit) answers the commit,
- * not a 4xx for a checkpoint that was stored (found by test/fuzz-routes.test.ts).
+ * not a 4xx for a checkpoint that was stored (found by the route fuzzer (docs/testing.md)).
  */
 async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Readable) => Promise<T>): Promise<T> {
   if (!req.isMultipart()) {

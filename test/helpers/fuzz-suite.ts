@@ -1,4 +1,6 @@
 /**
+ * The route fuzzer's suite, run by test/fuzz-routes-sqlite.test.ts and test/fuzz-routes-postgres.test.ts
+ * (one file per database, so each stays well inside the runner's per-file timeout on a loaded machine).
  * Property-based fuzzing of every route, on SQLite and (when FTNODE_TEST_PG_URL is set) PostgreSQL,
  * against the real server on an ephemeral port with real seeded resources (helpers/fuzz-seed.ts).
  * The routes are the OpenAPI document's plus those hidden from it (the server's route table);
@@ -8,7 +10,7 @@
  * nothing stored after a 4xx; the server healthy afterwards. docs/testing.md says how to replay.
  *
  * FTNODE_FUZZ_SEED replays a run (printed at the start and in every failure), FTNODE_FUZZ_RUNS sets
- * the number of requests per database (default 3000), FTNODE_FUZZ_DB=sqlite|postgres runs one,
+ * the number of requests per database (default 3000),
  * FTNODE_FUZZ_SHRINK=1 shrinks a failure to a smaller request (slow when the failure is a 10 s hang),
  * FTNODE_FUZZ_SURVEY=1 runs on after failures and lists each kind once, FTNODE_FUZZ_LOG=1 prints the server's error log, FTNODE_FUZZ_TRACE=<text> every request to the
  * routes whose "METHOD /url" contains the text, with its answer.
@@ -20,20 +22,19 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import pg from 'pg';
 import { pino } from 'pino';
-import { randomHex } from '../src/lib/ids.js';
-import { caseArb, type FuzzCase } from './helpers/fuzz-arbs.js';
-import { answerProblems, snapshot, stored, type State } from './helpers/fuzz-check.js';
-import { render, type Rendered } from './helpers/fuzz-request.js';
-import { fuzzRoutes, type FuzzRoute } from './helpers/fuzz-routes.js';
-import { Seeds } from './helpers/fuzz-seed.js';
-import { exchange, type WireResponse } from './helpers/fuzz-wire.js';
-import { startTestApp, waitFor, type TestApp } from './helpers/harness.js';
+import { randomHex } from '../../src/lib/ids.js';
+import { caseArb, type FuzzCase } from './fuzz-arbs.js';
+import { answerProblems, snapshot, stored, type State } from './fuzz-check.js';
+import { render, type Rendered } from './fuzz-request.js';
+import { fuzzRoutes, type FuzzRoute } from './fuzz-routes.js';
+import { Seeds } from './fuzz-seed.js';
+import { exchange, type WireResponse } from './fuzz-wire.js';
+import { startTestApp, waitFor, type TestApp } from './harness.js';
 
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
 const SEED = process.env.FTNODE_FUZZ_SEED ? Number(process.env.FTNODE_FUZZ_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
 const RUNS = Number(process.env.FTNODE_FUZZ_RUNS ?? 3000);
 const SHRINK = process.env.FTNODE_FUZZ_SHRINK === '1';
-const ONLY = process.env.FTNODE_FUZZ_DB;
 /** FTNODE_FUZZ_LOG=1: the server's error log on stderr (find a 500's error_uid there). */
 const LOG = process.env.FTNODE_FUZZ_LOG === '1';
 /** FTNODE_FUZZ_TRACE=<route substring>: every request to matching routes and its status on stderr. */
@@ -50,10 +51,10 @@ interface Db {
 }
 
 const databases: Db[] = [
-  { name: 'sqlite', skip: ONLY && ONLY !== 'sqlite' ? 'FTNODE_FUZZ_DB' : false, overrides: async () => ({ overrides: {}, drop: async () => undefined }) },
+  { name: 'sqlite', skip: false, overrides: async () => ({ overrides: {}, drop: async () => undefined }) },
   {
     name: 'postgres',
-    skip: !PG_URL ? 'FTNODE_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)' : ONLY && ONLY !== 'postgres' ? 'FTNODE_FUZZ_DB' : false,
+    skip: !PG_URL ? 'FTNODE_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)' : false,
     async overrides() {
       const schema = `fuzz_${randomHex(8)}`;
       return {
@@ -86,7 +87,9 @@ function describeFailure(c: FuzzCase, r: Rendered, res: WireResponse, problems: 
   ].join('\n');
 }
 
-for (const db of databases) {
+/** Registers the fuzzer's tests for one database. */
+export function fuzzSuite(name: Db['name']): void {
+  const db = databases.find((d) => d.name === name)!;
   describe(`route fuzzer on ${db.name}`, { skip: db.skip }, () => {
     let t: TestApp;
     let seeds: Seeds;
@@ -115,7 +118,7 @@ for (const db of databases) {
     });
 
     test(`every route, mutated (seed ${SEED}, ${RUNS} requests): answered, no 5xx, errors in the envelope, nothing stored after a 4xx`, async (ctx) => {
-      ctx.diagnostic(`replay with FTNODE_FUZZ_SEED=${SEED} FTNODE_FUZZ_DB=${db.name}`);
+      ctx.diagnostic(`replay with FTNODE_FUZZ_SEED=${SEED} node --test dist/test/fuzz-routes-${db.name}.test.js`);
       const port = Number(new URL(t.app.url).port);
       const perRoute = new Map<string, { n: number; ok: number; refused: number }>(routes.map((r) => [`${r.method} ${r.url}`, { n: 0, ok: 0, refused: 0 }]));
       let baseline: State = await snapshot(seeds);
@@ -179,7 +182,7 @@ for (const db of databases) {
       if (details.failed) {
         const message = (details.errorInstance as Error | undefined)?.message ?? String(details.errorInstance);
         assert.fail(`route fuzzer failed on ${db.name} after ${details.numRuns} requests\n${message}\n` +
-          `replay: FTNODE_FUZZ_SEED=${details.seed} FTNODE_FUZZ_DB=${db.name} (fast-check path ${details.counterexamplePath})`);
+          `replay: FTNODE_FUZZ_SEED=${details.seed} node --test dist/test/fuzz-routes-${db.name}.test.js (fast-check path ${details.counterexamplePath})`);
       }
       for (const r of routes) assert.ok(perRoute.get(`${r.method} ${r.url}`)!.n > 0 || RUNS < 500, `${r.method} ${r.url} was never fuzzed`);
     });
