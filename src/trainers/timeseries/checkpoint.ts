@@ -6,18 +6,23 @@
  *   offset 12  H bytes   JSON header (UTF-8): { ...meta, tensors: {name: {dtype, offset, length}} }
  *   then       zero padding to a multiple of 8 bytes (data start)
  *   data       each tensor at data start + offset (offsets 8-byte aligned), `length` elements,
- *              dtype "f32" (IEEE-754 float32) or "i32" (int32), little-endian.
- * What the header and tensors mean for a trained model is defined in model.ts.
+ *              dtype "f32" (IEEE-754 float32), "i32" (int32), little-endian, or "i8" (int8; written
+ *              only by header version 2, the int8 knn vectors).
+ * What the header and tensors mean for a trained model, and its versions, are defined in model.ts;
+ * the container itself did not change with version 2 (a reader that meets an unknown dtype says so).
  */
 
 import { open } from 'node:fs/promises';
 
 export const MAGIC = 'FTNTSCK1';
 
-export type Tensor = Float32Array | Int32Array;
+export type Tensor = Float32Array | Int32Array | Int8Array;
+
+const BYTES = { f32: 4, i32: 4, i8: 1 } as const;
+type Dtype = keyof typeof BYTES;
 
 export interface TensorEntry {
-  dtype: 'f32' | 'i32';
+  dtype: Dtype;
   offset: number;
   length: number;
 }
@@ -26,8 +31,8 @@ export function encodeContainer(meta: Record<string, unknown>, tensors: Record<s
   const entries: Record<string, TensorEntry> = {};
   let off = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    entries[name] = { dtype: t instanceof Float32Array ? 'f32' : 'i32', offset: off, length: t.length };
-    off += Math.ceil((t.length * 4) / 8) * 8;
+    entries[name] = { dtype: t instanceof Float32Array ? 'f32' : t instanceof Int8Array ? 'i8' : 'i32', offset: off, length: t.length };
+    off += Math.ceil(t.byteLength / 8) * 8;
   }
   const header = Buffer.from(JSON.stringify({ ...meta, tensors: entries }), 'utf8');
   const dataStart = Math.ceil((12 + header.length) / 8) * 8;
@@ -57,11 +62,13 @@ export function decodeContainer(buf: Buffer): Container {
   const tensors: Record<string, Tensor> = {};
   for (const [name, e] of Object.entries(meta.tensors ?? {})) {
     const start = dataStart + e.offset;
-    if (start + e.length * 4 > buf.length) throw new Error(`truncated checkpoint tensor ${name}`);
+    const size = BYTES[e.dtype];
+    if (!size) throw new Error(`checkpoint tensor ${name} has dtype ${String(e.dtype)}, which this ftnode does not read`);
+    if (start + e.length * size > buf.length) throw new Error(`truncated checkpoint tensor ${name}`);
     // Copy into a fresh, aligned ArrayBuffer: a Buffer's byteOffset need not be a multiple of 4.
-    const bytes = new Uint8Array(e.length * 4);
-    bytes.set(buf.subarray(start, start + e.length * 4));
-    tensors[name] = e.dtype === 'f32' ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer);
+    const bytes = new Uint8Array(e.length * size);
+    bytes.set(buf.subarray(start, start + e.length * size));
+    tensors[name] = e.dtype === 'f32' ? new Float32Array(bytes.buffer) : e.dtype === 'i8' ? new Int8Array(bytes.buffer) : new Int32Array(bytes.buffer);
   }
   delete meta.tensors;
   return { meta, tensors };

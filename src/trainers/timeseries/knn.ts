@@ -1,20 +1,29 @@
 /**
  * The knn method: the training embeddings and their labels are the model (no gradient training).
  * Rows are L2-normalised when normalize_embeddings is set or the metric is cosine (cosine similarity
- * is then a dot product). Distances: cosine → 1 − a·b (kernels.dots); euclidean → √‖a−b‖²
- * (kernels.sqDistances). Votes: uniform, or 1/distance as scikit-learn ("distance"; an exact match
- * takes the whole vote). Probabilities are the normalised votes.
+ * is then a dot product). Distances: cosine → 1 − a·b; euclidean → √‖a−b‖². Votes: uniform, or
+ * 1/distance as scikit-learn ("distance"; an exact match takes the whole vote). Probabilities are the
+ * normalised votes.
+ * Two representations of the reference vectors:
+ *  - int8 (`q8`, what the trainer stores since checkpoint version 2): one byte per value and a scale
+ *    per row (kernels/knn-int8.ts); queries are quantised to int16 and the kernel fuses the integer
+ *    GEMM with the top-k (kernels.knnTopKInt8). 4× smaller than float32 and ~2× fewer instructions
+ *    per multiply-add; SWaT macro-F1 moved by less than 0.005 (docs/benchmarks-swat.md).
+ *  - float32 (`embeddings`: version-1 checkpoints and models built in memory, e.g. few-shot): dots /
+ *    sqDistances as a GEMM, then the same top-k by insertion; predictions as before version 2.
  */
 import type { KnnSettings } from './config.js';
-import { getKernels } from './numeric.js';
+import { getKernels, int8RefsFromCodes, quantizeQueries, quantizeRows, type Int8Refs } from './numeric.js';
 
 export interface KnnModel {
   settings: KnnSettings;
   dim: number;
   n: number;
   nClasses: number;
-  /** [n, dim], already normalised when the settings say so. */
-  embeddings: Float32Array;
+  /** [n, dim] float32, already normalised when the settings say so; null when the model is int8. */
+  embeddings: Float32Array | null;
+  /** The int8 reference vectors (normalised before quantisation); null for a float32 model. */
+  q8?: Int8Refs | null;
   labels: Int32Array;
 }
 
@@ -39,11 +48,21 @@ export function buildKnn(settings: KnnSettings, embeddings: Float32Array, n: num
   return { settings, dim, n, nClasses, embeddings, labels };
 }
 
+/** The int8 form of a float32 model (its float rows are dropped: the int8 model is what is stored). */
+export function quantizeKnn(m: KnnModel): KnnModel {
+  if (!m.embeddings) return m;
+  const { codes, scale } = quantizeRows(m.embeddings, m.n, m.dim);
+  return { ...m, embeddings: null, q8: int8RefsFromCodes(codes, m.n, m.dim, scale) };
+}
+
 /** Class probabilities [nq, K] for standardized query embeddings (normalised here when needed). */
 export function knnProba(m: KnnModel, queries: Float32Array, nq: number): Float32Array {
   const d = m.dim;
   const q = queries.slice(0, nq * d);
   if (normalizes(m.settings)) l2NormalizeRows(q, nq, d);
+  if (m.q8) return knnProbaInt8(m, m.q8, q, nq);
+  const refs = m.embeddings;
+  if (!refs) throw new Error('knn model has no reference vectors');
   const k = getKernels();
   const K = m.nClasses;
   const kk = Math.min(m.settings.nNeighbors, m.n);
@@ -54,7 +73,7 @@ export function knnProba(m: KnnModel, queries: Float32Array, nq: number): Float3
     const to = Math.min(nq, from + QUERY_CHUNK);
     const chunk = q.subarray(from * d, to * d);
     const cos = m.settings.metric === 'cosine';
-    const raw = cos ? k.dots(chunk, to - from, m.embeddings, m.n, d) : k.sqDistances(chunk, to - from, m.embeddings, m.n, d);
+    const raw = cos ? k.dots(chunk, to - from, refs, m.n, d) : k.sqDistances(chunk, to - from, refs, m.n, d);
     for (let i = 0; i < to - from; i++) {
       bestD.fill(Infinity);
       bestI.fill(-1);
@@ -72,6 +91,24 @@ export function knnProba(m: KnnModel, queries: Float32Array, nq: number): Float3
         bestI[p] = j;
       }
       vote(m, bestD, bestI, out.subarray((from + i) * K, (from + i + 1) * K));
+    }
+  }
+  return out;
+}
+
+function knnProbaInt8(m: KnnModel, refs: Int8Refs, q: Float32Array, nq: number): Float32Array {
+  const K = m.nClasses;
+  const kk = Math.min(m.settings.nNeighbors, m.n);
+  const euclid = m.settings.metric !== 'cosine';
+  const out = new Float32Array(nq * K);
+  const bestD = new Float64Array(kk);
+  const kern = getKernels();
+  for (let from = 0; from < nq; from += QUERY_CHUNK) {
+    const to = Math.min(nq, from + QUERY_CHUNK);
+    const top = kern.knnTopKInt8(refs, quantizeQueries(q.subarray(from * m.dim, to * m.dim), to - from, m.dim, refs), kk, euclid);
+    for (let i = 0; i < to - from; i++) {
+      for (let r = 0; r < kk; r++) bestD[r] = euclid ? Math.sqrt(top.dist[i * kk + r]!) : top.dist[i * kk + r]!;
+      vote(m, bestD, top.idx.subarray(i * kk, (i + 1) * kk), out.subarray((from + i) * K, (from + i + 1) * K));
     }
   }
   return out;

@@ -7,7 +7,12 @@
  *   adam_t[], settings} | knn {n, dim, settings}, epoch, seed, metrics, kernels.
  * Tensors: channel_mean/std [C]; rocket_* (RocketParams arrays); feature_mean/std [F];
  *   head: l<i>_w, l<i>_b and the AdamW moments l<i>_mw, l<i>_vw, l<i>_mb, l<i>_vb (kept so a resumed
- *   run continues exactly where the checkpoint was taken); knn: knn_embeddings [n, F], knn_labels [n].
+ *   run continues exactly where the checkpoint was taken); knn: knn_labels [n] and either
+ *   knn_embeddings [n, F] f32 (version 1) or knn_codes [n, F] i8 + knn_scales [n] f32 (version 2).
+ * Versions: 1 = every head checkpoint and float32 knn; 2 = int8 knn vectors (the knn trainer's
+ * checkpoints since then: 39k × 1,008 values are 39 MB instead of 157 MB). A head checkpoint is still
+ * written as version 1, byte for byte as before; both versions load; any other version is refused
+ * with a message naming it.
  */
 import { readFile } from 'node:fs/promises';
 import type { HeadSettings, KnnSettings } from './config.js';
@@ -15,11 +20,14 @@ import { decodeContainer, encodeContainer, type Tensor } from './checkpoint.js';
 import { embedWindows, type EncoderParams, type FeatureStats } from './encoder.js';
 import { headProbaBatched, type HeadModel } from './head.js';
 import { knnProba, type KnnModel } from './knn.js';
-import type { RocketParams } from './numeric.js';
+import { int8RefsFromCodes, type RocketParams } from './numeric.js';
 import type { ChannelStats, WindowSet } from './windows.js';
 
 export const CHECKPOINT_FORMAT = 'ftnode-timeseries';
 export const CHECKPOINT_VERSION = 1;
+/** The version of a checkpoint holding int8 knn vectors. */
+export const CHECKPOINT_VERSION_INT8_KNN = 2;
+export const CHECKPOINT_VERSIONS_READ = [CHECKPOINT_VERSION, CHECKPOINT_VERSION_INT8_KNN];
 
 export interface StoredReader {
   windowSize: number;
@@ -50,7 +58,7 @@ export function serializeModel(m: TsModel): Buffer {
   t.feature_mean = m.encoder.features.mean;
   t.feature_std = m.encoder.features.std;
   const meta: Record<string, unknown> = {
-    format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, trainer: 'timeseries', stand_in: true, method: m.method,
+    format: CHECKPOINT_FORMAT, version: m.knn?.q8 ? CHECKPOINT_VERSION_INT8_KNN : CHECKPOINT_VERSION, trainer: 'timeseries', stand_in: true, method: m.method,
     labels: m.labels,
     reader: { window_size: m.reader.windowSize, step_size: m.reader.stepSize, data_columns: m.reader.dataColumns, timestamp_column: m.reader.timestampColumn },
     encoder: { instance_norm: m.encoder.instanceNorm, n_channels: m.encoder.rocket.nChannels, window_len: m.encoder.rocket.windowLen, n_features: m.encoder.rocket.nFeatures },
@@ -63,17 +71,31 @@ export function serializeModel(m: TsModel): Buffer {
   }
   if (m.knn) {
     meta.knn = { n: m.knn.n, dim: m.knn.dim, settings: m.knn.settings };
-    t.knn_embeddings = m.knn.embeddings;
+    const q8 = m.knn.q8;
+    if (q8) {
+      // Stored unpadded [n, F]: the padding to 16 is the kernel's business (int8RefsFromCodes redoes it).
+      t.knn_codes = q8.dPad === q8.d ? q8.codes.subarray(0, q8.n * q8.d) : unpad(q8.codes, q8.n, q8.d, q8.dPad);
+      t.knn_scales = q8.scale;
+    } else if (m.knn.embeddings) t.knn_embeddings = m.knn.embeddings;
     t.knn_labels = m.knn.labels;
   }
   return encodeContainer(meta, t);
+}
+
+function unpad(codes: Int8Array, n: number, d: number, dPad: number): Int8Array {
+  const out = new Int8Array(n * d);
+  for (let i = 0; i < n; i++) out.set(codes.subarray(i * dPad, i * dPad + d), i * d);
+  return out;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export function deserializeModel(buf: Buffer): TsModel {
   const { meta, tensors } = decodeContainer(buf);
   const m = meta as any;
-  if (m.format !== CHECKPOINT_FORMAT || m.version !== CHECKPOINT_VERSION) throw new Error(`unsupported checkpoint format ${m.format} v${m.version}`);
+  if (m.format !== CHECKPOINT_FORMAT) throw new Error(`unsupported checkpoint format ${m.format} v${m.version}`);
+  if (!CHECKPOINT_VERSIONS_READ.includes(m.version)) {
+    throw new Error(`unsupported ${CHECKPOINT_FORMAT} checkpoint version ${JSON.stringify(m.version)}: this ftnode reads versions ${CHECKPOINT_VERSIONS_READ.join(' and ')}`);
+  }
   const f32 = (name: string): Float32Array => {
     const v = tensors[name];
     if (!(v instanceof Float32Array)) throw new Error(`checkpoint lacks f32 tensor ${name}`);
@@ -105,7 +127,12 @@ export function deserializeModel(buf: Buffer): TsModel {
   }
   if (m.knn) {
     const settings = m.knn.settings as KnnSettings;
-    model.knn = { settings, dim: m.knn.dim, n: m.knn.n, nClasses: model.labels.length, embeddings: f32('knn_embeddings'), labels: i32('knn_labels') };
+    const base = { settings, dim: m.knn.dim, n: m.knn.n, nClasses: model.labels.length, labels: i32('knn_labels') };
+    if (m.version === CHECKPOINT_VERSION_INT8_KNN) {
+      const codes = tensors.knn_codes;
+      if (!(codes instanceof Int8Array) || codes.length !== base.n * base.dim) throw new Error('checkpoint lacks i8 tensor knn_codes');
+      model.knn = { ...base, embeddings: null, q8: int8RefsFromCodes(codes, base.n, base.dim, f32('knn_scales')) };
+    } else model.knn = { ...base, embeddings: f32('knn_embeddings') };
   }
   return model;
 }

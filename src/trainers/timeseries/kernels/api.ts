@@ -40,6 +40,12 @@ export interface Kernels {
   /** Dot products between rows → [na, nb] (cosine similarity when rows are unit length). */
   dots(a: Float32Array, na: number, b: Float32Array, nb: number, d: number): Float32Array;
   /**
+   * The k nearest int8 references of each int16 query (knn-int8.ts): 1 − cosine similarity (rows
+   * already unit length) or squared euclidean distances, nearest first, ties to the lower index.
+   * Bit-equal across implementations (integer dot products, float32 steps in a fixed order).
+   */
+  knnTopKInt8(refs: Int8Refs, queries: Int16Queries, k: number, euclidean: boolean): TopK;
+  /**
    * A zeroed Float32Array of `length` that the kernels read and write in place, without copying
    * (added with the wasm kernels). For the wasm kernels it lives in their WebAssembly memory (a
    * SharedArrayBuffer that never detaches); for the reference it is a plain array. Use it for
@@ -48,6 +54,9 @@ export interface Kernels {
    */
   alloc(length: number): Float32Array;
 }
+
+export type { Int8Refs, Int16Queries, TopK } from './knn-int8.js';
+import type { Int8Refs, Int16Queries, TopK } from './knn-int8.js';
 
 export interface AdamState {
   mW: Float32Array;

@@ -10,6 +10,8 @@ import { createWasmKernels } from './wasm.js';
 export type { AdamOptions, AdamState, Kernels, RocketParams } from './api.js';
 export { fitRocket, type FitRocketOptions } from './rocket-fit.js';
 export { referenceKernels } from './reference.js';
+export { int8RefsFromCodes, padDim, quantizeQueries, quantizeRows } from './knn-int8.js';
+export type { Int8Refs, Int16Queries, TopK } from './knn-int8.js';
 
 let wasmOrFallback: Kernels | undefined;
 

@@ -6,6 +6,7 @@
  */
 import type { AdamOptions, AdamState, Kernels, RocketParams } from './api.js';
 import { convolveGroup, validateParams } from './rocket-spec.js';
+import { knnTopKInt8Reference } from './knn-int8.js';
 
 function rocketTransform(params: RocketParams, windows: Float32Array, n: number): Float32Array {
   validateParams(params);
@@ -140,5 +141,6 @@ export const referenceKernels: Kernels = {
   linearBackwardAdamW,
   sqDistances,
   dots,
+  knnTopKInt8: knnTopKInt8Reference,
   alloc: (length: number) => new Float32Array(length),
 };

@@ -31,6 +31,8 @@ export interface WasmExports {
     mW: number, vW: number, mb: number, vb: number, dx: number, work: number,
     lr: number, beta1: number, beta2: number, eps: number, wd: number, bc1: number, bc2: number): void;
   sqDistances(a: number, na: number, b: number, nb: number, d: number, out: number, ldo: number, work: number): void;
+  knnTopKInt8(q: number, nq: number, qScale: number, qNorm2: number, r: number, nr: number, rScale: number, rNorm2: number,
+    dPad: number, k: number, euclid: number, outIdx: number, outDist: number, work: number): void;
 }
 
 /**
@@ -93,6 +95,20 @@ export class WasmMemory {
     this.buffers.add(view.buffer);
     view.fill(0); // the range may have been scratch before
     return view;
+  }
+
+  /** `bytes` zeroed bytes in the arena (never freed), as a byte offset: for int8 knn references. */
+  allocBytes(bytes: number): number {
+    const ptr = this.top;
+    this.ensure(ptr + bytes);
+    this.top = align(ptr + bytes);
+    new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
+    return ptr;
+  }
+
+  /** A view of `length` elements of the memory at byte offset ptr (taken after any growth). */
+  view<T extends Int8Array | Int16Array | Int32Array | Float32Array>(ctor: new (b: ArrayBufferLike, o: number, l: number) => T, ptr: number, length: number): T {
+    return new ctor(this.memory.buffer, ptr, length);
   }
 
   /** Byte offset of a resident array, or −1 when it lives outside this memory. */

@@ -5,7 +5,7 @@
  * through 32 MiB of scratch (STREAM_BYTES); the backward pass stages a whole layer at once (it needs
  * all of x, dy and W; 64×10k weights + moments ≈ 7.7 MB).
  */
-import type { AdamOptions, AdamState, Kernels, RocketParams } from './api.js';
+import type { AdamOptions, AdamState, Int16Queries, Int8Refs, Kernels, RocketParams, TopK } from './api.js';
 import { checkAdam, checkDims, checkLen } from './reference.js';
 import { WasmMemory } from './wasm-memory.js';
 import { wasmRocketTransform } from './wasm-rocket.js';
@@ -75,6 +75,44 @@ function backward(
   if (dxOut) s.readBack(dxOut, dxp, n * d);
 }
 
+/** Where a reference set lives in this module's memory (copied once, kept: a model is long-lived). */
+interface ResidentRefs { codes: number; scale: number; norm2: number }
+const residentRefs = new WeakMap<WasmMemory, WeakMap<Int8Refs, ResidentRefs>>();
+/** Queries per kernel call: 256 × 1,008 int16 = 504 KiB of queries and 128 KiB of dot products. */
+const KNN_QUERY_CHUNK = 256;
+/** Must match RB in assembly/knn-int8.ts. */
+const KNN_REF_BLOCK = 128;
+
+function knnTopK(mem: WasmMemory, refs: Int8Refs, q: Int16Queries, k: number, euclidean: boolean): TopK {
+  checkDims({ n: refs.n, dPad: refs.dPad, nq: q.n, k });
+  if (k < 1 || refs.dPad % 16 !== 0 || refs.codes.length < refs.n * refs.dPad || q.codes.length < q.n * refs.dPad) throw new RangeError('knnTopKInt8: bad shapes');
+  let map = residentRefs.get(mem);
+  if (!map) residentRefs.set(mem, (map = new WeakMap()));
+  let r = map.get(refs);
+  if (!r) {
+    r = { codes: mem.allocBytes(refs.n * refs.dPad), scale: mem.allocBytes(4 * refs.n), norm2: mem.allocBytes(4 * refs.n) };
+    mem.view(Int8Array, r.codes, refs.n * refs.dPad).set(refs.codes.subarray(0, refs.n * refs.dPad));
+    mem.view(Float32Array, r.scale, refs.n).set(refs.scale.subarray(0, refs.n));
+    mem.view(Float32Array, r.norm2, refs.n).set(refs.norm2.subarray(0, refs.n));
+    map.set(refs, r);
+  }
+  const idx = new Int32Array(q.n * k), dist = new Float32Array(q.n * k);
+  const chunk = Math.min(KNN_QUERY_CHUNK, q.n);
+  const s = mem.scratch();
+  const qp = s.reserve(2 * chunk * refs.dPad), qsp = s.reserve(4 * chunk), qnp = s.reserve(4 * chunk);
+  const ip = s.reserve(4 * chunk * k), dp = s.reserve(4 * chunk * k), wp = s.reserve(4 * chunk * KNN_REF_BLOCK);
+  for (let i0 = 0; i0 < q.n; i0 += chunk) {
+    const n = Math.min(chunk, q.n - i0);
+    mem.view(Int16Array, qp, n * refs.dPad).set(q.codes.subarray(i0 * refs.dPad, (i0 + n) * refs.dPad));
+    mem.view(Float32Array, qsp, n).set(q.scale.subarray(i0, i0 + n));
+    mem.view(Float32Array, qnp, n).set(q.norm2.subarray(i0, i0 + n));
+    mem.exports.knnTopKInt8(qp, n, qsp, qnp, r.codes, refs.n, r.scale, r.norm2, refs.dPad, k, euclidean ? 1 : 0, ip, dp, wp);
+    idx.set(mem.view(Int32Array, ip, n * k), i0 * k);
+    dist.set(mem.view(Float32Array, dp, n * k), i0 * k);
+  }
+  return { idx, dist };
+}
+
 export interface WasmKernelOptions {
   /** Default: build/wasm/kernels.wasm under the package root. */
   wasmPath?: string;
@@ -110,6 +148,7 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
       gemm(mem, a, na, b, nb, d, { kind: 'dot', bias: null }, out);
       return out;
     },
+    knnTopKInt8: (refs, queries, k, euclidean) => knnTopK(mem, refs, queries, k, euclidean),
     alloc: (length: number) => mem.alloc(length),
   };
 }
