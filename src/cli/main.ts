@@ -1,16 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `ftnode` command. `serve` runs the service on embedded defaults; `keys` manages API keys in
- * the configured store (PostgreSQL when FTNODE_DATABASE_URL is set, else the data directory's SQLite
- * file, which WAL lets it write while the server runs); `worker` and `workers` live in commands/worker.ts.
+ * the configured store through app/admin.ts (PostgreSQL when FTNODE_DATABASE_URL is set, else the data
+ * directory's SQLite file); `worker` and `workers` live in commands/worker.ts.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { appConfig, openStore, startApp } from '../app/app.js';
-import type { Store } from '../store/store.js';
-import { AuthService } from '../service/auth-service.js';
-import { systemClock } from '../lib/clock.js';
-import type { ConfigOverrides } from '../config/config.js';
+import { createApiKey, listApiKeys, revokeApiKey, type ConfigOverrides } from '../app/admin.js';
+import { appConfig, startApp } from '../app/app.js';
 import { commanderErrorLine, CommanderError, oneLineErrors, registerRemoteCommands } from './commands/index.js';
 import { errorLine } from './remote/context.js';
 import { intArg } from './remote/options.js';
@@ -64,21 +61,12 @@ common(program.command('serve').description('run the API server with its built-i
 
 const keys = program.command('keys').description('API keys (stored hashed in the data directory)');
 
-async function withAuth<T>(o: Record<string, string | undefined>, fn: (auth: AuthService, store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(appConfig(overrides(o))); // PostgreSQL when FTNODE_DATABASE_URL is set, else SQLite in home
-  try {
-    return await fn(new AuthService(store, systemClock), store);
-  } finally {
-    await store.close();
-  }
-}
-
 common(keys.command('create').description('create an API key for an organization (created if new)'))
   .requiredOption('--org <name>', 'organization name')
   .option('--name <name>', 'a label for the key', 'cli')
   .option('--json', 'print JSON')
   .action(async (o: Record<string, string | undefined>) => {
-    const r = await withAuth(o, (auth) => auth.createKey(o.org!, o.name));
+    const r = await createApiKey(overrides(o), o.org!, o.name);
     if (o.json) process.stdout.write(`${JSON.stringify({ key: r.key, id: r.record.id, org: r.org.name, org_uuid: r.org.uuid })}\n`);
     else process.stdout.write(`${r.key}\n`);
   });
@@ -87,7 +75,7 @@ common(keys.command('list').description("list an organization's keys (prefixes o
   .requiredOption('--org <name>', 'organization name')
   .option('--json', 'print JSON')
   .action(async (o: Record<string, string | undefined>) => {
-    const list = await withAuth(o, async (auth, store) => auth.listKeys((await store.ensureOrg(o.org!, Date.now())).uuid));
+    const list = await listApiKeys(overrides(o), o.org!);
     if (o.json) process.stdout.write(`${JSON.stringify(list)}\n`);
     else for (const k of list) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.name}\t${k.revoked_at ? 'revoked' : 'active'}\n`);
   });
@@ -96,7 +84,7 @@ common(keys.command('revoke').description('revoke a key by id'))
   .requiredOption('--org <name>', 'organization name')
   .argument('<id>', 'key id (from keys list)')
   .action(async (id: string, o: Record<string, string | undefined>) => {
-    const ok = await withAuth(o, async (auth, store) => auth.revokeKey((await store.ensureOrg(o.org!, Date.now())).uuid, id));
+    const ok = await revokeApiKey(overrides(o), o.org!, id);
     if (!ok) {
       process.stderr.write(`error key_not_found: no active key '${id}' in org '${o.org}'\n`);
       process.exitCode = 1;

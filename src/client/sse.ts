@@ -6,15 +6,22 @@
  * (default 2 minutes: a server restart takes tens of seconds) and then throws `stream_lost`. The
  * server ends the stream after the terminal `status` message, which is the last thing `followJob` yields.
  */
-import type { FtClient } from './client.js';
 import { ApiError } from './errors.js';
-import { ROUTES } from './routes.js';
+import { ROUTES, type Route } from './routes.js';
 import { isTerminalStatus, type Job, type JobEvent } from './types.js';
 
 export interface SseMessage {
   id?: string;
   event: string;
   data: string;
+}
+
+/** What the followers need of an FtClient, named structurally so this module does not import
+ * client.ts (which imports it: no import cycle). */
+export interface StreamClient {
+  url(route: Route, params?: Record<string, string>): string;
+  authHeaders(): Record<string, string>;
+  fetchOk(url: string, init: RequestInit): Promise<Response>;
 }
 
 export type JobStreamMessage = { kind: 'status'; job: Job } | { kind: 'event'; event: JobEvent };
@@ -80,7 +87,7 @@ function parseBlock(block: string): SseMessage | null {
   return m;
 }
 
-export async function* followJob(client: FtClient, jobId: string, o: FollowOptions = {}): AsyncGenerator<JobStreamMessage> {
+export async function* followJob(client: StreamClient, jobId: string, o: FollowOptions = {}): AsyncGenerator<JobStreamMessage> {
   let lastId = o.lastEventId;
   const now = o.now ?? Date.now;
   const budget = o.reconnectForMs ?? DEFAULT_RECONNECT_FOR_MS;
@@ -138,7 +145,7 @@ function backoff(ms: number, signal?: AbortSignal): Promise<void> {
  * yields each changed job; reconnects after a dropped connection (callers reload their list then, as
  * changes during the gap are not replayed).
  */
-export async function* followJobs(client: FtClient, o: { signal?: AbortSignal } = {}): AsyncGenerator<Job | 'reconnected'> {
+export async function* followJobs(client: StreamClient, o: { signal?: AbortSignal } = {}): AsyncGenerator<Job | 'reconnected'> {
   for (let attempt = 0; ; attempt++) {
     try {
       const res = await client.fetchOk(client.url(ROUTES.listJobs, {}), { headers: { ...client.authHeaders(), accept: 'text/event-stream' }, signal: o.signal });

@@ -19,6 +19,15 @@ export interface ApiKeyRecord {
   revoked_at: number | null;
 }
 
+/** A remote worker's credential: `wk_…`, stored as a sha256 hash only; valid for the worker API alone. */
+export interface WorkerTokenRecord {
+  id: string; // wkt_<8 hex>
+  name: string;
+  prefix: string; // first characters of the token, shown in listings
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface FileRecord {
   file_uid: string;
   org_uuid: string;

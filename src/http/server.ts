@@ -6,15 +6,9 @@
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import { FtError } from '../domain/errors.js';
-import type { AuthService } from '../service/auth-service.js';
-import type { FilesService } from '../service/files-service.js';
-import type { FleetService } from '../service/fleet.js';
-import type { JobCreator } from '../service/job-create.js';
-import type { JobsService } from '../service/jobs-service.js';
-import type { Catalog } from '../domain/catalog.js';
-import { installRouteAuth, type RateLimits, type RouteEntry } from './auth.js';
+import { installRouteAuth, type RouteEntry } from './auth.js';
+import type { HttpDeps } from './deps.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers, installNotFound } from './errors.js';
 import { registerDashboard } from './routes/dashboard.js';
 import { MAX_FORM_FIELDS, registerFilesV05 } from './routes/files-v05.js';
@@ -29,21 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export interface HttpDeps {
-  auth: AuthService;
-  jobs: JobsService;
-  creator: JobCreator;
-  files: FilesService;
-  fleet: FleetService;
-  catalog: Catalog;
-  maxUploadBytes: number;
-  logger: Logger | false;
-  rateLimits: RateLimits;
-  /** The injected clock's now(), for lock-out expiry. */
-  now: () => number;
-  /** Extra route modules (v0.6, batch, workers API) registered by the composition root. */
-  extraRoutes?: Array<(app: FastifyInstance) => void>;
-}
+export type { HttpDeps } from './deps.js';
 
 export async function buildServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({

@@ -23,6 +23,7 @@ import type {
   MetricEntry,
   Org,
   WorkerRecord,
+  WorkerTokenRecord,
 } from '../domain/types.js';
 
 export interface NewEvent {
@@ -128,14 +129,7 @@ export interface FileStats {
 }
 
 // ---- worker tokens (docs/scaling.md); sqlite/sqlite-workers.ts, postgres/pg-workers.ts
-/** A remote worker's credential: `wk_…`, stored as a sha256 hash only; valid for the worker API alone. */
-export interface WorkerTokenRecord {
-  id: string; // wkt_<8 hex>
-  name: string;
-  prefix: string; // first characters of the token, shown in listings
-  created_at: number;
-  revoked_at: number | null;
-}
+export type { WorkerTokenRecord } from '../domain/types.js'; // the record lives in domain/ so http/ can name it
 
 export interface WorkerTokenStore {
   insertWorkerToken(t: WorkerTokenRecord, hash: string): Promise<void>;

@@ -1,14 +1,12 @@
 /**
  * `ftnode worker` (a remote worker: pulls jobs from a control plane over HTTP and runs their
  * trainers on this host) and `ftnode workers token create|list|revoke` (worker tokens, in the
- * configured store like `keys`: PostgreSQL when FTNODE_DATABASE_URL is set). docs/scaling.md.
+ * configured store like `keys`, through app/admin.ts: PostgreSQL when FTNODE_DATABASE_URL is set). docs/scaling.md.
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { appConfig, openStore, startRemoteWorker } from '../../app/app.js';
-import type { ConfigOverrides } from '../../config/config.js';
-import { systemClock } from '../../lib/clock.js';
-import { WorkerTokenService } from '../../service/worker-tokens.js';
+import { createWorkerToken, listWorkerTokens, revokeWorkerToken, type ConfigOverrides } from '../../app/admin.js';
+import { appConfig, startRemoteWorker } from '../../app/app.js';
 
 type Opts = Record<string, string | undefined>;
 
@@ -22,15 +20,6 @@ function base(o: Opts): ConfigOverrides {
 function fail(code: string, message: string): never {
   process.stderr.write(`error ${code}: ${message}\n`);
   process.exit(1);
-}
-
-async function withTokens<T>(o: Opts, fn: (t: WorkerTokenService) => Promise<T>): Promise<T> {
-  const store = await openStore(appConfig(base(o)));
-  try {
-    return await fn(new WorkerTokenService(store, systemClock));
-  } finally {
-    await store.close();
-  }
 }
 
 export function registerWorkerCommands(program: Command): void {
@@ -77,19 +66,19 @@ export function registerWorkerCommands(program: Command): void {
     .option('--name <name>', 'a label for the token', 'worker')
     .option('--json', 'print JSON')
     .action(async (o: Opts) => {
-      const r = await withTokens(o, (t) => t.create(o.name));
+      const r = await createWorkerToken(base(o), o.name);
       process.stdout.write(o.json ? `${JSON.stringify({ token: r.token, id: r.record.id, name: r.record.name })}\n` : `${r.token}\n`);
     });
   common(tokens.command('list').description('list worker tokens (prefixes only)'))
     .option('--json', 'print JSON')
     .action(async (o: Opts) => {
-      const list = await withTokens(o, (t) => t.list());
+      const list = await listWorkerTokens(base(o));
       if (o.json) process.stdout.write(`${JSON.stringify(list)}\n`);
       else for (const t of list) process.stdout.write(`${t.id}\t${t.prefix}…\t${t.name}\t${t.revoked_at ? 'revoked' : 'active'}\n`);
     });
   common(tokens.command('revoke').description('revoke a worker token by id: its workers stop at their next request (heartbeats: every 3 s; idle claims: 25 s); their jobs are retried elsewhere'))
     .argument('<id>', 'token id (wkt_…, from workers token list)')
     .action(async (id: string, o: Opts) => {
-      if (!(await withTokens(o, (t) => t.revoke(id)))) fail('token_not_found', `no active worker token '${id}'`);
+      if (!(await revokeWorkerToken(base(o), id))) fail('token_not_found', `no active worker token '${id}'`);
     });
 }

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ApiError, FtClient } from '../../client/index.js';
+import { CliError } from './cli-error.js';
 import { isSystemError, localFileError } from './local-files.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8642';
@@ -34,12 +35,7 @@ export interface Ctx {
   err(line: string): void;
 }
 
-/** A failure with its own exit code (e.g. a usage problem found after parsing). */
-export class CliError extends Error {
-  constructor(readonly code: string, message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
+export { CliError } from './cli-error.js';
 
 export function profilePath(env: NodeJS.ProcessEnv = process.env): string {
   return env.FTNODE_PROFILE || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'ftnode', 'profile.json');

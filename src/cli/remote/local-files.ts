@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { CliError } from './context.js';
+import { CliError } from './cli-error.js';
 
 /** Node system error code → CLI code (docs/cli.md "Errors"). */
 const CODES: Record<string, [code: string, why: string]> = {

@@ -15,7 +15,7 @@ import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { FileRecord } from '../../domain/types.js';
 import type { PendingFile } from '../../service/files-service.js';
 import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
-import type { HttpDeps } from '../server.js';
+import type { HttpDeps } from '../deps.js';
 import { registerUploadsV05 } from './uploads-v05.js';
 
 const tags = ['files v0.5'];
@@ -42,7 +42,6 @@ export function fileMetadataDto(f: FileRecord): Record<string, unknown> {
   };
 }
 
-export { drainBody } from '../drain.js';
 
 const fileIdOf = (req: FastifyRequest): string => (req.params as Record<string, string>)['*'] ?? '';
 

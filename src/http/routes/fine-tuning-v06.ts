@@ -10,7 +10,7 @@ import { CreateJobV06 } from '../../api/schemas-v06.js';
 import { ErrorEnvelopeSchema, JobIdParams } from '../../api/schemas.js';
 import { createEndpointFor } from '../../domain/catalog.js';
 import type { ErrorDetail } from '../../domain/errors.js';
-import type { HttpDeps } from '../server.js';
+import type { HttpDeps } from '../deps.js';
 
 const BASE = '/v0.6/fine_tuning/jobs';
 const tags = ['fine_tuning v0.6'];

@@ -9,7 +9,7 @@ import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, P
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import { createEndpointFor, DEFAULT_MODEL_ID } from '../../domain/catalog.js';
 import { JobJsonCache } from '../job-json-cache.js';
-import type { HttpDeps } from '../server.js';
+import type { HttpDeps } from '../deps.js';
 import { streamEvents, streamOrgJobs } from './sse.js';
 
 const BASE = '/v0.5/fine-tune/jobs';

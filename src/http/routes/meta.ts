@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isoMicros } from '../../domain/time.js';
 import { createEndpointFor } from '../../domain/catalog.js';
-import type { HttpDeps } from '../server.js';
+import type { HttpDeps } from '../deps.js';
 
 export function registerMeta(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));

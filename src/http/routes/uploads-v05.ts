@@ -8,8 +8,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FtError } from '../../domain/errors.js';
-import type { HttpDeps } from '../server.js';
-import { drainBody } from './files-v05.js';
+import type { HttpDeps } from '../deps.js';
+import { drainBody } from '../drain.js';
 
 const tags = ['files v0.5 (direct uploads)'];
 const BASE = '/v0.5/files/uploads';
