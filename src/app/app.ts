@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { LocalDiskBlobStore } from '../blobs/local-disk.js';
+import { S3BlobStore } from '../blobs/s3.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { isTerminal, JOB_STATUSES } from '../domain/status.js';
@@ -97,7 +98,9 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const logger = opts.logger === undefined ? pino({ level: config.logLevel }) : opts.logger;
   secureDataDir(config);
   const store = await openStore(config, clock, logger);
-  const blobs = new LocalDiskBlobStore(config.artifactsDir);
+  const blobs = config.blobUrl
+    ? new S3BlobStore({ url: config.blobUrl, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3PathStyle, cacheDir: config.blobCacheDir })
+    : new LocalDiskBlobStore(config.artifactsDir);
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
   const auth = new AuthService(store, clock);

@@ -1,8 +1,9 @@
 /**
  * Bytes: uploaded files, checkpoints, inference configs. Keys are relative paths such as
  * `files/<org>/<file_uid>`. Every write lands in a temporary name first and becomes visible only by
- * an atomic rename after its size and sha256 are known (and, for imports, verified), so a reader never
- * sees a partial object. A local-disk store today; an S3-compatible one slots in behind this interface.
+ * an atomic commit after its size and sha256 are known (and, for imports, verified), so a reader never
+ * sees a partial object: a rename on local disk (local-disk.ts), CompleteMultipartUpload on S3 (s3.ts).
+ * test/blobs-conformance.test.ts runs the same checks on both.
  */
 import type { Readable, Transform } from 'node:stream';
 
@@ -24,8 +25,10 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Deletes every key under a prefix (a job's checkpoints). */
   deletePrefix(prefix: string): Promise<void>;
-  /** A local path for in-process readers (trainers); remote stores download to a cache first. */
-  localPath(key: string): string;
+  /** A local path for in-process readers (trainers, validators); remote stores download to a cache first. */
+  localPath(key: string): Promise<string>;
+  /** A URL anyone holding it may GET for `ttlMs` from `now` (S3 presigned GET; `now` from the injected clock); null where the store has none (local disk). */
+  presignGet(key: string, ttlMs: number, now?: Date): Promise<string | null>;
   /** The URI recorded in records (`file://…` locally, `s3://…` on object storage). */
   uri(key: string): string;
   /** A private scratch folder on the same filesystem (so finished files can be renamed in). */
@@ -62,6 +65,11 @@ export interface StageOptions {
   hash?: boolean;
   /** A transform between the source and the meter (base64 decoding); errors travel both ways. */
   through?: Transform;
+  /**
+   * The key commit() will be called with, when known before the bytes arrive: object stores then
+   * stream straight into that key and commit is their complete step (no copy afterwards).
+   */
+  key?: string;
 }
 
 /** A finished temporary object: commit() makes it visible under a key (atomic rename), or discard(). */

@@ -114,8 +114,12 @@ export class LocalDiskBlobStore implements BlobStore {
     await rm(this.pathOf(prefix), { recursive: true, force: true });
   }
 
-  localPath(key: string): string {
+  async localPath(key: string): Promise<string> {
     return this.pathOf(key);
+  }
+
+  async presignGet(): Promise<string | null> {
+    return null; // downloads go through the API (relative refs, signed by the server)
   }
 
   uri(key: string): string {

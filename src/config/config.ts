@@ -14,6 +14,12 @@ export interface Config {
   databaseFile: string;
   databaseUrl: string | null; // postgres:// or postgresql:// → PostgreSQL (docs/postgres.md); unset or anything else → SQLite at databaseFile
   artifactsDir: string;
+  // object storage (docs/scaling.md): every artifact in one bucket instead of artifactsDir
+  blobUrl: string | null; // s3://bucket[/prefix] → S3-compatible store; null = local disk at artifactsDir
+  s3Endpoint: string | null; // http(s) URL of a non-AWS server (MinIO, Ceph, R2); null = AWS's endpoint for the region
+  s3Region: string;
+  s3PathStyle: boolean; // bucket in the path (http://host/bucket/key), as most self-hosted servers need
+  blobCacheDir: string; // object store only: local copies of objects that trainers and validators read, and scratch folders
   bootstrapKey: string | null; // created on first start when set (like a database root password)
   bootstrapOrg: string;
   builtinWorkers: number; // in-process worker slots; 0 = none (remote workers only)
@@ -60,6 +66,11 @@ const ENV_KEYS: Record<string, keyof Config> = {
   FTNODE_HOST: 'host',
   FTNODE_PORT: 'port',
   FTNODE_DATABASE_URL: 'databaseUrl',
+  FTNODE_BLOB_URL: 'blobUrl',
+  FTNODE_S3_ENDPOINT: 's3Endpoint',
+  FTNODE_S3_REGION: 's3Region',
+  FTNODE_S3_PATH_STYLE: 's3PathStyle',
+  FTNODE_BLOB_CACHE_DIR: 'blobCacheDir',
   FTNODE_BOOTSTRAP_KEY: 'bootstrapKey',
   FTNODE_BOOTSTRAP_ORG: 'bootstrapOrg',
   FTNODE_WORKERS: 'builtinWorkers',
@@ -110,6 +121,11 @@ function defaults(home: string, trainerEntry: string): Config {
     databaseFile: join(home, 'ftnode.db'),
     databaseUrl: null,
     artifactsDir: join(home, 'artifacts'),
+    blobUrl: null,
+    s3Endpoint: null,
+    s3Region: 'us-east-1', // the SDK needs one even where the server ignores it (MinIO, s3rver)
+    s3PathStyle: false,
+    blobCacheDir: join(home, 'blob-cache'),
     bootstrapKey: null,
     bootstrapOrg: 'default',
     builtinWorkers: 1,
@@ -148,6 +164,11 @@ function defaults(home: string, trainerEntry: string): Config {
 }
 
 function coerce(key: keyof Config, raw: unknown): unknown {
+  if (key === 's3PathStyle') {
+    if (raw === true || raw === 'true' || raw === '1') return true;
+    if (raw === false || raw === 'false' || raw === '0') return false;
+    throw new Error(`config: FTNODE_S3_PATH_STYLE must be true or false, got '${String(raw)}'`);
+  }
   if (NUMERIC.has(key)) {
     const n = Number(raw);
     if (!Number.isFinite(n) || n < 0) throw new Error(`config: ${String(key)} must be a non-negative number, got '${String(raw)}'`);
@@ -180,6 +201,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Source = proces
   }
   if (!overrides.databaseFile) cfg.databaseFile = join(cfg.home, 'ftnode.db');
   if (!overrides.artifactsDir) cfg.artifactsDir = join(cfg.home, 'artifacts');
+  cfg.blobCacheDir = cfg.blobCacheDir === join(home, 'blob-cache') ? join(cfg.home, 'blob-cache') : resolve(cfg.blobCacheDir);
+  if (cfg.blobUrl !== null && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cfg.blobUrl)) throw new Error(`config: FTNODE_BLOB_URL must be s3://bucket or s3://bucket/prefix, got '${cfg.blobUrl}'`);
   cfg.workerCacheDir = cfg.workerCacheDir === join(home, 'worker-cache') ? join(cfg.home, 'worker-cache') : resolve(cfg.workerCacheDir);
   if (!overrides.heartbeatMs && !env.FTNODE_HEARTBEAT_MS) cfg.heartbeatMs = Math.max(50, Math.floor(cfg.leaseMs / 10));
   cfg.workerDisconnectGraceMs = Math.max(cfg.workerDisconnectGraceMs, 2 * cfg.heartbeatMs);

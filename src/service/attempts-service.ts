@@ -36,7 +36,8 @@ export class AttemptsService {
     return this.settings.leaseMs;
   }
 
-  async claim(worker_id: string): Promise<ClaimedWork | null> {
+  /** `localPaths` false (remote workers): paths stay empty, the worker downloads by ref instead of this host fetching objects. */
+  async claim(worker_id: string, localPaths = true): Promise<ClaimedWork | null> {
     for (;;) {
       const c = await this.store.claimJob(worker_id, this.clock.now(), this.settings.leaseMs);
       if (!c) return null;
@@ -52,12 +53,12 @@ export class AttemptsService {
         const files = [];
         for (const f of ds.files) {
           const rec = await this.store.getFileByUid(c.job.org_uuid, f.file_uid);
-          files.push({ file_id: f.file_id, path: this.blobs.localPath(rec!.blob_key), ...(f.label !== undefined ? { label: f.label } : {}) });
+          files.push({ file_id: f.file_id, path: localPaths ? await this.blobs.localPath(rec!.blob_key) : '', ...(f.label !== undefined ? { label: f.label } : {}) });
         }
         datasets.push({ name: ds.name, split: ds.split, files });
       }
-      const resume = c.resume ? { checkpoint_id: c.resume.id, step: c.resume.step, path: this.blobs.localPath(c.resume.blob_key) } : null;
-      const resources = c.job.api_version === 'batch' ? await batchResources(this.store, this.blobs, c.job) : undefined;
+      const resume = c.resume ? { checkpoint_id: c.resume.id, step: c.resume.step, path: localPaths ? await this.blobs.localPath(c.resume.blob_key) : '' } : null;
+      const resources = c.job.api_version === 'batch' ? await batchResources(this.store, this.blobs, c.job, localPaths) : undefined;
       if (resources && 'missing' in resources) {
         await this.fail(fence, 'checkpoint_not_found', resources.missing);
         continue;

@@ -68,7 +68,7 @@ export class BatchCreator {
     };
     // Content checks need the files (and checkpoint) that resolved; their problems join the others.
     for (const p of await this.checkContents(req, config, datasets, found, ckpt?.checkpoint ?? null)) problems.push(p); // one per input file at most
-    if (problems.length > 0) throw FtError.many(problems).withStatus(400);
+    if (problems.length > 0) throw FtError.many(problems).in('request');
     const now = this.clock.now();
     const job: Job = {
       uuid: uuid(), org_uuid, id, name: req.name ?? id, api_version: 'batch', model: req.pipeline_key, status: 'REGISTERED', config, datasets,
@@ -115,12 +115,14 @@ export class BatchCreator {
   }
 
   private async checkContents(req: BatchRequest, config: Record<string, unknown>, datasets: DatasetSnapshot[], found: Map<string, FileRecord>, ckpt: Checkpoint | null): Promise<ErrorDetail[]> {
-    const withPaths = datasets.map((ds) => ({
-      name: ds.name, split: ds.split,
-      files: ds.files.map((f) => ({ file_id: f.file_id, path: this.files.localPath(found.get(f.file_id)!), ...(f.label !== undefined ? { label: f.label } : {}) })),
-    }));
+    const withPaths: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; path: string; label?: string }> }> = [];
+    for (const ds of datasets) {
+      const files = [];
+      for (const f of ds.files) files.push({ file_id: f.file_id, path: await this.files.localPath(found.get(f.file_id)!), ...(f.label !== undefined ? { label: f.label } : {}) });
+      withPaths.push({ name: ds.name, split: ds.split, files });
+    }
     // The checkpoint travels as a pseudo-dataset of the validation input only (never stored).
-    if (ckpt) withPaths.push({ name: PORTS.checkpoint, split: 'eval', files: [{ file_id: ckpt.id, path: this.blobs.localPath(ckpt.blob_key) }] });
+    if (ckpt) withPaths.push({ name: PORTS.checkpoint, split: 'eval', files: [{ file_id: ckpt.id, path: await this.blobs.localPath(ckpt.blob_key) }] });
     if (withPaths[0]!.files.length === 0 && !ckpt && (withPaths[1]?.files.length ?? 0) === 0) return [];
     const problems = await this.hooks.validate(req.entry, { config, datasets: withPaths });
     return problems.map((p) => (p.file_id.startsWith('(')

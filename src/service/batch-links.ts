@@ -67,6 +67,6 @@ export class OutputLinks {
       message: verdict === 'expired' ? 'this presigned output URL has expired' : 'this presigned output URL has an invalid signature',
       suggestion: 'List the job outputs again (GET /v0.5/batch/jobs/{id}/outputs) for a fresh ref.',
     };
-    throw FtError.many([detail]).withStatus(403);
+    throw FtError.many([detail]).in('permission');
   }
 }

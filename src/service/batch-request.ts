@@ -78,7 +78,7 @@ export function parseBatchRequest(body: unknown, catalog: Catalog): BatchRequest
   const parallelism = int(worker, 'parallelism', 'parameters.worker', 1, MAX_PARALLELISM, bad) ?? 1;
   const workerConfig = parseWorkerConfig(worker.config, checkpointId !== null, bad);
   const otherParameters = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'worker'));
-  if (p.length > 0) throw FtError.many(p).withStatus(400);
+  if (p.length > 0) throw FtError.many(p).in('request');
   return {
     entry, name, pipeline_key: key, pipeline_version: published, inference, nShots, checkpointId,
     inputs: inputs as Record<string, unknown[]>, parallelism, workerConfig, otherParameters,

@@ -12,13 +12,13 @@ import type { CheckpointRef } from './batch-create.js';
 import { listCommittedOutputs } from './batch-outputs.js';
 
 /** The resources, or why the job cannot run (its checkpoint was deleted since create). */
-export async function batchResources(store: Store, blobs: BlobStore, job: Job): Promise<WorkResources | { missing: string }> {
+export async function batchResources(store: Store, blobs: BlobStore, job: Job, localPaths = true): Promise<WorkResources | { missing: string }> {
   const out: WorkResources = {};
   const ref = job.config.checkpoint as CheckpointRef | null | undefined;
   if (ref) {
     const c = await store.getCheckpoint(ref.job_uuid, ref.checkpoint_id);
     if (!c) return { missing: `checkpoint ${ref.checkpoint_id} of job ${ref.job_id} no longer exists (was the fine-tune job deleted?)` };
-    out.checkpoint = { checkpoint_id: c.id, path: blobs.localPath(c.blob_key), sha256: c.sha256 };
+    out.checkpoint = { checkpoint_id: c.id, path: localPaths ? await blobs.localPath(c.blob_key) : '', sha256: c.sha256 };
   }
   out.committed_outputs = (await listCommittedOutputs(store, job.uuid)).map((o) => ({ filename: o.filename, input_file_id: o.input_file_id }));
   return out;

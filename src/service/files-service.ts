@@ -66,7 +66,10 @@ export class FilesService {
     }
     const inspector = inspectorFor(fileName, file_type);
     const decoder = encoding === 'base64' ? new Base64Decoder() : undefined;
-    const staged = await this.blobs.stage(source, { maxBytes: this.maxUploadBytes, through: decoder, tap: inspector ? (c) => inspector.update(c) : undefined });
+    // The id comes first so an object store streams straight into the version's key (no copy at commit).
+    const file_uid = typeId('fil');
+    const blob_key = fileBlobKey(org_uuid, file_uid);
+    const staged = await this.blobs.stage(source, { maxBytes: this.maxUploadBytes, through: decoder, tap: inspector ? (c) => inspector.update(c) : undefined, key: blob_key });
     if (staged.overLimit || source.truncated === true) {
       await staged.discard();
       throw tooLarge(this.maxUploadBytes, encoding === 'base64' ? 'the base64 text' : 'file');
@@ -78,8 +81,6 @@ export class FilesService {
     return {
       discard: () => staged.discard(),
       record: async () => {
-        const file_uid = typeId('fil');
-        const blob_key = fileBlobKey(org_uuid, file_uid);
         await staged.commit(blob_key);
         let rec: FileRecord;
         try {
@@ -159,7 +160,7 @@ export class FilesService {
     return found;
   }
 
-  localPath(f: FileRecord): string {
+  localPath(f: FileRecord): Promise<string> {
     return this.blobs.localPath(f.blob_key);
   }
 

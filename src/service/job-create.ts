@@ -69,7 +69,7 @@ export class JobCreator {
     if (!entry) for (const p of this.missingModel(d.model)) problems.push(p);
     const datasets = await this.snapshot(d, problems);
     // A bad reference in the body is a 400, file_not_found included.
-    if (!entry || !datasets || problems.length > 0) throw FtError.many(problems).withStatus(400);
+    if (!entry || !datasets || problems.length > 0) throw FtError.many(problems).in('request');
     await this.validateData(entry, d, datasets);
     const now = this.clock.now();
     const job: Job = {
@@ -126,7 +126,7 @@ export class JobCreator {
       const files = [];
       for (const f of ds.files) {
         const rec = await this.store.getFileByUid(d.org_uuid, f.file_uid);
-        files.push({ file_id: f.file_id, path: this.files.localPath(rec!), ...(f.label !== undefined ? { label: f.label } : {}) });
+        files.push({ file_id: f.file_id, path: await this.files.localPath(rec!), ...(f.label !== undefined ? { label: f.label } : {}) });
       }
       withPaths.push({ name: ds.name, split: ds.split, files });
     }

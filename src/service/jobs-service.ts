@@ -183,12 +183,13 @@ export class JobsService {
     const req: PredictRequest = { examples: body.examples, rows: body.rows };
     if (body.file_ids) {
       const found = await this.files.resolveMany(org_uuid, body.file_ids).catch((e: unknown) => {
-        throw e instanceof FtError ? e.withStatus(400) : e;
+        throw e instanceof FtError ? e.in('request') : e;
       });
-      req.files = body.file_ids.map((fid) => ({ file_id: fid, path: this.files.localPath(found.get(fid)!) }));
+      req.files = [];
+      for (const fid of body.file_ids) req.files.push({ file_id: fid, path: await this.files.localPath(found.get(fid)!) });
     }
     try {
-      const predictions = await this.hooks.predict(entry, this.blobs.localPath(checkpoint.blob_key), req);
+      const predictions = await this.hooks.predict(entry, await this.blobs.localPath(checkpoint.blob_key), req);
       return { job, checkpoint, predictions };
     } catch (err) {
       if (err instanceof FtError) throw err;

@@ -78,7 +78,7 @@ export async function assembleUpload(
       crc?.update(chunk);
       inspector?.update(chunk);
     };
-    staged = await blobs.stageParts(u.upload_id, parts.map((p) => p.staged_name), { tap });
+    staged = await blobs.stageParts(u.upload_id, parts.map((p) => p.staged_name), { tap, key: blob_key });
     if (staged.size !== u.num_bytes) throw new Error(`upload ${u.upload_id}: assembled ${staged.size} bytes, expected ${u.num_bytes}`);
     if (crc && crc.value() !== expected) throw mismatch(checksum!, u.num_bytes, crc.value());
     await staged.commit(blob_key);

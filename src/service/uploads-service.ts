@@ -131,7 +131,7 @@ export class UploadsService {
     const verdict = this.signer.verify(upload_id, part, q.expires, q.sig, this.clock.now());
     if (verdict !== 'ok') {
       const why = verdict === 'expired' ? 'has expired; ask for a fresh one with POST .../parts/urls' : 'has an invalid signature';
-      throw new FtError('unauthorized', `this part URL ${why}`).withStatus(403);
+      throw new FtError('unauthorized', `this part URL ${why}`).in('permission');
     }
     const u = await this.store.getUpload(upload_id);
     if (!u) throw new FtError('upload_not_found', `upload '${upload_id}' not found`);

@@ -52,7 +52,7 @@ export type { Fence };
 
 /** createJob's answer when a snapshotted file version was purged (replaced and collected) meanwhile. */
 export function fileVersionsGone(file_uids: string[]): FtError {
-  return new FtError('file_not_found', `file version(s) ${file_uids.join(', ')} were replaced and removed while the job was being created; retry`).withStatus(400);
+  return new FtError('file_not_found', `file version(s) ${file_uids.join(', ')} were replaced and removed while the job was being created; retry`).in('request');
 }
 
 export interface TransitionPatch {

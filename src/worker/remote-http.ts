@@ -62,14 +62,16 @@ export class WorkerHttp {
     return this.urls[this.index % this.urls.length]!;
   }
 
+  /** `path` under the server's base URL, or an absolute presigned object-store URL (sent as it is: no token, which the store would refuse beside the URL's signature). */
   async fetch(path: string, o: RequestOptions = {}): Promise<Response> {
+    const absolute = /^https?:\/\//.test(path);
     for (let attempt = 1; ; attempt++) {
       const signals = [this.closed, ...(o.signal ? [o.signal] : []), ...(o.timeoutMs ? [AbortSignal.timeout(o.timeoutMs)] : [])];
-      const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...o.headers };
+      const headers: Record<string, string> = absolute ? {} : { authorization: `Bearer ${this.token}`, ...o.headers };
       if (o.json !== undefined) headers['content-type'] = 'application/json';
       try {
         const body = o.json !== undefined ? JSON.stringify(o.json) : o.body ? await o.body() : undefined;
-        const res = await fetch(this.base + path, {
+        const res = await fetch(absolute ? path : this.base + path, {
           method: o.method ?? (body !== undefined ? 'POST' : 'GET'),
           headers,
           body,

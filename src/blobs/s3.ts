@@ -1,0 +1,347 @@
+/**
+ * BlobStore on an S3-compatible bucket (AWS S3, MinIO, Ceph, R2, GCS's S3 interface), configured by
+ * `FTNODE_BLOB_URL=s3://bucket/prefix`. Layout under the prefix: `<key>` for committed objects,
+ * `.tmp/` for staged objects whose final key was not known yet, `.parts/<group>/` for the parts of
+ * direct uploads. Invariants:
+ * - an object is named only when complete: writes stream into a multipart upload under the final
+ *   key (s3-sink.ts) and CompleteMultipartUpload, the one step that makes it visible, runs only after
+ *   the size, sha256 and checks are known; a crash before it leaves no listed object;
+ * - nothing is held whole in memory (at most a few 8 MiB parts per write);
+ * - trainers and validators read local files, so localPath() downloads an object once into
+ *   `<cacheDir>/objects/` (keys are never rewritten: every version has its own key).
+ */
+import {
+  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, type StageOptions, type StagedBlob, type StagedPart } from './blob-store.js';
+import { hashFile } from './local-disk.js';
+import { S3Sink } from './s3-sink.js';
+
+export interface S3Settings {
+  /** `s3://bucket` or `s3://bucket/prefix`. */
+  url: string;
+  endpoint?: string | null;
+  region?: string;
+  forcePathStyle?: boolean;
+  /** Local folder for downloaded objects (trainers read files) and scratch folders. */
+  cacheDir: string;
+  /** Explicit credentials (tests, benches); else the SDK's standard chain (env, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m) throw new Error(`not an s3://bucket[/prefix] URL: '${url}'`);
+  const p = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  return { bucket: m[1]!, prefix: p ? `${p}/` : '' };
+}
+
+const isMissing = (err: unknown): boolean => {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+};
+
+export class S3BlobStore implements BlobStore {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly cacheDir: string;
+
+  constructor(s: S3Settings) {
+    ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(s.url));
+    this.cacheDir = resolve(s.cacheDir);
+    this.client = new S3Client({
+      region: s.region ?? 'us-east-1',
+      ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+      forcePathStyle: s.forcePathStyle ?? false,
+      ...(s.credentials ? { credentials: s.credentials } : {}),
+      // Checksums are ours (sha256 per object, crc32c per part): the SDK's default CRC32 trailers
+      // are not understood by every S3-compatible server.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  private full(key: string): string {
+    if (key.startsWith('.') || key.startsWith('/') || key.split('/').includes('..') || key === '') throw new Error(`blob key outside the store: ${key}`);
+    return this.prefix + key;
+  }
+
+  private tmpKey(): string {
+    return `${this.prefix}.tmp/${Date.now()}-${randomBytes(8).toString('hex')}`;
+  }
+
+  private partKey(group: string, name: string): string {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(group)) throw new Error(`bad part group name: ${group}`);
+    if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name) || name.startsWith('.')) throw new Error(`bad part name: ${name}`);
+    return `${this.prefix}.parts/${group}/${name}`;
+  }
+
+  /** Streams `source` into a sink under `fullKey` through a meter; the object is not visible yet. */
+  private async streamInto(fullKey: string, source: Readable, opts: StageOptions): Promise<{ sink: S3Sink; size: number; sha256: string; overLimit: boolean }> {
+    const hash = opts.hash === false ? null : createHash('sha256');
+    const limit = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    let size = 0;
+    let over = false;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        if (over || size + chunk.length > limit) {
+          over = true; // keep reading so the HTTP client can read the answer; drop the bytes
+          return cb();
+        }
+        size += chunk.length;
+        hash?.update(chunk);
+        opts.tap?.(chunk);
+        cb(null, chunk);
+      },
+    });
+    if (source.destroyed) throw Object.assign(new Error('the upload stream was closed before it could be stored'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    const sink = new S3Sink(this.client, this.bucket, fullKey);
+    try {
+      if (opts.through) await pipeline(source, opts.through, meter, sink);
+      else await pipeline(source, meter, sink);
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
+    if (over) await sink.abort();
+    return { sink, size, sha256: hash ? hash.digest('hex') : '', overLimit: over };
+  }
+
+  async writeStream(key: string, source: Readable, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
+    const r = await this.streamInto(this.full(key), source, { maxBytes: opts.maxBytes });
+    if (r.overLimit) throw new BlobTooLargeError(opts.maxBytes!);
+    await r.sink.complete();
+    return { size: r.size, sha256: r.sha256 };
+  }
+
+  async writeBuffer(key: string, data: Buffer | string): Promise<BlobInfo> {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: this.full(key), Body: buf } }).done();
+    return { size: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
+  }
+
+  /** Verifies the local file, uploads it (lib-storage: multipart past 5 MiB, visible only when complete), then removes the local copy. */
+  async importFile(srcPath: string, key: string, expect: BlobInfo): Promise<void> {
+    const actual = await hashFile(srcPath);
+    if (actual.size !== expect.size || actual.sha256 !== expect.sha256) {
+      throw new BlobMismatchError(`expected ${expect.size} bytes sha256 ${expect.sha256}, found ${actual.size} bytes sha256 ${actual.sha256}`);
+    }
+    const up = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: this.full(key), Body: createReadStream(srcPath) }, partSize: 8 * 1024 * 1024, queueSize: 4 });
+    await up.done();
+    await unlink(srcPath).catch(() => undefined);
+  }
+
+  async returnFile(key: string, destPath: string): Promise<void> {
+    const body = await this.openRead(key);
+    if (!body) throw new Error(`blob ${key} is missing`);
+    await pipeline(body, createWriteStream(destPath));
+    await this.delete(key);
+  }
+
+  readStream(key: string, range?: { start: number; end: number }): Readable {
+    const out = new PassThrough();
+    this.openRead(key, range).then((s) => {
+      if (!s) out.destroy(Object.assign(new Error(`ENOENT: no object ${key}`), { code: 'ENOENT' }));
+      else pipeline(s, out).catch((err: Error) => out.destroy(err));
+    }, (err: Error) => out.destroy(err));
+    return out;
+  }
+
+  async openRead(key: string, range?: { start: number; end: number }): Promise<Readable | null> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }));
+      return r.Body as Readable;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) }))).ContentLength ?? 0;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.deleteFull([this.full(key)]);
+  }
+
+  private async deleteFull(keys: string[]): Promise<void> {
+    // DeleteObjects takes at most 1,000 keys; a missing key is not an error on S3.
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      if (batch.length === 1) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: batch[0] }));
+      else await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    }
+  }
+
+  /** Full keys and write times under a full-key prefix (ListObjectsV2, 1,000 a page). */
+  private async listFull(fullPrefix: string): Promise<Array<{ key: string; mtime: number }>> {
+    const out: Array<{ key: string; mtime: number }> = [];
+    let token: string | undefined;
+    do {
+      const r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: fullPrefix, ContinuationToken: token }));
+      for (const o of r.Contents ?? []) out.push({ key: o.Key!, mtime: o.LastModified?.getTime() ?? 0 });
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await this.deleteFull((await this.listFull(`${this.full(prefix)}/`)).map((o) => o.key));
+  }
+
+  async localPath(key: string): Promise<string> {
+    const dest = join(this.cacheDir, 'objects', ...this.full(key).split('/'));
+    if (!dest.startsWith(this.cacheDir + sep)) throw new Error(`blob key outside the store: ${key}`);
+    if (await stat(dest).then(() => true, () => false)) return dest;
+    const body = await this.openRead(key);
+    if (!body) return dest; // readers report the missing file as they do on disk
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = `${dest}.${randomBytes(6).toString('hex')}.part`;
+    try {
+      await pipeline(body, createWriteStream(tmp));
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return dest;
+  }
+
+  uri(key: string): string {
+    return `s3://${this.bucket}/${this.full(key)}`;
+  }
+
+  async presignGet(key: string, ttlMs: number, signingDate?: Date): Promise<string | null> {
+    // The signature carries its own start time and lifetime; the server refuses it afterwards (403).
+    const seconds = Math.max(1, Math.min(604_800, Math.round(ttlMs / 1000))); // SigV4 allows 1 s to 7 days
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }), { expiresIn: seconds, ...(signingDate ? { signingDate } : {}) });
+  }
+
+  async listKeys(prefix: string, minAgeMs: number): Promise<string[]> {
+    const cutoff = Date.now() - minAgeMs; // object times are the server's wall clock, as mtimes are on disk
+    return (await this.listFull(`${this.full(prefix)}/`))
+      .filter((o) => minAgeMs <= 0 || o.mtime <= cutoff)
+      .map((o) => o.key.slice(this.prefix.length));
+  }
+
+  async scratchDir(name: string): Promise<string> {
+    const dir = join(this.cacheDir, 'work', name);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async sweepTemp(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    const old = (await this.listFull(`${this.prefix}.tmp/`)).filter((o) => o.mtime < cutoff).map((o) => o.key);
+    await this.deleteFull(old);
+    let removed = old.length;
+    // Local downloads interrupted by a crash (`*.part` in the cache).
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.name.endsWith('.part') && ((await stat(p).catch(() => null))?.mtimeMs ?? Infinity) < cutoff) {
+          await rm(p, { force: true });
+          removed++;
+        }
+      }
+    };
+    await walk(join(this.cacheDir, 'objects'));
+    return removed;
+  }
+
+  // ---- streamed uploads
+  async stage(source: Readable, opts: StageOptions = {}): Promise<StagedBlob> {
+    return this.staged(await this.streamInto(opts.key ? this.full(opts.key) : this.tmpKey(), source, opts), opts.key);
+  }
+
+  /**
+   * With the final key known up front the commit is S3's CompleteMultipartUpload (no copy); without
+   * it the object completes under `.tmp/` and commit copies it server-side (no byte through us).
+   */
+  private staged(r: { sink: S3Sink; size: number; sha256: string; overLimit: boolean }, finalKey?: string): StagedBlob {
+    let done = r.overLimit;
+    let tmpVisible = false;
+    const sinkKey = r.sink.key;
+    return {
+      size: r.size,
+      sha256: r.sha256,
+      overLimit: r.overLimit,
+      commit: async (key: string) => {
+        if (done) throw new Error('staged blob already committed or discarded');
+        done = true;
+        if (finalKey !== undefined) {
+          if (key !== finalKey) throw new Error(`staged for ${finalKey}, committed as ${key}`);
+          return r.sink.complete();
+        }
+        try {
+          await r.sink.complete();
+          tmpVisible = true;
+          await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.full(key), CopySource: `${this.bucket}/${encodeURI(sinkKey)}` }));
+        } finally {
+          if (tmpVisible) await this.deleteFull([sinkKey]).catch(() => undefined); // else the sweep takes it
+        }
+      },
+      discard: async () => {
+        if (done) return;
+        done = true;
+        await r.sink.abort();
+      },
+    };
+  }
+
+  async writePart(group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }): Promise<StagedPart> {
+    const name = `${opts.label}-${Date.now()}-${randomBytes(6).toString('hex')}`;
+    const r = await this.streamInto(this.partKey(group, name), source, { maxBytes: opts.maxBytes, hash: false, tap: opts.tap });
+    if (!r.overLimit) await r.sink.complete();
+    return { name, size: r.size, overLimit: r.overLimit };
+  }
+
+  /** Reads the parts in order through the tap and hash into one new object (see docs/files.md for why a second write on S3). */
+  async stageParts(group: string, names: string[], opts: StageOptions = {}): Promise<StagedBlob> {
+    const keys = names.map((n) => this.partKey(group, n));
+    const client = this.client;
+    const bucket = this.bucket;
+    async function* concat(): AsyncGenerator<Buffer> {
+      for (const Key of keys) {
+        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        for await (const chunk of r.Body as Readable) yield chunk as Buffer;
+      }
+    }
+    return this.stage(Readable.from(concat(), { objectMode: false }), opts);
+  }
+
+  async deleteParts(group: string, names?: string[]): Promise<void> {
+    if (names) return this.deleteFull(names.map((n) => this.partKey(group, n)));
+    this.partKey(group, 'x'); // validates the group name
+    await this.deleteFull((await this.listFull(`${this.prefix}.parts/${group}/`)).map((o) => o.key));
+  }
+
+  async listPartGroups(minAgeMs = 0): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const cutoff = Date.now() - minAgeMs;
+    const base = `${this.prefix}.parts/`;
+    for (const o of await this.listFull(base)) {
+      const [group, name] = o.key.slice(base.length).split('/');
+      if (!group || !name) continue;
+      if (!out.has(group)) out.set(group, []);
+      if (minAgeMs <= 0 || o.mtime <= cutoff) out.get(group)!.push(name);
+    }
+    return out;
+  }
+}

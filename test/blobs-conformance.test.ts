@@ -1,0 +1,216 @@
+/**
+ * The blob store conformance suite: the same checks on local disk and on a real S3-protocol server
+ * (s3rver, a child process: test/helpers/s3-server.ts). Put, stream get, ranges, delete, list,
+ * atomic commit (nothing named before commit), a writer killed mid-write leaving nothing listed,
+ * staged and part uploads, local copies for trainers, presigned GETs and their expiry.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { BlobMismatchError, BlobTooLargeError, type BlobStore } from '../src/blobs/blob-store.js';
+import { LocalDiskBlobStore } from '../src/blobs/local-disk.js';
+import { S3BlobStore } from '../src/blobs/s3.js';
+import { S3_CREDENTIALS, startS3Server, type S3Server } from './helpers/s3-server.js';
+
+const WRITER = fileURLToPath(new URL('./helpers/blob-writer.js', import.meta.url));
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function readAll(s: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** A source that sends `good` bytes, then fails as a client that vanished mid-body. */
+function failingSource(good: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(good);
+      } else this.destroy(new Error('client went away'));
+    },
+  });
+}
+
+interface Backend {
+  store: BlobStore;
+  spec: object; // for the crash child
+  /** Fetches a presigned URL (s3 only). */
+  cleanup(): Promise<void>;
+}
+
+function conformance(name: string, open: () => Promise<Backend>): void {
+  describe(`blob store conformance: ${name}`, () => {
+    let b: Backend;
+    let store: BlobStore;
+    before(async () => {
+      b = await open();
+      store = b.store;
+    });
+    after(() => b.cleanup());
+
+    it('puts and streams back a buffer and a multi-part stream, with size and sha256', async () => {
+      const small = Buffer.from('hello blobs\n');
+      assert.deepEqual(await store.writeBuffer('t1/small', small), { size: small.length, sha256: sha(small) });
+      assert.deepEqual(await readAll(store.readStream('t1/small')), small);
+      const big = randomBytes(20 * 1024 * 1024 + 123); // > two 8 MiB parts on S3
+      const info = await store.writeStream('t1/big', Readable.from([big.subarray(0, 5_000_000), big.subarray(5_000_000)]));
+      assert.deepEqual(info, { size: big.length, sha256: sha(big) });
+      assert.equal(await store.size('t1/big'), big.length);
+      assert.equal(sha(await readAll((await store.openRead('t1/big'))!)), sha(big));
+    });
+
+    it('reads inclusive byte ranges', async () => {
+      const data = Buffer.from('0123456789abcdef');
+      await store.writeBuffer('t2/r', data);
+      assert.equal((await readAll((await store.openRead('t2/r', { start: 3, end: 7 }))!)).toString(), '34567');
+      assert.equal((await readAll(store.readStream('t2/r', { start: 15, end: 15 }))).toString(), 'f');
+    });
+
+    it('answers null for a missing object, deletes (missing tolerated) and deletes a prefix', async () => {
+      assert.equal(await store.openRead('t3/none'), null);
+      assert.equal(await store.size('t3/none'), null);
+      await assert.rejects(readAll(store.readStream('t3/none')));
+      await store.delete('t3/none');
+      await store.writeBuffer('t3/a/1', 'x');
+      await store.writeBuffer('t3/a/2', 'y');
+      await store.writeBuffer('t3/b', 'z');
+      await store.delete('t3/b');
+      assert.equal(await store.size('t3/b'), null);
+      await store.deletePrefix('t3/a');
+      assert.deepEqual(await store.listKeys('t3', 0), []);
+    });
+
+    it('lists keys under a prefix, and only old enough ones when asked', async () => {
+      await store.writeBuffer('t4/x/1', 'a');
+      await store.writeBuffer('t4/x/2', 'b');
+      await store.writeBuffer('t4/y', 'c');
+      assert.deepEqual((await store.listKeys('t4/x', 0)).sort(), ['t4/x/1', 't4/x/2']);
+      assert.deepEqual((await store.listKeys('t4', 0)).sort(), ['t4/x/1', 't4/x/2', 't4/y']);
+      assert.deepEqual(await store.listKeys('t4', 3600_000), []); // written just now
+    });
+
+    it('names a staged object only on commit; discard and over-limit leave nothing', async () => {
+      const data = randomBytes(9 * 1024 * 1024);
+      let tapped = 0;
+      const staged = await store.stage(Readable.from([data]), { key: 't5/committed', tap: (c) => (tapped += c.length) });
+      assert.equal(tapped, data.length);
+      assert.deepEqual({ size: staged.size, sha256: staged.sha256 }, { size: data.length, sha256: sha(data) });
+      assert.deepEqual(await store.listKeys('t5', 0), [], 'nothing listed before commit');
+      assert.equal(await store.size('t5/committed'), null);
+      await staged.commit('t5/committed');
+      assert.deepEqual(await store.listKeys('t5', 0), ['t5/committed']);
+      assert.equal(sha(await readAll(store.readStream('t5/committed'))), sha(data));
+
+      const dropped = await store.stage(Readable.from([Buffer.from('bye')]), { key: 't5/dropped' });
+      await dropped.discard();
+      const over = await store.stage(Readable.from([Buffer.alloc(100), Buffer.alloc(100)]), { maxBytes: 150, key: 't5/over' });
+      assert.equal(over.overLimit, true);
+      await over.discard();
+      const unkeyed = await store.stage(Readable.from([Buffer.from('later')]));
+      await unkeyed.commit('t5/unkeyed'); // final key chosen after the bytes arrived
+      assert.deepEqual((await store.listKeys('t5', 0)).sort(), ['t5/committed', 't5/unkeyed']);
+      assert.equal((await readAll(store.readStream('t5/unkeyed'))).toString(), 'later');
+    });
+
+    it('a failed or over-limit write leaves nothing, and a mismatching import is refused', async () => {
+      await assert.rejects(store.writeStream('t6/broken', failingSource(randomBytes(10 * 1024 * 1024))), /went away/);
+      await assert.rejects(store.writeStream('t6/big', Readable.from([Buffer.alloc(300)]), { maxBytes: 200 }), BlobTooLargeError);
+      await assert.rejects(store.stage(failingSource(Buffer.alloc(10)), { key: 't6/staged' }), /went away/);
+      const dir = mkdtempSync(join(tmpdir(), 'blob-import-'));
+      const src = join(dir, 'ckpt');
+      writeFileSync(src, 'weights');
+      await assert.rejects(store.importFile(src, 't6/imp', { size: 7, sha256: '0'.repeat(64) }), BlobMismatchError);
+      assert.deepEqual(await store.listKeys('t6', 0), []);
+      await store.importFile(src, 't6/imp', { size: 7, sha256: sha(Buffer.from('weights')) });
+      assert.equal(await store.size('t6/imp'), 7);
+      await store.returnFile('t6/imp', src); // undo: the bytes back at the path, the key gone
+      assert.equal(readFileSync(src, 'utf8'), 'weights');
+      assert.equal(await store.size('t6/imp'), null);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('a writer killed mid-write leaves nothing listed, and the sweep clears its leftovers', async () => {
+      const child = spawn(process.execPath, [WRITER, JSON.stringify(b.spec), 't7/crash'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('WRITING') && resolve());
+        child.once('exit', (code) => reject(new Error(`writer exited early (${code})`)));
+      });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      assert.deepEqual(await store.listKeys('t7', 0), []);
+      assert.equal(await store.size('t7/crash'), null);
+      await store.sweepTemp(0);
+      assert.deepEqual(await store.listKeys('t7', 0), []);
+    });
+
+    it('direct-upload parts: written apart, listed by group, assembled in order, deleted', async () => {
+      const p1 = randomBytes(6 * 1024 * 1024);
+      const p2 = Buffer.from('tail part');
+      const a = await store.writePart('up_1', Readable.from([p2]), { maxBytes: 100, label: 'p2' });
+      const c = await store.writePart('up_1', Readable.from([p1]), { maxBytes: p1.length, label: 'p1' });
+      const over = await store.writePart('up_1', Readable.from([Buffer.alloc(200)]), { maxBytes: 100, label: 'p3' });
+      assert.equal(over.overLimit, true);
+      assert.deepEqual((await store.listPartGroups()).get('up_1')?.sort(), [a.name, c.name].sort());
+      const whole = Buffer.concat([p1, p2]);
+      const staged = await store.stageParts('up_1', [c.name, a.name], { key: 't8/file' });
+      assert.deepEqual({ size: staged.size, sha256: staged.sha256 }, { size: whole.length, sha256: sha(whole) });
+      await staged.commit('t8/file');
+      assert.equal(sha(await readAll(store.readStream('t8/file'))), sha(whole));
+      await store.deleteParts('up_1', [a.name]);
+      assert.deepEqual((await store.listPartGroups()).get('up_1'), [c.name]);
+      await store.deleteParts('up_1');
+      assert.equal((await store.listPartGroups()).get('up_1'), undefined);
+    });
+
+    it('gives trainers a local path with the bytes, and scratch folders', async () => {
+      await store.writeBuffer('t9/data.csv', 'a,b\n1,2\n');
+      assert.equal(readFileSync(await store.localPath('t9/data.csv'), 'utf8'), 'a,b\n1,2\n');
+      const dir = await store.scratchDir('job-1/attempt-1');
+      writeFileSync(join(dir, 'x'), 'scratch');
+      assert.match(store.uri('t9/data.csv'), /^(file|s3):\/\//);
+    });
+
+    it('presigned GET: the bytes while valid, refused once expired (local disk: none, downloads go through the API)', async () => {
+      await store.writeBuffer('t10/out.csv', 'label\nidle\n');
+      const url = await store.presignGet('t10/out.csv', 3600_000);
+      if (name === 'local disk') return assert.equal(url, null);
+      assert.ok(url);
+      const ok = await fetch(url);
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), 'label\nidle\n');
+      const old = await store.presignGet('t10/out.csv', 3600_000, new Date(Date.now() - 2 * 3600_000)); // signed 2 h ago for 1 h
+      const expired = await fetch(old!);
+      assert.equal(expired.status, 403);
+      assert.match(await expired.text(), /expired/);
+    });
+  });
+}
+
+conformance('local disk', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'blobs-local-'));
+  return { store: new LocalDiskBlobStore(root), spec: { kind: 'local', root }, cleanup: async () => rmSync(root, { recursive: true, force: true }) };
+});
+
+let server: S3Server;
+conformance('s3 (s3rver)', async () => {
+  server = await startS3Server();
+  const cacheDir = mkdtempSync(join(tmpdir(), 'blobs-s3-cache-'));
+  const url = `s3://${server.bucket}/conf`;
+  const store = new S3BlobStore({ url, endpoint: server.endpoint, forcePathStyle: true, cacheDir, credentials: S3_CREDENTIALS });
+  return {
+    store, spec: { kind: 's3', url, endpoint: server.endpoint, cacheDir },
+    cleanup: async () => {
+      await server.stop();
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
+});
