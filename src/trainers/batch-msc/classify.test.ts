@@ -4,6 +4,8 @@
  * below, equal to and above the window, batch sizes that split the windows unevenly, a file of
  * several 1 MiB pieces, leading and inner missing values; a file shorter than one window gives a
  * header-only output; a bad cell part way fails with its line and column and leaves no output.
+ * Spread over a pool of 2 threads (pool.ts), the output and the progress calls are the same bytes
+ * and values as on the main thread.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +18,7 @@ import { loadModel } from '../timeseries/model.js';
 import { predictWindowsFromCheckpoint } from '../timeseries/predict.js';
 import { makeSpec, recordingCtx, syntheticCsv, writeSynthetic } from '../timeseries/test-helpers.js';
 import { classifyFile, outputHeader } from './classify.js';
+import { ThreadPool } from './pool.js';
 
 const files = await writeSynthetic(2, 200, 1);
 after(() => rmSync(files.dir, { recursive: true, force: true }));
@@ -24,6 +27,8 @@ await timeseriesTrainer.train(rec.ctx);
 const ckptPath = join(files.dir, 'model.ckpt');
 await writeFile(ckptPath, rec.checkpoints.at(-1)!.bytes);
 const model = await loadModel(ckptPath);
+const pool = new ThreadPool({ kind: 'path', path: ckptPath }, 2);
+after(() => pool.close());
 
 async function compare(name: string, csv: string, step: number, batch: number): Promise<number> {
   const path = join(files.dir, name);
@@ -37,6 +42,10 @@ async function compare(name: string, csv: string, step: number, batch: number): 
   assert.equal(text, [outputHeader(model).join(','), ...rows].join('\n') + '\n', `${name} step ${step} batch ${batch}`);
   assert.equal(r.windows, expected.length);
   assert.deepEqual(progress.at(-1), [r.windows, r.windows], 'the last progress has the real total');
+  const pooledProgress: Array<[number, number]> = [];
+  const pooled = await classifyFile(model, step, batch, { file_id: name, path, outPath: `${outPath}.pooled` }, (d, n) => void pooledProgress.push([d, n]), pool);
+  assert.equal(await readFile(`${outPath}.pooled`, 'utf8'), text, `${name} step ${step} batch ${batch}: pooled output`);
+  assert.deepEqual([pooled, pooledProgress], [r, progress], 'pooled result and progress');
   return r.windows;
 }
 

@@ -46,7 +46,26 @@ export function outputHeader(m: TsModel): string[] {
   return [ts, 'Prediction', ...m.labels.map((l) => (l === ts || l === 'Prediction' ? `prob_${l}` : l))];
 }
 
-export async function classifyFile(m: TsModel, step: number, batchSize: number, task: ClassifyTask, onBatch?: BatchProgress): Promise<ClassifyResult> {
+/**
+ * Where a batch of windows is classified: `proba(windows [C, n·L] channel-major, n)` → [n, K].
+ * `depth` batches may be in flight (the thread pool's size; 1 on the main thread). Results are
+ * written in submission order, and a window's result does not depend on its batch, so the output
+ * is the same for any depth.
+ */
+export interface Predictor {
+  depth: number;
+  proba(windows: Float32Array, n: number): Promise<Float32Array>;
+}
+
+export function inlinePredictor(m: TsModel): Predictor {
+  const L = m.reader.windowSize;
+  return {
+    depth: 1,
+    proba: (data, n) => predictProba(m, new WindowSet([{ fileId: '', columns: m.reader.dataColumns, timestamps: [], data, length: n * L } satisfies Series], L, L), identity(n)),
+  };
+}
+
+export async function classifyFile(m: TsModel, step: number, batchSize: number, task: ClassifyTask, onBatch?: BatchProgress, pool?: Predictor): Promise<ClassifyResult> {
   const r = m.reader;
   const L = r.windowSize;
   // minRows 1: a file shorter than one window gets a header-only output, not a failed job.
@@ -72,6 +91,28 @@ export async function classifyFile(m: TsModel, step: number, batchSize: number, 
     size += buf.length;
     await fh.write(buf);
   };
+  const K = m.labels.length;
+  const predict = pool ?? inlinePredictor(m);
+  /** Batches submitted and not yet written, oldest first: at most predict.depth (1 inline). */
+  const pending: Array<{ probs: Promise<Float32Array>; ends: string[]; n: number; final: boolean }> = [];
+  const flush = async (keep: number): Promise<void> => {
+    while (pending.length > keep) {
+      const b = pending.shift()!;
+      const probs = await b.probs;
+      const lines: string[] = [];
+      for (let i = 0; i < b.n; i++) {
+        let best = 0;
+        for (let k = 1; k < K; k++) if (probs[i * K + k]! > probs[i * K + best]!) best = k;
+        const cells = [csvCell(b.ends[i]!), csvCell(m.labels[best]!)];
+        for (let k = 0; k < K; k++) cells.push(String(probs[i * K + k]!));
+        lines.push(cells.join(','));
+      }
+      await write(`${lines.join('\n')}\n`);
+      windows += b.n;
+      reported = b.final ? windows : Math.max(estimate, windows);
+      await onBatch?.(windows, reported);
+    }
+  };
   /** Classifies the complete windows held, in batches; a short batch only at the end of the file. */
   const drain = async (end: boolean): Promise<void> => {
     for (;;) {
@@ -79,23 +120,13 @@ export async function classifyFile(m: TsModel, step: number, batchSize: number, 
       const n = Math.min(avail, batchSize);
       if (n === 0 || (n < batchSize && !end)) break;
       const ends: string[] = [];
-      const series: Series = { fileId: task.file_id, columns: r.dataColumns, timestamps: [], data: rows.windows(next, n, step, L, ends), length: n * L };
-      const probs = await predictProba(m, new WindowSet([series], L, L), identity(n));
-      const K = m.labels.length;
-      const lines: string[] = [];
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        for (let k = 1; k < K; k++) if (probs[i * K + k]! > probs[i * K + best]!) best = k;
-        const cells = [csvCell(ends[i]!), csvCell(m.labels[best]!)];
-        for (let k = 0; k < K; k++) cells.push(String(probs[i * K + k]!));
-        lines.push(cells.join(','));
-      }
-      await write(`${lines.join('\n')}\n`);
+      const data = rows.windows(next, n, step, L, ends);
+      const probs = predict.proba(data, n);
+      probs.catch(() => undefined); // awaited in order by flush; an early failure must not go unhandled meanwhile
+      pending.push({ probs, ends, n, final: end && avail === n });
       next += n * step;
-      windows += n;
       rows.dropBefore(next);
-      reported = end && avail === n ? windows : Math.max(estimate, windows);
-      await onBatch?.(windows, reported);
+      await flush(predict.depth - 1);
     }
   };
   try {
@@ -108,6 +139,7 @@ export async function classifyFile(m: TsModel, step: number, batchSize: number, 
       }
     }, () => drain(false));
     await drain(true);
+    await flush(0);
     if (windows > 0 && reported !== windows) await onBatch?.(windows, windows);
     await fh.sync();
   } catch (err) {

@@ -6,7 +6,10 @@
  * `input_index`, which the batch API lists as progress entries: the first batch of each file, then
  * at most one per 250 ms per file, and one when the file is done.
  * parallelism > 1: that many input files at once on worker_threads (capped by the CPU count and the
- * number of files; each thread loads its own copy of the classifier); 1: the main thread, no copies.
+ * number of files; each thread loads its own copy of the classifier); 1 (the default): one file at a
+ * time, its batches of windows spread over a pool of one thread per core (pool.ts; the main thread
+ * reads and windows the CSV), or on the main thread alone on a one-core machine. Outputs and
+ * progress are the same either way (batches are written in order).
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +21,13 @@ import { windowCount } from '../timeseries/windows.js';
 import { checkpointClassifier, fewShotClassifier, type Classifier } from './classifier.js';
 import { classifyFile, type ClassifyResult, type ClassifyTask } from './classify.js';
 import { countCsvRows } from './header.js';
+import { ThreadPool } from './pool.js';
 import { settingsOrThrow, type BatchSettings } from './settings.js';
 import type { FromThread, ModelSource, ThreadData } from './thread.js';
 
 const ENTRY_EVERY_MS = 250;
+/** Threads of the per-file pool: the cores, at most 8 (each holds a copy of the model). */
+const MAX_POOL_THREADS = 8;
 type Task = ClassifyTask & { index: number; filename: string; estimate: number };
 
 export async function runBatch(ctx: TrainContext): Promise<{ reason: 'completed' | 'stopped'; step: number; metrics?: Record<string, number> }> {
@@ -45,7 +51,8 @@ export async function runBatch(ctx: TrainContext): Promise<{ reason: 'completed'
     tasks.push({ index, file_id: f.file_id, path: f.path, filename, outPath: join(ctx.spec.work_dir, filename), estimate: windowCount(await countCsvRows(f.path), L, clf.step) });
   }
   const threads = Math.min(s.parallelism, tasks.length, availableParallelism());
-  log(`batch-msc pid ${process.pid}: ${tasks.length} input files to classify, window ${L}, step ${clf.step}, batch ${s.batchSize}, parallelism ${s.parallelism} (${threads > 1 ? `${threads} threads` : 'main thread'})`);
+  const poolSize = threads > 1 || tasks.length === 0 ? 1 : Math.min(MAX_POOL_THREADS, availableParallelism());
+  log(`batch-msc pid ${process.pid}: ${tasks.length} input files to classify, window ${L}, step ${clf.step}, batch ${s.batchSize}, parallelism ${s.parallelism} (${threads > 1 ? `${threads} threads, one file each` : poolSize > 1 ? `one file at a time over ${poolSize} threads` : 'main thread'})`);
   const tracker = new Tracker(ctx, tasks);
   const finish = (t: Task, r: ClassifyResult): void => {
     tracker.fileDone(t.index, r.windows);
@@ -53,23 +60,31 @@ export async function runBatch(ctx: TrainContext): Promise<{ reason: 'completed'
   };
   const stopped = threads > 1
     ? await runThreaded(threads, clf, s, tasks, tracker, finish, () => ctx.stopRequested())
-    : await runInline(clf, s, tasks, tracker, finish, () => ctx.stopRequested());
+    : await runPooled(poolSize, clf, s, tasks, tracker, finish, () => ctx.stopRequested());
   return { reason: stopped ? 'stopped' : 'completed', step: tracker.done, metrics: { windows: tracker.done, windows_per_second: tracker.rate() } };
 }
 
-async function runInline(clf: Classifier, s: BatchSettings, tasks: Task[], tracker: Tracker, finish: (t: Task, r: ClassifyResult) => void, stop: () => boolean): Promise<boolean> {
-  for (const t of tasks) {
-    await tick(); // lets the stdin reader deliver a `stop` between files
-    if (stop()) return true;
-    finish(t, await classifyFile(clf.model, clf.step, s.batchSize, t, (d, n) => tracker.batch(t.index, d, n)));
+async function runPooled(poolSize: number, clf: Classifier, s: BatchSettings, tasks: Task[], tracker: Tracker, finish: (t: Task, r: ClassifyResult) => void, stop: () => boolean): Promise<boolean> {
+  const pool = poolSize > 1 ? new ThreadPool(modelSource(clf), poolSize) : undefined;
+  try {
+    for (const t of tasks) {
+      await tick(); // lets the stdin reader deliver a `stop` between files
+      if (stop()) return true;
+      finish(t, await classifyFile(clf.model, clf.step, s.batchSize, t, (d, n) => tracker.batch(t.index, d, n), pool));
+    }
+    return false;
+  } finally {
+    await pool?.close();
   }
-  return false;
+}
+
+/** A checkpoint is re-read by each thread (cheaper than copying the decoded tensors); a few-shot model is sent serialized. */
+function modelSource(clf: Classifier): ModelSource {
+  return clf.path ? { kind: 'path', path: clf.path } : { kind: 'bytes', bytes: serializeModel(clf.model) };
 }
 
 async function runThreaded(n: number, clf: Classifier, s: BatchSettings, tasks: Task[], tracker: Tracker, finish: (t: Task, r: ClassifyResult) => void, stop: () => boolean): Promise<boolean> {
-  // A checkpoint is re-read by each thread (cheaper than copying the decoded tensors); a few-shot model is sent serialized.
-  const model: ModelSource = clf.path ? { kind: 'path', path: clf.path } : { kind: 'bytes', bytes: serializeModel(clf.model) };
-  const data: ThreadData = { model, step: clf.step, batchSize: s.batchSize };
+  const data: ThreadData = { model: modelSource(clf), step: clf.step, batchSize: s.batchSize };
   const queue = [...tasks];
   let stopped = false;
   const workers = Array.from({ length: n }, () => new Worker(new URL('./thread.js', import.meta.url), { workerData: data }));
