@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
+import { statusOf } from '../src/api/http-status.js';
 import { loadConfig } from '../src/config/config.js';
+import type { FtError } from '../src/domain/errors.js';
 import { ManualClock, type Clock } from '../src/lib/clock.js';
 import { OutputLinks } from '../src/service/batch-links.js';
 import { writeSynthetic, type SynthFiles } from '../src/trainers/timeseries/test-helpers.js';
@@ -326,7 +328,7 @@ describe('settings', () => {
       assert.equal(`${ref.origin}${ref.pathname}`, `https://ft.example.com/v0.5/signed/batch/outputs/${job.uuid}/a.csv`);
       const q = { expires: ref.searchParams.get('expires')!, sig: ref.searchParams.get('sig')! };
       pub.verify(job.uuid, 'a.csv', q); // does not throw
-      assert.throws(() => pub.verify(job.uuid, 'b.csv', q), (e: { code: string; httpStatus: number }) => e.code === 'unauthorized' && e.httpStatus === 403);
+      assert.throws(() => pub.verify(job.uuid, 'b.csv', q), (e: FtError) => e.code === 'unauthorized' && statusOf(e) === 403);
       c.advance(3600_000 + 1000);
       assert.throws(() => pub.verify(job.uuid, 'a.csv', q), /expired/);
     } finally {

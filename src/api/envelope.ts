@@ -1,10 +1,13 @@
 /**
- * The error envelope (contract §1): `{"errors":[{code, message, suggestion, error_uid}]}`, one entry
- * per problem, and the HTTP status chosen from the catalogue. Also maps schema-validation failures
- * (Ajv errors) to catalogue codes: a missing field is `missing_parameter`, any other `invalid_parameter`.
+ * The error envelope (docs/errors.md): `{"errors":[{code, message, suggestion, error_uid}]}`, one
+ * entry per problem; its HTTP status comes from http-status.ts (re-exported here). Also maps
+ * schema-validation failures (Ajv errors) to catalogue codes: a missing field is `missing_parameter`,
+ * any other `invalid_parameter`.
  */
 import { randomUUID } from 'node:crypto';
-import { ERROR_CATALOGUE, FtError, httpStatusOf, type ErrorDetail } from '../domain/errors.js';
+import { ERROR_CATALOGUE, FtError, type ErrorDetail } from '../domain/errors.js';
+
+export { statusOf, withHttpStatus } from './http-status.js';
 
 export interface WireError {
   code: string;
@@ -26,10 +29,6 @@ export function envelope(details: ErrorDetail[]): ErrorEnvelope {
       error_uid: `err-${randomUUID()}`,
     })),
   };
-}
-
-export function statusOf(err: FtError): number {
-  return err.httpStatus ?? httpStatusOf(err.code);
 }
 
 interface AjvError {

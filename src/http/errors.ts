@@ -7,7 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DRAIN_LIMIT_BYTES, drainBounded } from './drain.js';
-import { envelope, fromValidation, statusOf } from '../api/envelope.js';
+import { envelope, fromValidation, statusOf, withHttpStatus } from '../api/envelope.js';
 import { FtError, type ErrorCode } from '../domain/errors.js';
 import { StoreUnavailableError } from '../domain/unavailable.js';
 
@@ -83,7 +83,7 @@ function lingerThenClose(socket: import('node:net').Socket): void {
 /** Errors Fastify raises before routing (bad percent-encoding, an over-long path segment). */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const known = FASTIFY_CODES[err.code];
-  void sendAfterBody(req, reply, known ? new FtError(known.code, known.message ?? err.message).withStatus(known.status) : new FtError('invalid_request', err.message).withStatus(400));
+  void sendAfterBody(req, reply, known ? withHttpStatus(new FtError(known.code, known.message ?? err.message), known.status) : withHttpStatus(new FtError('invalid_request', err.message), 400));
 }
 
 /**
@@ -120,14 +120,14 @@ function answerFor(err: FastifyError, req: FastifyRequest, reply: FastifyReply):
     return fromValidation(err.validation as never, where);
   }
   const known = err.code ? FASTIFY_CODES[err.code] : undefined;
-  if (known) return new FtError(known.code, known.message ?? err.message).withStatus(known.status);
+  if (known) return withHttpStatus(new FtError(known.code, known.message ?? err.message), known.status);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    return new FtError('invalid_parameter', err.message).withStatus(err.statusCode);
+    return withHttpStatus(new FtError('invalid_parameter', err.message), err.statusCode);
   }
   if (clientWentAway(err, req)) {
     // The client hung up mid-body (Ctrl-C during an upload): nothing broke here and nobody reads an answer.
     req.log.info({ method: req.method, url: req.url.split('?')[0]!.slice(0, 200) }, 'client disconnected before the request body was complete');
-    return new FtError('invalid_request', 'the client disconnected before the request body was complete').withStatus(400);
+    return withHttpStatus(new FtError('invalid_request', 'the client disconnected before the request body was complete'), 400);
   }
   req.log.error({ err }, 'unhandled error');
   return new FtError('internal_error', 'internal error; the error_uid identifies it in the server log');

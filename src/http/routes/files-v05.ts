@@ -10,6 +10,7 @@
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { drainBody } from '../drain.js';
+import { withHttpStatus } from '../../api/http-status.js';
 import { clampedInt, throwIfAny } from '../../api/query.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { FileRecord } from '../../domain/types.js';
@@ -140,7 +141,7 @@ async function download(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps
   reply.header('accept-ranges', 'bytes');
   if (range === 'unsatisfiable') {
     reply.header('content-range', `bytes */${f.num_bytes}`);
-    throw new FtError('invalid_parameter', `range '${req.headers.range}' is outside the file's ${f.num_bytes} bytes`).withStatus(416);
+    throw withHttpStatus(new FtError('invalid_parameter', `range '${req.headers.range}' is outside the file's ${f.num_bytes} bytes`), 416);
   }
   const stream = await deps.files.openBytes(f, range ?? undefined);
   const ascii = f.file_id.replace(/[^\x20-\x7e]|["\\]/g, '_');
