@@ -6,6 +6,11 @@ export interface CatalogEntry {
   /** Extra environment for an external trainer process. */
   env?: Record<string, string>;
   /**
+   * External trainers: the command also answers the protocol's `predict` request
+   * (docs/trainer-protocol.md, "Predict"), so POST …/predict runs it on the server with the checkpoint.
+   */
+  predict?: boolean;
+  /**
    * Which request shape and dataset format the model takes. 'batch': a batch pipeline of
    * POST /v0.5/batch/jobs (the catalog key is the pipeline_key; docs/batch.md), not a fine-tunable model.
    */
