@@ -37,6 +37,8 @@ export interface ClusterOptions {
   schema: string;
   /** Shared home: config.yaml (write it first), artifacts, signing key. */
   home: string;
+  /** One home per replica instead (object storage, no shared folder): replica i uses homes[i]. */
+  homes?: string[];
   replicas: number;
   workers: number;
   workerConcurrency?: number;
@@ -64,7 +66,7 @@ export class Cluster {
       this.replicas.push({ port, url: `http://127.0.0.1:${port}`, child: null });
       await this.startReplica(i); // one at a time: the first migrates and bootstraps the key
     }
-    const out = await run([CLI, 'workers', 'token', 'create', '--name', 'cluster', '--json', '--home', this.o.home], { ...process.env, ...this.env });
+    const out = await run([CLI, 'workers', 'token', 'create', '--name', 'cluster', '--json', '--home', this.o.homes?.[0] ?? this.o.home], { ...process.env, ...this.env });
     this.token = (JSON.parse(out) as { token: string }).token;
     for (let i = 0; i < this.o.workers; i++) {
       this.workers.push({ cacheDir: mkdtempSync(join(tmpdir(), 'ftnode-cluster-worker-')), proc: null });
@@ -74,7 +76,7 @@ export class Cluster {
 
   async startReplica(i: number): Promise<void> {
     const r = this.replicas[i]!;
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(r.port), '--home', this.o.home], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(r.port), '--home', this.o.homes?.[i] ?? this.o.home], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     r.child = child;
     let out = '';
     await new Promise<void>((resolve, reject) => {
