@@ -7,15 +7,16 @@
  * ends with exactly the adapters of the uninterrupted run (same seed, CPU).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { TRAINER_ENTRY } from '../src/app/app.js';
 import { runConformance, type ConformanceRun } from '../src/trainers/conformance.js';
 import { PROTOCOL_VERSION, type TrainerMessage, type TrainerSpec } from '../src/trainers/protocol.js';
-import { loraCommand, PYTHON, PYTHON_DIR, torchMissing, writeComposedSft, type SftFiles } from './helpers/python-sft.js';
+import { LORA_SFT, loraCommand, PYTHON, PYTHON_DIR, torchMissing, writeComposedSft, type SftFiles } from './helpers/python-sft.js';
 
 const skip = torchMissing();
 if (skip) console.log(`# python-trainer: ${skip}`);
@@ -85,6 +86,21 @@ describe('reference trainer lora_sft.py under the conformance checker', { skip: 
     assert.ok(progress?.type === 'progress' && progress.step === last.step + 1, 'continues at the next step');
     assert.equal(checkpoints(resumed).at(-1)!.meta?.adapters_sha256, checkpoints(full).at(-1)!.meta?.adapters_sha256);
     assert.deepEqual(evals(resumed).at(-1)!.metrics, evals(full).at(-1)!.metrics);
+  });
+
+  test('a base file from the catalog command (--base) is loaded, frozen and named by its sha256 in the checkpoints', async () => {
+    const base = join(mkdtempSync(join(tmpdir(), 'ftnode-pybase-')), 'base.pt');
+    const exp = spawnSync(PYTHON, [LORA_SFT, 'export-base', checkpoints(full).at(-1)!.path, base], { encoding: 'utf8' });
+    assert.equal(exp.status, 0, exp.stderr);
+    const run = await runConformance(loraCommand(['--base', base, '--steps', '30', '--evals', '1']), spec(files), { timeoutMs: 120_000 });
+    assert.deepEqual(run.violations, []);
+    const hp = run.messages.find((m) => m.type === 'hyperparameters');
+    assert.ok(hp?.type === 'hyperparameters' && hp.values.base === 'catalog' && hp.values.base_steps === 0, JSON.stringify(hp));
+    const ck = checkpoints(run).at(-1)!;
+    assert.equal(ck.step, 30);
+    assert.equal(ck.meta?.base_sha256, createHash('sha256').update(readFileSync(base)).digest('hex'));
+    // Starting from the fitted base, the adapters' first evaluation is already close to the full run's.
+    assert.ok(evals(run).at(-1)!.metrics.exact_match! > 0.25, JSON.stringify(evals(run).at(-1)));
   });
 
   test('closing stdin (the worker died) makes it exit at once, without done', async () => {
