@@ -120,6 +120,14 @@ describe('required fields and shapes', () => {
     assert.ok(onlyEval.some((e) => e.message.includes("'train'")));
   });
 
+  test('a model of another API family → 400 naming its endpoint, with the other problems', async () => {
+    const errs = await rejected({ name: 'x', config: { model: 'omega', datasets: [{ name: 'd', split: 'eval', file_ids: ['train.jsonl'] }] } }, 400, ['invalid_parameter']);
+    assert.ok(errs.some((e) => e.message === "model 'omega' is a timeseries model: create its jobs with POST /v0.6/fine_tuning/jobs"), JSON.stringify(errs));
+    assert.ok(errs.some((e) => e.message.includes("'train'")), 'the missing train split is reported in the same answer');
+    const v06 = await t.client.call('POST', '/v0.6/fine_tuning/jobs', { model: MODEL, training_files: [{ file_id: 'train.jsonl', label: 'a' }], validation_files: [{ file_id: 'train.jsonl', label: 'a' }] });
+    assert.ok(assertEnvelope(v06, 400, ['invalid_parameter']).some((e) => e.message.includes('create its jobs with POST /v0.5/fine-tune/jobs')), JSON.stringify(v06.body));
+  });
+
   test('hyperparameters at the top level or inside config → 400', async () => {
     await rejected(body({ hyperparameters: { epochs: 1 } }), 400, ['invalid_parameter']);
     const b = body();

@@ -88,7 +88,7 @@ export async function openStore(config: Readonly<Config>, clock: Clock = systemC
         clock, ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
         onError: (err) => (logger ? logger.warn({ err }, 'postgres connection error') : undefined),
       })
-    : SqliteStore.open(config.databaseFile);
+    : SqliteStore.open(config.databaseFile, clock);
   await store.migrate();
   return store;
 }

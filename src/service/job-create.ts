@@ -4,7 +4,7 @@
  * resolution, file snapshots (every missing id in one 400) and dataset validation. Nothing is stored
  * unless every check passes.
  */
-import type { Catalog, CatalogEntry } from '../domain/catalog.js';
+import { createEndpointFor, type Catalog, type CatalogEntry } from '../domain/catalog.js';
 import { FtError, type ErrorDetail } from '../domain/errors.js';
 import type { ApiVersion, DatasetSnapshot, Job } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
@@ -30,6 +30,8 @@ export interface JobDraft {
   request: unknown;
   idempotency_key?: string;
   id_prefix: string; // `ftj-` (v0.5) or `ftj_` (v0.6)
+  /** The kind of model this API family trains (v0.5: text, v0.6: timeseries); another kind is a 400 naming its endpoint. */
+  model_kind: CatalogEntry['kind'];
   /** Problems the route already found in the body: reported together with the model and file checks. */
   problems?: ErrorDetail[];
 }
@@ -54,10 +56,21 @@ export class JobCreator {
     return [{ code: 'model_not_found', message: `model '${model}' is not in the catalog; available: ${Object.keys(this.catalog).join(', ')}` }];
   }
 
+  /** A model of another API family's kind, and a job with nothing to train on, are refused. */
+  private productRules(d: JobDraft): ErrorDetail[] {
+    const out: ErrorDetail[] = [];
+    const entry = this.catalog[d.model];
+    if (entry && entry.kind !== d.model_kind) {
+      out.push({ code: 'invalid_parameter', message: `model '${d.model}' is a ${entry.kind} model: create its jobs with ${createEndpointFor(entry.kind)}` });
+    }
+    if (!d.datasets.some((x) => x.split === 'train')) out.push({ code: 'invalid_parameter', message: "config.datasets needs at least one dataset with split 'train'" });
+    return out;
+  }
+
   async create(d: JobDraft): Promise<{ job: Job; created: boolean }> {
     // Every problem of the request comes back in one answer (contract §1): the route's, the id's,
     // the model's and every missing file. Dataset contents are checked only once all of those pass.
-    const problems: ErrorDetail[] = [...(d.problems ?? [])];
+    const problems: ErrorDetail[] = [...(d.problems ?? []), ...this.productRules(d)];
     if (d.client_id !== undefined && !JOB_ID_PATTERN.test(d.client_id)) {
       problems.push({ code: 'invalid_parameter', message: `id '${d.client_id.slice(0, 80)}' must match ${JOB_ID_PATTERN.source} (1-64 characters, no '/')` });
     }

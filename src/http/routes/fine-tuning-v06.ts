@@ -8,7 +8,6 @@ import { checkpointDtoV06, eventDtoV06, jobDtoV06, list } from '../../api/dto-v0
 import { parseAfter, parseLimitOffset, throwIfAny } from '../../api/query.js';
 import { CreateJobV06 } from '../../api/schemas-v06.js';
 import { ErrorEnvelopeSchema, JobIdParams } from '../../api/schemas.js';
-import { createEndpointFor } from '../../domain/catalog.js';
 import type { ErrorDetail } from '../../domain/errors.js';
 import type { HttpDeps } from '../deps.js';
 
@@ -22,11 +21,6 @@ export function registerFineTuningV06(app: FastifyInstance, deps: HttpDeps): voi
 
   app.post<{ Body: CreateJobV06 }>(BASE, { schema: { tags, body: CreateJobV06, response: errors } }, async (req, reply) => {
     const b = req.body;
-    const problems: ErrorDetail[] = [];
-    const entry = deps.catalog[b.model];
-    if (entry && entry.kind !== 'timeseries') {
-      problems.push({ code: 'invalid_parameter', message: `model '${b.model}' is a ${entry.kind} model: create its jobs with ${createEndpointFor(entry.kind)}` });
-    }
     const type = b.method?.type ?? 'head';
     const config = { ...b, seed: b.seed ?? 0, method: { ...(b.method ?? {}), type } };
     const idem = req.headers['idempotency-key'];
@@ -44,7 +38,7 @@ export function registerFineTuningV06(app: FastifyInstance, deps: HttpDeps): voi
       request: b,
       idempotency_key: typeof idem === 'string' && idem ? idem.slice(0, 255) : undefined,
       id_prefix: 'ftj_',
-      problems,
+      model_kind: 'timeseries',
     });
     return reply.code(created ? 201 : 200).send(jobDtoV06(job));
   });

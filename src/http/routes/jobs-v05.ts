@@ -7,7 +7,7 @@ import { checkpointDto, eventDto, jobDto } from '../../api/dto.js';
 import { parseAfter, parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
 import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, PredictBody } from '../../api/schemas.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
-import { createEndpointFor, DEFAULT_MODEL_ID } from '../../domain/catalog.js';
+import { DEFAULT_MODEL_ID } from '../../domain/catalog.js';
 import { JobJsonCache } from '../job-json-cache.js';
 import type { HttpDeps } from '../deps.js';
 import { streamEvents, streamOrgJobs } from './sse.js';
@@ -38,11 +38,6 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
       problems.push({ code: 'invalid_parameter', message: 'hyperparameters are not accepted: epochs, learning rate and batch size are chosen from the dataset size (see the job events and metrics)' });
     }
     const model = body.config.model ?? DEFAULT_MODEL_ID;
-    const entry = deps.catalog[model];
-    if (entry && entry.kind !== 'text') {
-      problems.push({ code: 'invalid_parameter', message: `model '${model}' is a ${entry.kind} model: create its jobs with ${createEndpointFor(entry.kind)}` });
-    }
-    if (!body.config.datasets.some((d) => d.split === 'train')) problems.push({ code: 'invalid_parameter', message: "config.datasets needs at least one dataset with split 'train'" });
     const idem = req.headers['idempotency-key'];
     const { job, created } = await creator.create({
       org_uuid: req.principal.org.uuid,
@@ -55,7 +50,8 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
       request: { name: body.name, id: body.id, config: body.config },
       idempotency_key: typeof idem === 'string' && idem ? idem.slice(0, 255) : undefined,
       id_prefix: 'ftj-',
-      problems, // reported together with the id, model and file checks
+      model_kind: 'text',
+      problems, // reported together with the model kind, id, model and file checks
     });
     return reply.code(created ? 201 : 200).send(jobDto(job));
   });

@@ -7,6 +7,7 @@
  */
 import { allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../../domain/status.js';
 import type { ApiKeyRecord, Checkpoint, FileRecord, Job, JobEvent, JobView, JobViewKey, MetricEntry, Org, WorkerRecord } from '../../domain/types.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { typeId, uuid as newUuid } from '../../lib/ids.js';
 import {
   apiKeyFromRow, checkpointFromRow, eventFromRow, fileFromRow, jobFromRow, jobToParams, jobViewFromRow, JOB_VIEW_COLUMNS, metricFromRow, workerFromRow,
@@ -20,16 +21,17 @@ type Row = Record<string, unknown>;
 export class SqliteStore extends SqliteWorkers implements Store {
   readonly dialect = 'sqlite' as const;
 
-  static open(file: string): SqliteStore {
-    return new SqliteStore(openSqlite(file));
+  /** `clock` stamps the migrations it applies (the only time the store reads itself; methods take `now`). */
+  static open(file: string, clock: Clock = systemClock): SqliteStore {
+    return new SqliteStore(openSqlite(file), clock);
   }
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly clock: Clock = systemClock) {
     super(db);
   }
 
   async migrate(): Promise<void> {
-    migrateSqlite(this.db, Date.now());
+    migrateSqlite(this.db, this.clock.now());
   }
 
   async close(): Promise<void> {
