@@ -34,6 +34,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class OutputLinks {
   readonly mode: 'relative' | 'presigned';
+  /** On object storage every mode but an explicit `relative` hands out the store's own presigned GET (batch-service.ts). */
+  readonly objectStoreRefs: boolean;
   private readonly signer: UrlSigner;
 
   constructor(
@@ -41,7 +43,17 @@ export class OutputLinks {
     private readonly opts: OutputLinkOptions,
   ) {
     this.mode = opts.mode === 'auto' ? (opts.publicUrl ? 'presigned' : 'relative') : opts.mode;
+    this.objectStoreRefs = opts.mode !== 'relative';
     this.signer = new UrlSigner(loadOrCreateSigningKey(opts.signingKeyFile));
+  }
+
+  get ttlMs(): number {
+    return this.opts.ttlMs;
+  }
+
+  /** The injected clock's time, for signatures made elsewhere (object-store presigned GETs). */
+  now(): number {
+    return this.clock.now();
   }
 
   /** `requestBase`: `<protocol>://<host>` of the listing request, used when no public URL is set. */

@@ -104,9 +104,14 @@ export class BatchService {
     return { job, ...page(await listCommittedOutputs(this.store, job.uuid), offset, limit) };
   }
 
-  /** Where a client fetches a listed output (relative to the version root, or presigned absolute). */
-  outputRef(job: Job, filename: string, requestBase: string): string {
-    return this.links.ref(job, filename, requestBase);
+  /**
+   * Where a client fetches a listed output: on object storage a presigned GET of the object itself
+   * (absolute, ~1 h, as Archetype's platform answers; the bytes never pass through a replica), else
+   * relative to the version root or presigned by this server (batch-links.ts).
+   */
+  async outputRef(job: Job, filename: string, requestBase: string): Promise<string> {
+    const direct = this.links.objectStoreRefs ? await this.blobs.presignGet(outputKey(job.uuid, filename), this.links.ttlMs, new Date(this.links.now())) : null;
+    return direct ?? this.links.ref(job, filename, requestBase);
   }
 
   /** A listed output's bytes; anything else (never committed, committed after a cancel) is a 404. */
