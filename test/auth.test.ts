@@ -1,5 +1,5 @@
 /**
- * Authentication and tenancy at the HTTP level (contract §1): the 401 envelope for every malformed,
+ * Authentication and tenancy at the HTTP level (docs/spec.md#wire-conventions): the 401 envelope for every malformed,
  * wrong or revoked key; another organization's job and files answer 404 (never 403) on every route,
  * and cannot be referenced in a create; /healthz and /openapi.json need no key, and the OpenAPI
  * document lists the v0.5 paths.

@@ -1,5 +1,5 @@
 /**
- * The real built-in text-sft trainer end to end over HTTP (contract §3-7): upload the example sensor
+ * The real built-in text-sft trainer end to end over HTTP (docs/spec.md): upload the example sensor
  * datasets, train `Newton::c2_4_7b_251215a172f6d7` to COMPLETED, then check what a user gets: metrics
  * that learn (loss falls, eval accuracy beats the majority class), downloadable checkpoints whose
  * bytes match their sha256, the stand-in inference config, predictions that are accurate and

@@ -1,5 +1,5 @@
 /**
- * Size limits and broken uploads (contract §4): an oversize simple or base64 upload is a 413 with
+ * Size limits and broken uploads (docs/spec.md#files): an oversize simple or base64 upload is a 413 with
  * exactly one `invalid_file_size` error that reaches a client which sends its whole body before
  * reading (no reset), and stores nothing; a client that disconnects mid-body (simple upload or
  * part PUT) leaves no file, no row and no temporary bytes.

@@ -1,5 +1,5 @@
 /**
- * Files API v0.5 at the HTTP level (contract §4): simple and base64 uploads, replace semantics and
+ * Files API v0.5 at the HTTP level (docs/spec.md#files): simple and base64 uploads, replace semantics and
  * racing uploads, info, metadata with shards, streamed download with Range, delete, content types,
  * unsafe names, dataset checks, bytes kept while a job needs them, and org isolation on every route.
  */

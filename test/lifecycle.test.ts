@@ -1,5 +1,5 @@
 /**
- * The contract §3 lifecycle at the HTTP level with the in-process worker pool; the scenarios
+ * The lifecycle (docs/spec.md#lifecycle) at the HTTP level with the in-process worker pool; the scenarios
  * themselves (helpers/lifecycle-scenarios.ts) also run against remote workers (lifecycle-remote.test.ts).
  */
 import { after, before } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Job events over HTTP (contract §7): `GET /v0.5/fine-tune/jobs/{id}/events` as a live server-sent
+ * Job events over HTTP (docs/spec.md#extensions-and-v06): `GET /v0.5/fine-tune/jobs/{id}/events` as a live server-sent
  * event stream (recorded events first, then new ones and `status` events as they happen; the stream
  * ends after the terminal status; `Last-Event-ID` resumes without repeats), and the JSON form
  * (`{data:[...]}`, newest first, `limit`, `order=asc`). The trainer is held at gates so "live" is

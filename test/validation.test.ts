@@ -1,5 +1,5 @@
 /**
- * Request validation of POST/GET /v0.5/fine-tune/jobs at the HTTP level (contract §1-2): every bad
+ * Request validation of POST/GET /v0.5/fine-tune/jobs at the HTTP level (docs/spec.md#wire-conventions, #the-v05-job-record): every bad
  * input answers with the error envelope and stores nothing (the job list is byte-identical before
  * and after, a rejected id is 404); body parsing whatever the Content-Type; client ids and
  * idempotent retries; dataset checks of the built-in text model; list semantics; the record shape.

@@ -1,5 +1,5 @@
 /**
- * Wire shapes of /v0.5/batch/jobs (archetype-api.md §6, docs/batch.md): the batch job record, its
+ * Wire shapes of /v0.5/batch/jobs (docs/spec.md#batch-jobs, docs/batch.md): the batch job record, its
  * status words, events, progress entries and outputs. Batch records use whole-second UTC timestamps
  * (`2026-04-14T10:00:00Z`), unlike fine-tune records (six fractional digits).
  */

@@ -1,5 +1,5 @@
 /**
- * v0.6 wire shapes (OpenAI-style, archetype-api.md §3.3): statuses mapped per contract §7, lists as
+ * v0.6 wire shapes (OpenAI-style, docs/spec.md#extensions-and-v06): statuses mapped as that section says, lists as
  * `{object: "list", data, has_more}`, times as Unix seconds (OpenAI's convention).
  */
 import { v06Status } from '../domain/status.js';
@@ -27,7 +27,7 @@ export function jobDtoV06(j: Job): Record<string, unknown> {
     training_files: c.training_files ?? [],
     validation_files: c.validation_files ?? [],
     hyperparameters: j.hyperparameters,
-    // Omega has no model handle: clients use the best checkpoint's ckp_ id (archetype-api.md §3.3).
+    // Omega has no model handle: clients use the best checkpoint's ckp_ id (docs/spec.md#extensions-and-v06).
     fine_tuned_model: null,
     inference_config_path: j.inference_config_path,
     error: j.error,

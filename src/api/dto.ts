@@ -1,4 +1,4 @@
-/** Records → wire shapes (v0.5 job record exactly as contract §2, events, checkpoints, metrics). */
+/** Records → wire shapes (v0.5 job record exactly as docs/spec.md#the-v05-job-record, events, checkpoints, metrics). */
 import type { Checkpoint, Job, JobEvent, JobView } from '../domain/types.js';
 import { isoMicros } from '../domain/time.js';
 

@@ -1,4 +1,4 @@
-/** Request schemas of /v0.6/fine_tuning/jobs (the Omega create body, archetype-api.md §3.2). */
+/** Request schemas of /v0.6/fine_tuning/jobs (the Omega create body, docs/spec.md#extensions-and-v06). */
 import { Type, type Static } from '@sinclair/typebox';
 
 export const FileEntryV06 = Type.Object(

@@ -3,7 +3,7 @@
  * file (sha256 and an optional tap computed on the way), never buffered whole. Invariants:
  * - a source that fails (client gone mid-body) leaves no file behind;
  * - past `maxBytes` the bytes are dropped but the source is still read to its end, because the
- *   HTTP client must be able to read the 413 after sending its whole body (contract §4);
+ *   HTTP client must be able to read the 413 after sending its whole body (docs/spec.md#files);
  * - part files of direct uploads live in `<root>/.parts/<group>/`, one file per received part, so
  *   parts can arrive concurrently and out of order without sharing a file descriptor.
  */

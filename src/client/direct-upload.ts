@@ -1,5 +1,5 @@
 /**
- * Direct (multipart) upload of a large file from disk (archetype-api.md §4.2): initiate with
+ * Direct (multipart) upload of a large file from disk (docs/spec.md#files): initiate with
  * `resume_if_started` (so re-running after a failure sends only the parts not yet checkpointed), PUT
  * each part's byte range to its signed URL (a few at a time, each streamed from disk), checkpoint the
  * part tokens as parts finish, then complete with the tokens not yet checkpointed and, when the server

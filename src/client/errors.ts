@@ -1,6 +1,6 @@
 /**
  * ApiError: what every failed call throws. It carries the HTTP status and the server's `errors[]`
- * envelope as received (contract §1); answers that are not an envelope (a proxy's HTML page, a legacy
+ * envelope as received (docs/spec.md#wire-conventions); answers that are not an envelope (a proxy's HTML page, a legacy
  * `{detail}` body) and failures to connect are turned into one synthetic entry so callers only ever
  * read `errors[0].code`. Status 0 means the server was not reached.
  */

@@ -17,7 +17,7 @@ import type { FileRef } from './types.js';
 
 export type Progress = (done: number, total: number) => void;
 
-/** The official Python client's mapping (archetype-api.md §4.3): JSON/JSONL/text as text/plain. */
+/** The official Python client's mapping (docs/spec.md#files): JSON/JSONL/text as text/plain. */
 const TYPES: Record<string, string> = {
   '.json': 'text/plain', '.jsonl': 'text/plain', '.txt': 'text/plain', '.text': 'text/plain', '.yaml': 'text/plain', '.yml': 'text/plain',
   '.csv': 'text/csv', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.mp4': 'video/mp4',

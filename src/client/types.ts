@@ -143,7 +143,7 @@ export interface FileRef {
   file_uid: string;
 }
 
-/** GET /v0.5/files/metadata[/{id}] (archetype-api.md §4.2). */
+/** GET /v0.5/files/metadata[/{id}] (docs/spec.md#files). */
 export interface FileMetadata {
   file_id: string;
   file_uid: string;
@@ -164,7 +164,7 @@ export interface FilesInfo {
   last_updated: number;
 }
 
-/** Direct (multipart) uploads, archetype-api.md §4.2. */
+/** Direct (multipart) uploads, docs/spec.md#files. */
 export interface UploadPart {
   part_number: number; // 0-based
   url: string;

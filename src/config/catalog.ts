@@ -1,5 +1,5 @@
 /**
- * The model catalog (contract §5): model id → trainer. Built-in entries are stand-ins (not
+ * The model catalog (docs/spec.md#models): model id → trainer. Built-in entries are stand-ins (not
  * Archetype's weights) and say so. Operators add or remap models in the config file under `models:`,
  * e.g. `my-llm: {trainer: external, command: ["python3", "train.py"], kind: text}`.
  */

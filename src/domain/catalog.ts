@@ -1,4 +1,4 @@
-/** A model catalog entry (contract §5): which trainer serves a model id. */
+/** A model catalog entry (docs/spec.md#models): which trainer serves a model id. */
 export interface CatalogEntry {
   /** `text-sft` and `timeseries` are built in; `external` runs `command` (any trainer-protocol speaker). */
   trainer: string;

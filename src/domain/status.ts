@@ -1,6 +1,6 @@
 /**
  * The job lifecycle: the one transition table that every status write is derived from
- * (contract §3). Store implementations turn `allowedFrom(action)` into the `WHERE status IN (...)`
+ * (docs/spec.md#lifecycle). Store implementations turn `allowedFrom(action)` into the `WHERE status IN (...)`
  * guard of a compare-and-set, so no code path can write a transition that is not in this table.
  */
 export const JOB_STATUSES = [
@@ -51,7 +51,7 @@ const move = (to: JobStatus): Outcome => ({ kind: 'move', to });
 const NOOP: Outcome = { kind: 'noop' };
 const CONFLICT: Outcome = { kind: 'conflict' };
 
-/** The contract §3 table. Missing cells mean the action is not possible from that status (409). */
+/** The transition table (docs/lifecycle.md). Missing cells mean the action is not possible from that status (409). */
 export const TRANSITIONS: Readonly<Record<JobAction, Partial<Record<JobStatus, Outcome>>>> = {
   claim: { REGISTERED: move('STARTING') },
   start_training: { STARTING: move('RUNNING') },
@@ -110,7 +110,7 @@ export function targetOf(action: JobAction, from: JobStatus): JobStatus | null {
   return o.kind === 'move' ? o.to : null;
 }
 
-/** v0.6 status words (contract §7). */
+/** v0.6 status words (docs/spec.md#extensions-and-v06). */
 export function v06Status(s: JobStatus): string {
   switch (s) {
     case 'REGISTERED':

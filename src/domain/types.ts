@@ -60,7 +60,7 @@ export interface JobError {
   message: string;
 }
 
-/** The file versions a job trains on, fixed at create (contract §4: later deletes never change them). */
+/** The file versions a job trains on, fixed at create (docs/spec.md#files: later deletes never change them). */
 export interface DatasetSnapshot {
   name: string;
   split: 'train' | 'eval';

@@ -144,7 +144,7 @@ function parseWorkerConfig(raw: unknown, withCheckpoint: boolean, bad: (m: strin
   const rPath = `${path}.reader_config`;
   if (c.reader_config !== undefined && !isObj(c.reader_config)) bad(`${rPath} must be an object`);
   const r: Obj = isObj(c.reader_config) ? c.reader_config : {};
-  // The Omega encoder takes windows of 16–1024 timesteps (archetype-api.md §5.2).
+  // The Omega encoder takes windows of 16–1024 timesteps (docs/spec.md#dataset-formats).
   const window_size = int(r, 'window_size', rPath, 16, 1024, bad);
   const step_size = int(r, 'step_size', rPath, 1, 1_000_000, bad);
   let timestamp_column: string | null = null;

@@ -1,10 +1,10 @@
 /**
- * The rules every upload path shares (contract §4, archetype-api.md §4.3): which names are safe,
+ * The rules every upload path shares (docs/spec.md#files): which names are safe,
  * which content types each path takes, where a version's bytes live, and the size-limit error.
  */
 import { FtError } from '../domain/errors.js';
 
-/** Content types POST /v0.5/files accepts (archetype-api.md §4.3); JSONL arrives as text/plain. */
+/** Content types POST /v0.5/files accepts (docs/spec.md#files); JSONL arrives as text/plain. */
 export const SIMPLE_UPLOAD_TYPES = ['image/jpeg', 'image/png', 'video/mp4', 'text/plain', 'text/csv', 'application/json'];
 
 const BY_EXTENSION: Record<string, string> = {
@@ -47,6 +47,6 @@ export function tooLarge(limit: number, what = 'file'): FtError {
 
 /**
  * Types a direct upload's initiate accepts: the simple-upload types, JSON Lines as
- * application/x-ndjson (refused by POST /files, accepted here per archetype-api.md §4.3), and opaque bytes.
+ * application/x-ndjson (refused by POST /files, accepted here per docs/spec.md#files), and opaque bytes.
  */
 export const DIRECT_UPLOAD_TYPES = [...SIMPLE_UPLOAD_TYPES, 'application/x-ndjson', 'application/octet-stream'];

@@ -1,5 +1,5 @@
 /**
- * Uploaded files (contract §4): `file_id` is the base name, every stored version gets a new
+ * Uploaded files (docs/spec.md#files): `file_id` is the base name, every stored version gets a new
  * `file_uid`, a simple or base64 upload of an existing name replaces it (last commit wins, bytes
  * never mix because each version streams to its own blob). Jobs snapshot `file_uid`s, so a replaced
  * or deleted version keeps its bytes until no non-terminal job needs them (collectGarbage).

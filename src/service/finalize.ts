@@ -1,5 +1,5 @@
 /**
- * Finalization (contract §6): the inference config YAML written from the most recent committed
+ * Finalization (docs/spec.md#outputs): the inference config YAML written from the most recent committed
  * checkpoint, then the terminal status and `inference_config_path` set in ONE guarded write. Used by
  * workers (COMPLETED / STOPPED) and by the control plane (STOPPING whose worker vanished or ran past
  * the stop grace budget).

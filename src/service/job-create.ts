@@ -68,7 +68,7 @@ export class JobCreator {
   }
 
   async create(d: JobDraft): Promise<{ job: Job; created: boolean }> {
-    // Every problem of the request comes back in one answer (contract §1): the route's, the id's,
+    // Every problem of the request comes back in one answer (docs/spec.md#wire-conventions): the route's, the id's,
     // the model's and every missing file. Dataset contents are checked only once all of those pass.
     const problems: ErrorDetail[] = [...(d.problems ?? []), ...this.productRules(d)];
     if (d.client_id !== undefined && !JOB_ID_PATTERN.test(d.client_id)) {

@@ -24,7 +24,7 @@ export type JobFamily = 'fine-tune' | 'batch';
 export const FINE_TUNE_API_VERSIONS: ApiVersion[] = ['v0.5', 'v0.6'];
 
 export interface MetricsPage {
-  /** In checkpoint steps (epochs for Omega, archetype-api.md §3.3). */
+  /** In checkpoint steps (epochs for Omega, docs/spec.md#extensions-and-v06). */
   last_checkpoint_step: number;
   metrics: Array<Record<string, number>>;
   /**

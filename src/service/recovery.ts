@@ -1,5 +1,5 @@
 /**
- * The lease reaper and stop-grace enforcer (contract §3). Each tick: attempts whose lease expired
+ * The lease reaper and stop-grace enforcer (docs/spec.md#lifecycle). Each tick: attempts whose lease expired
  * are lost → their jobs re-queued (resume from the last committed checkpoint), FAILED worker_lost
  * past the attempt budget, or, when STOPPING, finalized here as STOPPED; STOPPING jobs past the grace
  * budget are finalized here too (the worker sees a terminal status and kills its trainer). Every step

@@ -1,5 +1,5 @@
 /**
- * Direct (multipart) uploads (archetype-api.md §4.2, contract §4): initiate → PUT each part to its
+ * Direct (multipart) uploads (docs/spec.md#files, docs/files.md): initiate → PUT each part to its
  * signed URL (in any order, concurrently) → optional checkpoints → complete, or abort.
  * Invariants:
  * - a part is accepted only through a valid, unexpired signed URL, only while its upload is open,

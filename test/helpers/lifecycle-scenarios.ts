@@ -1,5 +1,5 @@
 /**
- * The contract §3 lifecycle scenarios at the HTTP level, with real trainer processes held at gates so
+ * The lifecycle scenarios (docs/spec.md#lifecycle) at the HTTP level, with real trainer processes held at gates so
  * every race is deterministic: happy path, stop and cancel from every status, repeated and concurrent
  * calls, failures. Shared by the in-process worker (test/lifecycle.test.ts) and remote `ftnode worker`
  * processes (test/lifecycle-remote.test.ts): the same scenarios must pass on both.

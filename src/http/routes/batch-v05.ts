@@ -1,5 +1,5 @@
 /**
- * /v0.5/batch/jobs (archetype-api.md §6, docs/batch.md): create, list, get, cancel, delete, events,
+ * /v0.5/batch/jobs (docs/spec.md#batch-jobs, docs/batch.md): create, list, get, cancel, delete, events,
  * progress, outputs and the output files themselves. Lists use the batch family's pagination
  * (`offset`, `limit`, default 100, -1 = all) and answer `{total, offset, limit, <items>}`.
  * The presigned output GET (`/v0.5/signed/batch/outputs/…`) takes no key (route option

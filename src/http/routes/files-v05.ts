@@ -3,7 +3,7 @@
  * download (streamed, HTTP Range) and delete; the direct-upload routes are in uploads-v05.ts.
  * Uploads stream straight to the blob store. On every failure the rest of the request body is read
  * before the answer goes out, so a client that sends its whole body before reading (the official
- * Python client) gets the 413/400 instead of a connection reset (contract §4).
+ * Python client) gets the 413/400 instead of a connection reset (docs/spec.md#files).
  * Routes taking a file_id use a wildcard: names may be up to 255 bytes, past the router's 100-character
  * parameter limit.
  */

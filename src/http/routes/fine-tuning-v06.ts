@@ -1,5 +1,5 @@
 /**
- * /v0.6/fine_tuning/jobs (archetype-api.md §3, contract §7): create (Omega body), list, get, cancel,
+ * /v0.6/fine_tuning/jobs (docs/spec.md#extensions-and-v06): create (Omega body), list, get, cancel,
  * stop (extension), events (newest first) and checkpoints. The same jobs are visible and stoppable
  * through /v0.5/fine-tune/jobs.
  */

@@ -1,6 +1,6 @@
 /**
  * /v0.5/fine-tune/jobs: create, list, get, stop, cancel, delete, metrics, events (JSON or live SSE),
- * checkpoints (+ download), inference config and predict (extensions per contract §7).
+ * checkpoints (+ download), inference config and predict (extensions: docs/spec.md#extensions-and-v06).
  */
 import type { FastifyInstance } from 'fastify';
 import { checkpointDto, eventDto, jobDto } from '../../api/dto.js';

@@ -3,7 +3,7 @@
  * predict path of the fine-tune API: model.ts predictProba):
  *  - with a checkpoint: the checkpoint itself (its trained head, or its knn vectors and settings);
  *    window size, data columns and timestamp column come from its metadata and override the
- *    request (archetype-api.md §6, ambiguity A6); each overridden field is reported;
+ *    request (docs/spec.md#batch-jobs); each overridden field is reported;
  *  - without: a few-shot knn built like the omega knn trainer builds one (train-knn.ts) from the
  *    `worker.n_shots` files: channel statistics, a MiniRocket encoder fitted on their windows
  *    (seeded), standardized embeddings, one class per file from metadata.class.

@@ -175,7 +175,7 @@ export function readDatasetText(file_id: string, fileName: string, text: string,
   return { examples, problems: problems.slice(0, limit) };
 }
 
-/** The file_id is the uploaded name (contract §4), so its extension is the better hint than the blob path. */
+/** The file_id is the uploaded name (docs/spec.md#files), so its extension is the better hint than the blob path. */
 function fileNameFor(file: DatasetFileRef): string {
   return /\.[A-Za-z0-9]+$/.test(file.file_id) ? file.file_id : basename(file.path);
 }

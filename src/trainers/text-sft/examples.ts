@@ -1,5 +1,5 @@
 /**
- * The shape of one Newton SFT labeled example (archetype-api.md §5.1) and what the trainer makes of it:
+ * The shape of one Newton SFT labeled example (docs/spec.md#dataset-formats) and what the trainer makes of it:
  *   { lens_parameters?: { instruction?: string },
  *     inputs:  [{ type: "data.text", event_data: { contents: string } }, ...],   (non-empty)
  *     outputs: [{ type: "data.text", event_data: { contents: string } }, ...] }  (>= 1 data.text event)

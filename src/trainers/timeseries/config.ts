@@ -1,5 +1,5 @@
 /**
- * The time-series trainer's view of a job config (the v0.6 Omega create body, archetype-api.md §3.2):
+ * The time-series trainer's view of a job config (the v0.6 Omega create body, docs/spec.md#extensions-and-v06):
  * parses `method.{type, head|knn}.{hyperparameters, reader}` into TsConfig with defaults resolved,
  * and reports every problem at once (file_id '(config)', column = the field path).
  * Archetype only documents batch_size / n_epochs (head) and the knn fields; the extra keys accepted
@@ -9,7 +9,7 @@
 import type { DatasetProblem } from '../builtin.js';
 
 export const CONFIG_FILE_ID = '(config)';
-/** The Omega encoder accepts windows of 16–1024 timesteps (archetype-api.md §5.2). */
+/** The Omega encoder accepts windows of 16–1024 timesteps (docs/spec.md#dataset-formats). */
 export const MIN_WINDOW = 16;
 export const MAX_WINDOW = 1024;
 
@@ -178,7 +178,7 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
   };
   const knn: KnnSettings = {
     batchSize: type === 'knn' ? c.int(hp, 'batch_size', hpPath, 1, 65_536) : null,
-    // The batch API refuses n_neighbors < 3 (archetype-api.md §6); keep the same floor.
+    // The batch API refuses n_neighbors < 3 (docs/spec.md#batch-jobs); keep the same floor.
     nNeighbors: (type === 'knn' ? c.int(hp, 'n_neighbors', hpPath, 3, 1000) : null) ?? KNN_DEFAULTS.nNeighbors,
     metric: type === 'knn' ? c.oneOf(hp, 'metric', hpPath, ['cosine', 'euclidean'] as const, KNN_DEFAULTS.metric) : KNN_DEFAULTS.metric,
     weights: type === 'knn' ? c.oneOf(hp, 'weights', hpPath, ['uniform', 'distance'] as const, KNN_DEFAULTS.weights) : KNN_DEFAULTS.weights,

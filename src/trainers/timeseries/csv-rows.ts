@@ -1,5 +1,5 @@
 /**
- * CSV rows of the Omega time-series format (archetype-api.md §5.2), one line at a time: the header
+ * CSV rows of the Omega time-series format (docs/spec.md#dataset-formats), one line at a time: the header
  * (line 1) fixes the data columns, each non-blank line after it becomes a row of numbers (NaN for a
  * missing value) and a timestamp string. Errors are InvalidDatasetErrors naming the file, the 1-based
  * line (the header is line 1) and the column. `scanCsvFile` streams a file through it

@@ -1,5 +1,5 @@
 /**
- * Hyperparameters chosen from the dataset size when the request does not set them (contract §3:
+ * Hyperparameters chosen from the dataset size when the request does not set them (docs/spec.md#lifecycle:
  * chosen values are reported in a `hyperparameters` message). Pure functions; numbers explained.
  */
 

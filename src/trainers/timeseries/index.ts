@@ -1,5 +1,5 @@
 /**
- * The built-in time-series trainer (model `omega`, contract §5): a frozen MiniRocket encoder
+ * The built-in time-series trainer (model `omega`, docs/spec.md#models): a frozen MiniRocket encoder
  * (ftnode's stand-in for Archetype's Omega encoder) with a trained `head` or a `knn` classifier.
  * docs/trainers/timeseries.md describes the reader rules, methods, checkpoint format and figures.
  */

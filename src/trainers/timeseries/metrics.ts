@@ -2,7 +2,7 @@
  * Evaluation metrics computed from predictions: macro-F1 (the number Archetype reports and the
  * checkpoint rule uses), accuracy, and cross-entropy loss from class probabilities.
  * Macro-F1 follows scikit-learn's default: the mean F1 over classes present in y_true or y_pred,
- * so a binary classifier that always answers one class scores 0.333 (archetype-api.md §5.2).
+ * so a binary classifier that always answers one class scores 0.333 (docs/spec.md#dataset-formats).
  */
 
 export function macroF1(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, nClasses: number): number {

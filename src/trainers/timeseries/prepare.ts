@@ -7,7 +7,8 @@
 import { InvalidConfigError, InvalidDatasetError, type TrainContext } from '../builtin.js';
 import { parseConfig, type TsConfig } from './config.js';
 import { loadData, windowLabels, type LoadedData } from './data.js';
-import { ENCODE_BATCH, embedWindows, fitEncoderRocket, fitFeatureStats, standardize, transformWindows, type BatchHook, type EncoderParams, type FeatureStats } from './encoder.js';
+import { ENCODE_BATCH, embedWindows, fitEncoderRocket, fitFeatureStats, standardize, type BatchHook, type EncoderParams, type FeatureStats } from './encoder.js';
+import { transformWindowsOnCores } from './embed-pool.js';
 import { loadModel, type TsModel } from './model.js';
 import { getKernels } from './numeric.js';
 import { applyChannelStats, fitChannelStats, identity, WindowSet, type ChannelStats } from './windows.js';
@@ -68,7 +69,8 @@ export async function prepare(ctx: TrainContext, onReady: (p: { nTrain: number; 
     encoder = resumed.encoder;
     xTrain = await embedWindows(trainWs, all, encoder, hook, batch);
   } else {
-    xTrain = await transformWindows(trainWs, all, { instanceNorm, rocket, features: null }, hook, batch);
+    // On every core (embed-pool.ts): the same features as transformWindows, bit for bit.
+    xTrain = await transformWindowsOnCores(trainWs, all, { instanceNorm, rocket, features: null }, hook, batch);
     if (!xTrain) return null;
     const features = fitFeatureStats(xTrain, trainWs.count, rocket.nFeatures);
     standardize(xTrain, trainWs.count, features);

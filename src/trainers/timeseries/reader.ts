@@ -1,5 +1,5 @@
 /**
- * CSV → Series: the Omega time-series dataset format (archetype-api.md §5.2).
+ * CSV → Series: the Omega time-series dataset format (docs/spec.md#dataset-formats).
  * - A header row; the timestamp column (default `timestamp`) is kept as an opaque string, never
  *   parsed ("28/12/2015 10:29:14 AM" must work). A file without it gets row numbers as timestamps.
  * - Data columns: `data_columns` when given, else every column except the timestamp, in header order.

@@ -2,13 +2,13 @@
  * The `head` method's training loop: shuffled seeded mini-batches (the order of epoch e depends only
  * on (seed, e), so a resumed run repeats an uninterrupted one), AdamW, an evaluation on the
  * validation files after every epoch, a checkpoint `step_<epoch>` each time validation macro-F1
- * improves (the highest step is the best, archetype-api.md §3.3), early stopping after `patience`
+ * improves (the highest step is the best, docs/spec.md#extensions-and-v06), early stopping after `patience`
  * epochs without improvement.
  * Stop: checked before every mini-batch; once set no step starts; an evaluation in progress runs to
  * its end (and checkpoints if it improved); then the loop returns `stopped`.
  * Step units: progress, metrics, eval_start and eval_end `step` count AdamW steps (one axis for every
  * curve: the evaluation after epoch e is at step e × steps-per-epoch, with `epoch` as a field of its
- * metrics); checkpoint and done `step` count epochs (`step_<epoch>`, archetype-api.md §3.3).
+ * metrics); checkpoint and done `step` count epochs (`step_<epoch>`, docs/spec.md#extensions-and-v06).
  */
 import type { TrainContext } from '../builtin.js';
 import { chooseHeadSchedule } from './hparams.js';
