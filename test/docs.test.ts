@@ -1,6 +1,7 @@
 /** The documentation says what the code does: the transition table, the error catalogue and the settings. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { HTTP_STATUS } from '../src/api/http-status.js';
@@ -19,6 +20,47 @@ test('docs/lifecycle.md embeds the transition table generated from src/domain/st
 test('docs/errors.md lists every code of the error catalogue with its HTTP status', () => {
   const text = doc('errors.md');
   for (const code of Object.keys(ERROR_CATALOGUE) as Array<keyof typeof ERROR_CATALOGUE>) assert.ok(text.includes(`| \`${code}\` | ${HTTP_STATUS[code]} |`), `missing ${code}`);
+});
+
+/** Every file of the repository's own text under these roots (sources, tests, benches, scripts, docs). */
+function texts(roots: string[]): Array<{ path: string; text: string }> {
+  const out: Array<{ path: string; text: string }> = [];
+  const walk = (rel: string): void => {
+    const abs = fileURLToPath(new URL(`../../${rel}`, import.meta.url));
+    if (statSync(abs).isDirectory()) {
+      for (const name of readdirSync(abs)) if (name !== 'node_modules' && !name.startsWith('.')) walk(`${rel}/${name}`);
+    } else if (/\.(ts|mjs|cjs|md)$/.test(rel)) out.push({ path: rel, text: readFileSync(abs, 'utf8') });
+  };
+  for (const r of roots) walk(r);
+  return out;
+}
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as '-'. */
+const slug = (heading: string): string => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+
+test('the repository reads alone: no comment or page cites a document outside it, and every cited docs anchor exists', () => {
+  const files = [...texts(['src', 'test', 'bench', 'scripts', 'docs', 'web/src']), { path: 'README.md', text: readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8') }];
+  const outside = /contract §|archetype-api|DESIGN\.md|shared\/(spec|notes)|datasets\/swat\/README/;
+  const self = 'test/docs.test.ts'; // this file names the patterns
+  assert.deepEqual(files.filter((f) => f.path !== self && outside.test(f.text)).map((f) => `${f.path}: ${outside.exec(f.text)![0]}`), []);
+  const anchors = new Map<string, Set<string>>();
+  const anchorsOf = (page: string): Set<string> => {
+    if (!anchors.has(page)) anchors.set(page, new Set([...doc(page).matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!))));
+    return anchors.get(page)!;
+  };
+  const broken: string[] = [];
+  let cited = 0;
+  for (const f of files) {
+    const dir = f.path.startsWith('docs/') ? f.path.slice(5).replace(/[^/]*$/, '') : '';
+    const refs = [...f.text.matchAll(/docs\/([\w/-]+\.md)#([\w-]+)/g)].map((m) => [m[1]!, m[2]!]);
+    if (f.path.startsWith('docs/')) for (const m of f.text.matchAll(/\]\(([\w./-]+\.md)#([\w-]+)\)/g)) refs.push([join(dir, m[1]!).replace(/\\/g, '/'), m[2]!]);
+    for (const [page, anchor] of refs) {
+      cited++;
+      if (!anchorsOf(page!).has(anchor!)) broken.push(`${f.path} → ${page}#${anchor}`);
+    }
+  }
+  assert.ok(cited > 40, `only ${cited} anchors found: the scan is broken`);
+  assert.deepEqual(broken, []);
 });
 
 test('docs/configuration.md documents every FTNODE_ variable the config reads', () => {
