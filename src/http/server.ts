@@ -1,7 +1,9 @@
 /**
  * The HTTP server: Fastify with body parsing that accepts JSON whatever the Content-Type says (the
  * official client sends none), multipart uploads, authentication per matched route (auth.ts), the
- * error envelope, the OpenAPI document and the route modules per API family.
+ * error envelope (errors.ts) and the OpenAPI document. It registers the meta, v0.5 jobs and files,
+ * v0.6 and dashboard routes; the batch, worker-API and /metrics routes are added by the composition
+ * root through HttpDeps.extraRoutes (deps.ts).
  */
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';

@@ -1,6 +1,9 @@
 /**
- * Time source for the whole service. Nothing below src/app reads Date.now() directly: leases,
- * grace budgets and timestamps all come from a Clock, so tests move time instead of sleeping.
+ * Time source for the service: leases, grace budgets, record timestamps, signed-URL expiry and
+ * migrations all come from a Clock, so tests move time instead of sleeping. Date.now() is read directly
+ * only where the other side is the wall clock itself or no decision rides on it: src/blobs/ (scratch
+ * names, and sweeps that compare file mtimes or object-store times) and the CLI and client, which
+ * run in the user's process.
  */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */

@@ -1,8 +1,10 @@
 /**
  * The Store interface: one method per use-case, each atomic (one transaction). SQLite and PostgreSQL
- * implement it; the conformance suite (test/store-conformance.test.ts) runs against both.
- * Every status write is a compare-and-set whose guard comes from domain/status.ts; every write on
- * behalf of an attempt carries its fencing token and is refused once that token has lost its lease.
+ * implement it. test/store-conformance.test.ts runs the same checks on both (most methods); uploads
+ * and worker tokens have their own per-backend tests (store-postgres, worker-tokens, files-direct).
+ * Every status write is a compare-and-set on the status it read (`WHERE status = <read>`), made only
+ * when domain/status.ts allows the action from that status; every write on behalf of an attempt
+ * carries its fencing token and is refused once that token has lost its lease.
  */
 import { FtError } from '../domain/errors.js';
 import type { JobAction, JobStatus } from '../domain/status.js';
