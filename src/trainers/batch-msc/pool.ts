@@ -2,8 +2,8 @@
  * A pool of classification threads for one model: the Predictor of classifyFile when a file's
  * batches are spread over the machine's cores (run.ts). Each thread holds its own copy of the model
  * (a 39k-window int8 knn is 40 MB; a head 8 MB) and its own wasm kernels; a batch goes to an idle
- * thread, at most one per thread at a time, so `depth` = threads batches are in flight while the main
- * thread reads and windows the CSV. Outputs are identical to the main thread's: the same predictProba
+ * thread, at most one per thread at a time; `depth` = threads + 1 batches are in flight (one queued)
+ * while the main thread reads and windows the CSV. Outputs are identical to the main thread's: the same predictProba
  * runs on the same floats, and classifyFile writes the batches in order.
  */
 import { Worker } from 'node:worker_threads';
@@ -24,7 +24,8 @@ export class ThreadPool implements Predictor {
   readonly ready: Promise<void>;
 
   constructor(model: ModelSource, threads: number) {
-    this.depth = threads;
+    // One batch more than threads: one waits queued while the main thread parses and writes, so no thread idles.
+    this.depth = threads + 1;
     this.workers = Array.from({ length: threads }, () => new Worker(new URL('./pool-thread.js', import.meta.url), { workerData: { model } }));
     this.ready = Promise.all(this.workers.map((w) => new Promise<void>((resolve, reject) => {
       w.on('message', (m: FromPoolThread) => {

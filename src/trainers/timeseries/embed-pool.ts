@@ -17,7 +17,14 @@ const MIN_BATCHES = 8;
 /** Threads at most (each holds a wasm instance and one batch: ≈ 10 MB at 9,996 features). */
 const MAX_THREADS = 8;
 
-export async function transformWindowsOnCores(ws: WindowSet, idx: ArrayLike<number>, enc: EncoderParams, hook?: BatchHook, batch = ENCODE_BATCH, threads = Math.min(MAX_THREADS, availableParallelism())): Promise<Float32Array | null> {
+let defaultThreads = Math.min(MAX_THREADS, availableParallelism());
+
+/** Threads used when the caller names none (benchmarks compare 1 with 2 in one process). */
+export function setEmbedThreads(n: number): void {
+  defaultThreads = Math.max(1, Math.floor(n));
+}
+
+export async function transformWindowsOnCores(ws: WindowSet, idx: ArrayLike<number>, enc: EncoderParams, hook?: BatchHook, batch = ENCODE_BATCH, threads = defaultThreads): Promise<Float32Array | null> {
   const n = idx.length;
   if (threads < 2 || n < MIN_BATCHES * batch) return transformWindows(ws, idx, enc, hook, batch);
   const F = enc.rocket.nFeatures;
