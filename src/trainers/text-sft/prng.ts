@@ -1,21 +1,13 @@
 /**
- * Seeded randomness for the text-sft trainer: mulberry32 (32-bit state, period 2^32, plenty for
- * shuffling a few thousand indices) and the per-epoch shuffles derived from it. Everything random in
+ * Seeded randomness for the text-sft trainer: the per-epoch shuffles, drawn from src/lib/prng.ts's
+ * mulberry32 (32-bit state, period 2^32, plenty for shuffling a few million indices). Everything random in
  * training comes from here, so a (seed, epoch) pair always gives the same order; that is what lets
  * resume skip consumed batches deterministically.
  */
 
-import { mulberry32 } from '../../lib/prng.js';
+import { mixSeed, mulberry32 } from '../../lib/prng.js';
 
-export { mulberry32 };
-
-/** Mixes a seed with a stream number (epoch, purpose) into a well-spread 32-bit seed (murmur3 fmix32). */
-export function mixSeed(seed: number, stream: number): number {
-  let h = (seed ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
+export { mixSeed, mulberry32 };
 
 /** A Fisher-Yates permutation of 0..n-1 drawn from `seed`. */
 export function permutation(n: number, seed: number): Uint32Array {

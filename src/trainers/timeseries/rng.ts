@@ -1,51 +1,11 @@
 /**
- * Seeded pseudo-random numbers for the time-series trainer: every random choice (rocket sample,
- * weight init, mini-batch order) comes from here so a run is reproducible from `spec.seed`.
- * mulberry32: 32-bit state, period 2^32, good enough for shuffles and inits (not for crypto).
+ * Seeded randomness for the time-series trainer: every random choice (rocket sample, weight init,
+ * mini-batch order) comes from a stream of `spec.seed` here, so a run is reproducible. The generator
+ * is src/lib/prng.ts's Rng (mulberry32 on mixSeed(seed, stream)); this file names the streams.
  */
+import { Rng } from '../../lib/prng.js';
 
-export class Rng {
-  private state: number;
-
-  constructor(seed: number, stream = 0) {
-    // Mix seed and stream through splitmix-style constants so nearby seeds give unrelated streams.
-    let s = (Math.trunc(seed) ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0;
-    s = Math.imul(s ^ (s >>> 16), 0x85ebca6b) >>> 0;
-    s = Math.imul(s ^ (s >>> 13), 0xc2b2ae35) >>> 0;
-    this.state = (s ^ (s >>> 16)) >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  /** Standard normal (Box–Muller). */
-  normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-
-  /** In-place Fisher–Yates shuffle. */
-  shuffle<T extends { length: number; [i: number]: number }>(a: T): T {
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      const t = a[i]!;
-      a[i] = a[j]!;
-      a[j] = t;
-    }
-    return a;
-  }
-}
+export { Rng };
 
 /** Stream ids, so that e.g. the epoch-3 shuffle does not depend on how many inits came before. */
 export const STREAM = { rocketSample: 1, rocketFit: 2, init: 3, shuffle: 100 } as const;
