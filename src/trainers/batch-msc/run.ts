@@ -52,7 +52,7 @@ export async function runBatch(ctx: TrainContext): Promise<{ reason: 'completed'
   }
   const threads = Math.min(s.parallelism, tasks.length, availableParallelism());
   const poolSize = threads > 1 || tasks.length === 0 ? 1 : Math.min(MAX_POOL_THREADS, availableParallelism());
-  log(`batch-msc pid ${process.pid}: ${tasks.length} input files to classify, window ${L}, step ${clf.step}, batch ${s.batchSize}, parallelism ${s.parallelism} (${threads > 1 ? `${threads} threads, one file each` : poolSize > 1 ? `one file at a time over ${poolSize} threads` : 'main thread'})`);
+  log(`batch-msc pid ${process.pid}: ${tasks.length} input files to classify, window ${L}, step ${clf.step}, batch ${s.batchSize}, parallelism ${s.parallelism} (${threads > 1 ? `${threads} threads` : poolSize > 1 ? `one file at a time over ${poolSize} threads` : 'main thread'})`);
   const tracker = new Tracker(ctx, tasks);
   const finish = (t: Task, r: ClassifyResult): void => {
     tracker.fileDone(t.index, r.windows);
