@@ -156,6 +156,6 @@ function modelMapping(req: BatchRequest, withCheckpoint: boolean): NewEvent | nu
   const paths = Object.entries(c).flatMap(([k, v]) => (k === 'base_model_path' ? [v] : typeof v === 'object' && v !== null && 'base_model_path' in v ? [(v as Record<string, unknown>).base_model_path] : []));
   if (c.model_type === undefined && paths.length === 0) return null;
   const named = [c.model_type !== undefined ? `model_type ${JSON.stringify(c.model_type)}` : '', ...paths.map((p) => `base_model_path ${JSON.stringify(p)}`)].filter(Boolean).join(', ');
-  const serves = withCheckpoint ? "the checkpoint's own encoder (ftnode's built-in stand-in encoder, fitted when it was trained)" : "ftnode's built-in stand-in encoder (MiniRocket features, fitted on the n_shots windows)";
+  const serves = withCheckpoint ? "the checkpoint's own encoder (ftnode's built-in stand-in encoder, fitted when it was trained)" : "ftnode's built-in few-shot classifier (window statistics of the n_shots windows, class-scaled nearest neighbours)";
   return { level: 'warn', type: 'model_mapped', message: `${named}: not a model ftnode has; ${serves} is used instead`, data: { model_type: c.model_type ?? null, base_model_paths: paths } };
 }

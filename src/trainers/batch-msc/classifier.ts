@@ -4,20 +4,20 @@
  *  - with a checkpoint: the checkpoint itself (its trained head, or its knn vectors and settings);
  *    window size, data columns and timestamp column come from its metadata and override the
  *    request (docs/spec.md#batch-jobs); each overridden field is reported;
- *  - without: a few-shot knn built like the omega knn trainer builds one (train-knn.ts) from the
- *    `worker.n_shots` files: channel statistics, a MiniRocket encoder fitted on their windows
- *    (seeded), standardized embeddings, one class per file from metadata.class.
+ *  - without: the few-shot classifier of timeseries/few-shot.ts fitted on the `worker.n_shots`
+ *    files (window statistics, class-scaled nearest neighbours with the request's n_neighbors and
+ *    metric), one class per file from metadata.class.
  */
 import { InvalidDatasetError } from '../builtin.js';
 import type { TrainerDataset } from '../protocol.js';
 import { READER_DEFAULTS } from '../timeseries/config.js';
 import { windowLabels } from '../timeseries/data.js';
-import { fitEncoderRocket, fitFeatureStats, standardize, transformWindows, type BatchHook } from '../timeseries/encoder.js';
-import { buildKnn } from '../timeseries/knn.js';
+import type { BatchHook } from '../timeseries/encoder.js';
+import { fitFewShot } from '../timeseries/few-shot.js';
 import { loadModel, type TsModel } from '../timeseries/model.js';
-import { getKernels } from '../timeseries/numeric.js';
+import { getKernels, type RocketParams } from '../timeseries/numeric.js';
 import { readSeriesFile, type Series } from '../timeseries/reader.js';
-import { applyChannelStats, fitChannelStats, identity, WindowSet } from '../timeseries/windows.js';
+import { WindowSet } from '../timeseries/windows.js';
 import type { BatchSettings } from './settings.js';
 
 export interface Classifier {
@@ -59,20 +59,26 @@ export async function fewShotClassifier(nShots: TrainerDataset['files'], s: Batc
     one.label = f.label;
     series.push(one);
   }
-  const channelStats = fitChannelStats(series);
-  for (const one of series) applyChannelStats(one, channelStats);
+  // The files' own units: no per-channel scaling (the few-shot features are standardised after
+  // the window statistics, from the reference windows; scaling channels nearly constant in the
+  // references first blew them up 100× and scored 0.33 on SWaT, docs/benchmarks-swat.md).
+  const C = columns!.length;
+  const channelStats = { mean: new Float32Array(C), std: new Float32Array(C).fill(1) };
   const ws = new WindowSet(series, windowSize, step);
   const y = windowLabels(ws.seriesOf(), series.map((one) => labels.indexOf(one.label!)));
-  const rocket = fitEncoderRocket(ws, s.seed, true, s.numFeatures);
-  const x = await transformWindows(ws, identity(ws.count), { instanceNorm: true, rocket, features: null }, hook, s.batchSize);
-  if (!x) throw new Error('embedding aborted');
-  const features = fitFeatureStats(x, ws.count, rocket.nFeatures);
-  standardize(x, ws.count, features);
-  const knn = buildKnn(s.knn, x, ws.count, rocket.nFeatures, y, labels.length);
+  if (hook && (await hook(0, ws.count))) throw new Error('few-shot fit aborted');
+  const fewShot = fitFewShot(ws, y, labels.length, s.knn);
   const model: TsModel = {
     method: 'knn', labels, reader: { windowSize, stepSize: step, dataColumns: columns!, timestampColumn }, channelStats,
-    encoder: { instanceNorm: true, rocket, features }, knn, epoch: 0, seed: s.seed, metrics: {}, kernels: getKernels().name,
+    encoder: { instanceNorm: false, rocket: emptyRocket(C, windowSize), features: { mean: new Float32Array(0), std: new Float32Array(0) } },
+    fewShot, epoch: 0, seed: s.seed, metrics: {}, kernels: getKernels().name,
   };
-  const notes = [`classifier: few-shot knn (n_neighbors ${s.knn.nNeighbors}, ${s.knn.metric}, ${s.knn.weights}) over ${ws.count} windows of ${nShots.length} n_shots files, ${labels.length} classes (${labels.join(', ')}), ${rocket.nFeatures} features, window ${windowSize}, step ${step}, ${columns!.length} columns`];
+  const notes = [`classifier: few-shot knn (n_neighbors ${s.knn.nNeighbors}, ${s.knn.metric}, ${s.knn.weights}), class-scaled (each class's k-th neighbour distance over its own median; weights and normalize_embeddings do not apply) over ${ws.count} windows of ${nShots.length} n_shots files, ${labels.length} classes (${labels.join(', ')}), ${3 * C} window statistics (mean, log std, log mean |diff| per column), window ${windowSize}, step ${step}, ${C} columns`];
   return { model, step, notes, path: null };
+}
+
+/** The few-shot model has no MiniRocket encoder: an empty one keeps TsModel's shape (never applied). */
+function emptyRocket(nChannels: number, windowLen: number): RocketParams {
+  const none = new Int32Array(0);
+  return { nChannels, windowLen, kernelIndex: none, dilation: none, padding: none, channelOffsets: none, channelIndices: none, biasOffsets: none, biases: new Float32Array(0), nFeatures: 0 };
 }

@@ -13,11 +13,15 @@
  * checkpoints since then: 39k × 1,008 values are 39 MB instead of 157 MB). A head checkpoint is still
  * written as version 1, byte for byte as before; both versions load; any other version is refused
  * with a message naming it.
+ * A batch job's few-shot model (few-shot.ts) adds `few_shot {settings, n_channels, window_len,
+ * n_classes, n}` and few_shot_* tensors; it is only ever serialized to reach batch threads (never a
+ * job's checkpoint), its encoder is an empty MiniRocket and its channel stats are the identity.
  */
 import { readFile } from 'node:fs/promises';
 import type { HeadSettings, KnnSettings } from './config.js';
 import { decodeContainer, encodeContainer, type Tensor } from './checkpoint.js';
 import { embedWindows, type EncoderParams, type FeatureStats } from './encoder.js';
+import { fewShotFromMeta, fewShotMeta, fewShotProba, type FewShotModel } from './few-shot.js';
 import { headProbaBatched, type HeadModel } from './head.js';
 import { knnProba, type KnnModel } from './knn.js';
 import { int8RefsFromCodes, type RocketParams } from './numeric.js';
@@ -44,6 +48,8 @@ export interface TsModel {
   encoder: EncoderParams & { features: FeatureStats };
   head?: { model: HeadModel; settings: HeadSettings };
   knn?: KnnModel;
+  /** A batch job's few-shot classifier (few-shot.ts; never a job's checkpoint: sent to batch threads only). */
+  fewShot?: FewShotModel;
   epoch: number;
   seed: number;
   metrics: Record<string, number>;
@@ -79,6 +85,7 @@ export function serializeModel(m: TsModel): Buffer {
     } else if (m.knn.embeddings) t.knn_embeddings = m.knn.embeddings;
     t.knn_labels = m.knn.labels;
   }
+  if (m.fewShot) meta.few_shot = fewShotMeta(m.fewShot, t);
   return encodeContainer(meta, t);
 }
 
@@ -134,6 +141,7 @@ export function deserializeModel(buf: Buffer): TsModel {
       model.knn = { ...base, embeddings: null, q8: int8RefsFromCodes(codes, base.n, base.dim, f32('knn_scales')) };
     } else model.knn = { ...base, embeddings: f32('knn_embeddings') };
   }
+  if (m.few_shot) model.fewShot = fewShotFromMeta(m.few_shot, tensors);
   return model;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -144,6 +152,7 @@ export async function loadModel(path: string): Promise<TsModel> {
 
 /** Class probabilities [n, K] for windows idx of ws (already channel-normalised with the model's stats). */
 export async function predictProba(m: TsModel, ws: WindowSet, idx: ArrayLike<number>, yieldHook?: () => Promise<boolean>): Promise<Float32Array> {
+  if (m.fewShot) return fewShotProba(m.fewShot, ws, idx);
   const hook = yieldHook ? async () => yieldHook() : undefined;
   const x = await embedWindows(ws, idx, m.encoder, hook);
   if (!x) throw new Error('embedding aborted');
