@@ -10,7 +10,8 @@ import { systemClock } from '../lib/clock.js';
 import { AuthService } from '../service/auth-service.js';
 import { WorkerTokenService } from '../service/worker-tokens.js';
 import type { Store } from '../store/store.js';
-import { appConfig, openStore } from './app.js';
+import { collectOrphans, type GcReport } from '../service/blob-gc.js';
+import { appConfig, openBlobStore, openStore } from './app.js';
 
 export type { ConfigOverrides };
 
@@ -50,4 +51,9 @@ export function listWorkerTokens(overrides: ConfigOverrides): Promise<WorkerToke
 /** Revokes a worker token; false when there is no active token with that id. */
 export function revokeWorkerToken(overrides: ConfigOverrides, id: string): Promise<boolean> {
   return withStore(overrides, (store) => new WorkerTokenService(store, systemClock).revoke(id));
+}
+
+/** `ftnode gc`: the blob store's objects that no record names, older than `minAgeMs` (service/blob-gc.ts); deleted unless dryRun. */
+export function collectOrphanBlobs(overrides: ConfigOverrides, o: { dryRun: boolean; minAgeMs: number }): Promise<GcReport> {
+  return withStore(overrides, (store) => collectOrphans(store, openBlobStore(appConfig(overrides)), o));
 }

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { LocalDiskBlobStore } from '../blobs/local-disk.js';
 import { S3BlobStore } from '../blobs/s3.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { isTerminal, JOB_STATUSES } from '../domain/status.js';
@@ -93,14 +94,19 @@ export async function openStore(config: Readonly<Config>, clock: Clock = systemC
   return store;
 }
 
+/** The configured blob store: an S3-compatible bucket when blobUrl is set, else local disk. */
+export function openBlobStore(config: Readonly<Config>): BlobStore {
+  return config.blobUrl
+    ? new S3BlobStore({ url: config.blobUrl, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3PathStyle, cacheDir: config.blobCacheDir })
+    : new LocalDiskBlobStore(config.artifactsDir);
+}
+
 export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger === undefined ? pino({ level: config.logLevel }) : opts.logger;
   secureDataDir(config);
   const store = await openStore(config, clock, logger);
-  const blobs = config.blobUrl
-    ? new S3BlobStore({ url: config.blobUrl, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3PathStyle, cacheDir: config.blobCacheDir })
-    : new LocalDiskBlobStore(config.artifactsDir);
+  const blobs = openBlobStore(config);
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
   const auth = new AuthService(store, clock);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { createApiKey, listApiKeys, revokeApiKey, type ConfigOverrides } from '../app/admin.js';
+import { collectOrphanBlobs, createApiKey, listApiKeys, revokeApiKey, type ConfigOverrides } from '../app/admin.js';
 import { appConfig, startApp } from '../app/app.js';
 import { commanderErrorLine, CommanderError, oneLineErrors, registerRemoteCommands } from './commands/index.js';
 import { errorLine } from './remote/context.js';
@@ -89,6 +89,17 @@ common(keys.command('revoke').description('revoke a key by id'))
       process.stderr.write(`error key_not_found: no active key '${id}' in org '${o.org}'\n`);
       process.exitCode = 1;
     }
+  });
+
+common(program.command('gc').description('show (--dry-run) or delete stored objects that no record names (crash leftovers), on local disk or S3'))
+  .option('--dry-run', 'list the orphans, delete nothing')
+  .option('--min-age-minutes <n>', 'only objects last written at least this long ago (default 60: a commit in flight is younger)', intArg(0), 60)
+  .option('--json', 'print JSON')
+  .action(async (o: Record<string, string | number | boolean | undefined>) => {
+    const r = await collectOrphanBlobs(overrides(o as Record<string, string | undefined>), { dryRun: o.dryRun === true, minAgeMs: Number(o.minAgeMinutes) * 60_000 });
+    if (o.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+    for (const x of r.orphans) process.stdout.write(`${x.key}\t${x.why}\n`);
+    process.stdout.write(o.dryRun ? `${r.orphans.length} orphan(s); nothing deleted (--dry-run)\n` : `${r.deleted} orphan(s) deleted, ${r.temp_removed} temporary object(s) removed\n`);
   });
 
 registerRemoteCommands(program);
