@@ -14,7 +14,7 @@
  * `--threads 1,2` adds two-thread runs (on a loaded 2-core machine they took > 5 min: OpenMP threads spin).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerMessage, TrainerSpec } from '../src/trainers/protocol.js';
@@ -30,8 +30,10 @@ const SIZES = [
   { name: 'd128 L4', args: ['--d-model', '128', '--layers', '4', '--heads', '4'] },
 ];
 
+const temps: string[] = [];
 function spec(files: SftFiles | null): TrainerSpec {
   const work_dir = mkdtempSync(join(tmpdir(), 'ftnode-bench-py-'));
+  temps.push(work_dir);
   const datasets: TrainerSpec['datasets'] = files
     ? [{ name: 'train', split: 'train', files: [{ file_id: 'train.jsonl', path: files.train }] }, { name: 'eval', split: 'eval', files: [{ file_id: 'eval.jsonl', path: files.eval }] }]
     : [];
@@ -143,11 +145,14 @@ async function main(): Promise<void> {
   let train: string[][] = [];
   if (missing) console.log(`\ntraining: ${missing}`);
   else {
-    train = await training(writeComposedSft(7, 300));
+    const files = writeComposedSft(7, 300);
+    temps.push(files.dir);
+    train = await training(files);
     console.log(`\nlora_sft.py training tokens/s (${opts.steps} LoRA steps of batch 16, ~30 tokens an example)`);
     console.log(table(['model', 'threads', 'device', 'trainer tokens/s', 'bare loop tokens/s', 'ratio'], train));
   }
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: machineLine(), proto, train }, null, 2));
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
 }
 
 await main();

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_CATALOG } from '../src/config/catalog.js';
 import { startTestApp, TEST_KEY, waitFor, type TestApp } from './helpers/harness.js';
@@ -28,7 +28,10 @@ describe('lora_sft.py through the API', { skip: skip ?? false }, () => {
       assert.equal((await t.client.upload(name, readFileSync(path))).status, 200);
     }
   });
-  after(() => t.close());
+  after(async () => {
+    await t.close();
+    rmSync(files.dir, { recursive: true, force: true });
+  });
 
   test('create, watch, stop, download the checkpoint, predict text', async () => {
     const body = { name: 'python lora', config: { model: 'lora-sft', datasets: [{ name: 'train', split: 'train', file_ids: ['py-train.jsonl'] }, { name: 'eval', split: 'eval', file_ids: ['py-eval.jsonl'] }] } };

@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { TRAINER_ENTRY } from '../src/app/app.js';
 import { runConformance, type ConformanceRun } from '../src/trainers/conformance.js';
 import { PROTOCOL_VERSION, type TrainerMessage, type TrainerSpec } from '../src/trainers/protocol.js';
@@ -21,8 +21,12 @@ import { LORA_SFT, loraCommand, PYTHON, PYTHON_DIR, torchMissing, writeComposedS
 const skip = torchMissing();
 if (skip) console.log(`# python-trainer: ${skip}`);
 
+const temps: string[] = []; // removed after the suite: each run leaves ~1 MB checkpoints
+const temp = (prefix: string): string => (temps.push(mkdtempSync(join(tmpdir(), prefix))), temps.at(-1)!);
+after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function spec(files: SftFiles, extra: Partial<TrainerSpec> = {}): TrainerSpec {
-  const work_dir = mkdtempSync(join(tmpdir(), 'ftnode-pyproto-'));
+  const work_dir = temp('ftnode-pyproto-');
   return {
     protocol: PROTOCOL_VERSION, job_id: 'pyproto', attempt: 1, model: 'lora-sft', trainer: 'external', config: {}, work_dir, resume: null, seed: 3,
     datasets: [{ name: 'train', split: 'train', files: [{ file_id: 'train.jsonl', path: files.train }] }, { name: 'eval', split: 'eval', files: [{ file_id: 'eval.jsonl', path: files.eval }] }],
@@ -48,6 +52,7 @@ describe('reference trainer lora_sft.py under the conformance checker', { skip: 
   let full: ConformanceRun;
   before(async () => {
     files = writeComposedSft();
+    temps.push(files.dir);
     full = await runConformance(loraCommand(), spec(files), { timeoutMs: 120_000 });
   });
 
@@ -89,7 +94,7 @@ describe('reference trainer lora_sft.py under the conformance checker', { skip: 
   });
 
   test('a base file from the catalog command (--base) is loaded, frozen and named by its sha256 in the checkpoints', async () => {
-    const base = join(mkdtempSync(join(tmpdir(), 'ftnode-pybase-')), 'base.pt');
+    const base = join(temp('ftnode-pybase-'), 'base.pt');
     const exp = spawnSync(PYTHON, [LORA_SFT, 'export-base', checkpoints(full).at(-1)!.path, base], { encoding: 'utf8' });
     assert.equal(exp.status, 0, exp.stderr);
     const run = await runConformance(loraCommand(['--base', base, '--steps', '30', '--evals', '1']), spec(files), { timeoutMs: 120_000 });
@@ -111,7 +116,7 @@ describe('reference trainer lora_sft.py under the conformance checker', { skip: 
   });
 
   test('bad data exits 2 with an invalid_dataset error naming the line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ftnode-pybad-'));
+    const dir = temp('ftnode-pybad-');
     writeFileSync(join(dir, 'bad.jsonl'), '{"inputs":[{"type":"data.text","event_data":{"contents":"x"}}],"outputs":[{"type":"data.text","event_data":{"contents":"y"}}]}\n{"inputs":[]}\n');
     const run = await runConformance(loraCommand(), spec({ ...files, train: join(dir, 'bad.jsonl') }));
     assert.deepEqual(run.violations, []);
