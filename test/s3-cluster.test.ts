@@ -4,6 +4,7 @@
  * S3-protocol server (s3rver, a child process). Checks:
  * - a simple upload and a direct upload (parts PUT to both replicas, completed on the other) of
  *   48 MiB round-trip byte-exact through either replica;
+ * - a direct upload whose receiving replica is SIGKILLed mid-part resumes on the other one;
  * - 8 fixture jobs run to the end while a worker or a replica is SIGKILLed and restarted every few
  *   seconds; every committed checkpoint then exists in the bucket with its recorded size and sha256,
  *   and so does the one each inference config names; neither home holds an artifact.
@@ -13,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { S3BlobStore } from '../src/blobs/s3.js';
@@ -82,6 +84,42 @@ describe('PostgreSQL + S3, two replicas with separate homes, two remote workers'
     assert.equal(done.status, 200, await done.text());
     const d2 = await hashDownload(`${a}/v0.5/files/download/big-direct.txt`);
     assert.deepEqual([d2.status, d2.bytes, d2.sha256], [200, SIZE, sha256]);
+  });
+
+  test('a direct upload resumes on the other replica after the one receiving a part is killed mid-PUT', async () => {
+    const [a, b] = cluster.urls as [string, string];
+    const { sha256, crc32c } = patternDigest(6, SIZE);
+    const json = (url: string, body: unknown): Promise<Response> => fetch(url, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const plan = (await (await json(`${a}/v0.5/files/uploads/initiate`, { filename: 'resume.txt', file_type: 'text/plain', num_bytes: SIZE })).json()) as { upload_id: string; parts: Array<{ part_number: number; url: string; offset: number; length: number }> };
+    const tokens: Array<{ part_number: number; part_token: string }> = [];
+    for (const p of plan.parts.slice(0, 3)) {
+      const r = await rawRequest(p.url, 'PUT', { 'content-length': p.length }, patternStream(6, p.offset, p.length));
+      assert.equal(r.status, 200);
+      tokens.push({ part_number: p.part_number, part_token: String(r.headers.etag) });
+    }
+    assert.equal((await json(`${a}/v0.5/files/uploads/${plan.upload_id}/parts/checkpoint`, { parts: tokens })).status, 200);
+    // Part 3 starts streaming into replica A, which is killed while the body is on its way.
+    const p3 = plan.parts[3]!;
+    const body = new PassThrough();
+    const broken = rawRequest(p3.url, 'PUT', { 'content-length': p3.length }, body).then(() => 'answered', () => 'broken');
+    body.write(Buffer.alloc(1 << 20, 1)); // a first MiB of the part; the rest never comes
+    await cluster.killReplica(0);
+    assert.equal(await broken, 'broken');
+    await cluster.startReplica(0);
+    // Resume through replica B: only the parts not checkpointed are offered again.
+    const again = (await (await json(`${b}/v0.5/files/uploads/initiate`, { filename: 'resume.txt', file_type: 'text/plain', num_bytes: SIZE, resume_if_started: true })).json()) as { upload_id: string; is_resume: boolean; parts: Array<{ part_number: number; url: string; offset: number; length: number }> };
+    assert.equal(again.is_resume, true);
+    assert.equal(again.upload_id, plan.upload_id);
+    assert.deepEqual(again.parts.map((p) => p.part_number), plan.parts.slice(3).map((p) => p.part_number));
+    for (const p of again.parts) {
+      const r = await rawRequest(p.url.replace(a, b), 'PUT', { 'content-length': p.length }, patternStream(6, p.offset, p.length));
+      assert.equal(r.status, 200);
+      tokens.push({ part_number: p.part_number, part_token: String(r.headers.etag) });
+    }
+    const done = await json(`${b}/v0.5/files/uploads/${plan.upload_id}/complete`, { parts: tokens, integrity_checksum: crc32c });
+    assert.equal(done.status, 200, await done.text());
+    const d = await hashDownload(`${a}/v0.5/files/download/resume.txt`);
+    assert.deepEqual([d.status, d.bytes, d.sha256], [200, SIZE, sha256]);
   });
 
   test('jobs under worker and replica kills: every checkpoint in the bucket, verified; no artifact on either host', async () => {
