@@ -54,7 +54,10 @@ function args() {
   return o;
 }
 
-async function train(work: string, method: 'head' | 'knn', step: number, train: File[], val: File[], tag: string): Promise<{ path: string; seconds: number; bytes: number }> {
+/** CPU seconds of the whole process (every thread) since `from`. */
+const cpuSince = (from: NodeJS.CpuUsage): number => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6; };
+
+async function train(work: string, method: 'head' | 'knn', step: number, train: File[], val: File[], tag: string): Promise<{ path: string; seconds: number; cpu: number; bytes: number }> {
   const spec: TrainerSpec = {
     protocol: 1, job_id: `bench-${method}-${tag}`, attempt: 1, model: 'omega', trainer: 'timeseries', seed: 0, work_dir: work, resume: null,
     config: { name: 'swat', seed: 0, model: 'omega', method: { type: method, [method]: { hyperparameters: {}, reader: { window_size: 128, step_size: step } } } },
@@ -69,9 +72,9 @@ async function train(work: string, method: 'head' | 'knn', step: number, train: 
       await writeFile(path, b);
     },
   };
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = process.cpuUsage();
   await timeseriesTrainer.train(ctx);
-  return { path, seconds: (performance.now() - t0) / 1000, bytes };
+  return { path, seconds: (performance.now() - t0) / 1000, cpu: cpuSince(c0), bytes };
 }
 
 /** The float32 knn of this run: the training embeddings again, through the checkpoint's encoder. */
@@ -92,10 +95,10 @@ async function float32Knn(m: TsModel, train: File[]): Promise<TsModel> {
   return { ...m, knn };
 }
 
-interface Inference { windows: number; seconds: number; outputs: string[] }
+interface Inference { windows: number; seconds: number; cpu: number; outputs: string[] }
 
 async function infer(work: string, name: string, m: TsModel, files: File[], predictor: Predictor): Promise<Inference> {
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = process.cpuUsage();
   let windows = 0;
   const outputs: string[] = [];
   for (const f of files) {
@@ -103,7 +106,7 @@ async function infer(work: string, name: string, m: TsModel, files: File[], pred
     windows += (await classifyFile(m, 1, 256, { file_id: f.file_id, path: f.path, outPath }, undefined, predictor)).windows;
     outputs.push(await readFile(outPath, 'utf8'));
   }
-  return { windows, seconds: (performance.now() - t0) / 1000, outputs };
+  return { windows, seconds: (performance.now() - t0) / 1000, cpu: cpuSince(c0), outputs };
 }
 
 /** Macro-F1 of the Prediction column of the outputs against each file's class. */
@@ -122,12 +125,13 @@ function scoreOutputs(files: File[], outputs: string[]): number {
 async function main(): Promise<void> {
   const o = args();
   console.error(machineLine());
+  const cpu0 = process.cpuUsage(), wall0 = performance.now();
   const names = (await readdir(swatDir)).filter((f) => f.endsWith('.csv')).sort();
   const files = (re: string): File[] => names.filter((f) => new RegExp(re).test(f)).map((f) => ({ file_id: f, path: join(swatDir, f), label: f.startsWith('swat_attack') ? 'attack' : 'normal' }));
   const work = await mkdtemp(join(tmpdir(), 'ftnode-swat-knn-'));
   const report: Record<string, unknown> = { train: o.train, val: o.val, infer: o.infer, score: o.score, threads: o.threads };
   try {
-    const trained: Record<string, { path: string; seconds: number; bytes: number }> = {};
+    const trained: Record<string, { path: string; seconds: number; cpu: number; bytes: number }> = {};
     for (const [method, step] of [['head', 4], ['knn', 1]] as const) {
       setEmbedThreads(1);
       const one = await train(work, method, step, files(o.train), files(o.val), '1t');
@@ -137,6 +141,10 @@ async function main(): Promise<void> {
       report[`${method}_train_seconds_1t`] = +one.seconds.toFixed(1);
       report[`${method}_train_seconds_${o.threads}t`] = +many.seconds.toFixed(1);
       report[`${method}_train_ratio_${o.threads}t_vs_1t`] = +(many.seconds / one.seconds).toFixed(2);
+      // On a shared machine the process may get a fixed CPU share whatever its thread count: the CPU
+      // seconds show the work the threads added, and wall ≈ CPU / cores where cores are free.
+      report[`${method}_train_cpu_seconds_1t`] = +one.cpu.toFixed(1);
+      report[`${method}_train_cpu_seconds_${o.threads}t`] = +many.cpu.toFixed(1);
       trained[method] = one;
     }
     const head = trained.head!, knn = trained.knn!;
@@ -153,6 +161,7 @@ async function main(): Promise<void> {
     for (const [name, { path, m }] of Object.entries(models)) {
       const one = await infer(work, `${name}-1`, m, inferFiles, inlinePredictor(m));
       report[`${name}_windows_per_s_1t`] = Math.round(one.windows / one.seconds);
+      report[`${name}_windows_per_cpu_s_1t`] = Math.round(one.windows / one.cpu);
       report.windows = one.windows;
       if (o.threads > 1) {
         const pool = new ThreadPool({ kind: 'path', path }, o.threads);
@@ -164,12 +173,14 @@ async function main(): Promise<void> {
         if (many.outputs.join() !== one.outputs.join()) throw new Error(`${name}: pooled outputs differ from the main thread's`);
         report[`${name}_windows_per_s_${o.threads}t`] = Math.round(many.windows / many.seconds);
         report[`${name}_threads_speedup`] = +(one.seconds / many.seconds).toFixed(2);
+        report[`${name}_windows_per_cpu_s_${o.threads}t`] = Math.round(many.windows / many.cpu);
       }
       report[`${name}_macro_f1_infer`] = scoreOutputs(inferFiles, one.outputs);
       if (name !== 'head' && scoreFiles.length > 0) report[`${name}_macro_f1_score`] = scoreOutputs(scoreFiles, (await infer(work, `${name}-s`, m, scoreFiles, inlinePredictor(m))).outputs);
     }
     const r = (a: string, b: string): number | undefined => (typeof report[a] === 'number' && typeof report[b] === 'number' ? +((report[a] as number) / (report[b] as number)).toFixed(2) : undefined);
     report.ratio_knn_int8_vs_head_1t = r('knn_int8_windows_per_s_1t', 'head_windows_per_s_1t');
+    report.ratio_knn_int8_vs_head_per_cpu_s = r('knn_int8_windows_per_cpu_s_1t', 'head_windows_per_cpu_s_1t');
     report.ratio_knn_int8_vs_head_pool = r(`knn_int8_windows_per_s_${o.threads}t`, `head_windows_per_s_${o.threads}t`);
     report.ratio_knn_int8_vs_f32_1t = r('knn_int8_windows_per_s_1t', 'knn_f32_windows_per_s_1t');
     report.ratio_knn_int8_pool_vs_head_1t = r(`knn_int8_windows_per_s_${o.threads}t`, 'head_windows_per_s_1t');
@@ -178,6 +189,7 @@ async function main(): Promise<void> {
       report.macro_f1_change_infer = +((report.knn_int8_macro_f1_infer as number) - (report.knn_f32_macro_f1_infer as number)).toFixed(4);
       if (report.knn_f32_macro_f1_score !== undefined) report.macro_f1_change_score = +((report.knn_int8_macro_f1_score as number) - (report.knn_f32_macro_f1_score as number)).toFixed(4);
     }
+    report.process_cpu_share = +(cpuSince(cpu0) / ((performance.now() - wall0) / 1000)).toFixed(2); // CPU seconds per wall second over the run
     console.log(JSON.stringify(report));
   } finally {
     await rm(work, { recursive: true, force: true });
