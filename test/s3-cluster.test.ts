@@ -3,9 +3,9 @@
  * serve` replicas with SEPARATE homes, two remote `ftnode worker` processes, PostgreSQL and an
  * S3-protocol server (s3rver, a child process). Checks:
  * - a simple upload and a direct upload (parts PUT to both replicas, completed on the other) of
- *   48 MiB round-trip byte-exact through either replica;
+ *   32 MiB round-trip byte-exact through either replica;
  * - a direct upload whose receiving replica is SIGKILLed mid-part resumes on the other one;
- * - 8 fixture jobs run to the end while a worker or a replica is SIGKILLed and restarted every few
+ * - 6 fixture jobs run to the end while a worker or a replica is SIGKILLed and restarted every few
  *   seconds; every committed checkpoint then exists in the bucket with its recorded size and sha256,
  *   and so does the one each inference config names; neither home holds an artifact.
  */
@@ -26,8 +26,8 @@ import { S3_CREDENTIALS, startS3Server, type S3Server } from './helpers/s3-serve
 import { writeServerConfig } from './helpers/server-process.js';
 
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
-const SIZE = 48 * 1024 * 1024 + 17; // 6 parts of 8 MiB + a short one; ~1 s per pass here
-const JOBS = 8;
+const SIZE = 32 * 1024 * 1024 + 17; // 4 parts of 8 MiB + a short one
+const JOBS = 6;
 const STEPS = 12;
 const TERMINAL = ['COMPLETED', 'STOPPED', 'CANCELLED', 'FAILED'];
 
