@@ -3,7 +3,7 @@
  * parses `method.{type, head|knn}.{hyperparameters, reader}` into TsConfig with defaults resolved,
  * and reports every problem at once (file_id '(config)', column = the field path).
  * Archetype only documents batch_size / n_epochs (head) and the knn fields; the extra keys accepted
- * here (learning_rate, weight_decay, hidden_units, patience, instance_norm, num_features) are
+ * here (learning_rate, weight_decay, hidden_units, patience, instance_norm, num_features, encoder) are
  * ftnode extensions; unknown keys are ignored with a warning so newer clients keep working.
  */
 import type { DatasetProblem } from '../builtin.js';
@@ -26,6 +26,13 @@ export interface EncoderSettings {
   instanceNorm: boolean;
   /** MiniRocket feature count; null = the kernel default (about 10k). */
   numFeatures: number | null;
+  /**
+   * `encoder: "window_stats"` (ftnode extension, opt-in): per column mean, log std and log mean |Δx|
+   * of each window (few-shot.ts's statistics, 3 per column) instead of MiniRocket; instance
+   * normalisation does not apply. On SWaT it held up out of time where MiniRocket did not
+   * (docs/benchmarks-swat.md, head protocol).
+   */
+  windowStats: boolean;
 }
 
 export interface HeadSettings {
@@ -72,8 +79,8 @@ export const KNN_DEFAULTS = { nNeighbors: 5, metric: 'cosine', weights: 'uniform
 /** Used only when the request has no reader: Archetype's example grid winner (window 128, step 4). */
 export const READER_DEFAULTS = { windowSize: 128, stepSize: 4, timestampColumn: 'timestamp' } as const;
 
-const HEAD_KEYS = ['batch_size', 'n_epochs', 'learning_rate', 'weight_decay', 'hidden_units', 'patience', 'instance_norm', 'num_features'];
-const KNN_KEYS = ['batch_size', 'n_neighbors', 'metric', 'weights', 'normalize_embeddings', 'instance_norm', 'num_features'];
+const HEAD_KEYS = ['batch_size', 'n_epochs', 'learning_rate', 'weight_decay', 'hidden_units', 'patience', 'instance_norm', 'num_features', 'encoder'];
+const KNN_KEYS = ['batch_size', 'n_neighbors', 'metric', 'weights', 'normalize_embeddings', 'instance_norm', 'num_features', 'encoder'];
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -167,6 +174,7 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
   const encoder: EncoderSettings = {
     instanceNorm: c.bool(hp, 'instance_norm', hpPath, true),
     numFeatures: c.int(hp, 'num_features', hpPath, 84, 50_000) ?? (type === 'knn' ? KNN_NUM_FEATURES : null),
+    windowStats: c.oneOf(hp, 'encoder', hpPath, ['minirocket', 'window_stats'] as const, 'minirocket') === 'window_stats',
   };
   const head: HeadSettings = {
     batchSize: type === 'head' ? c.int(hp, 'batch_size', hpPath, 1, 65_536) : null,

@@ -8,6 +8,7 @@
  *   3. feature standardisation: mean/std of each feature over the training embeddings.
  * Everything fitted is stored in the checkpoint (checkpoint.ts); the same seed gives the same encoder.
  */
+import { windowStats } from './few-shot.js';
 import { fitRocket, getKernels, type RocketParams } from './numeric.js';
 import { Rng, sampleIndices, STREAM } from './rng.js';
 import type { WindowSet } from './windows.js';
@@ -31,6 +32,11 @@ export interface FeatureStats {
 
 export interface EncoderParams {
   instanceNorm: boolean;
+  /**
+   * Window statistics (few-shot.ts windowStats: 3 per channel) instead of MiniRocket; `rocket` is
+   * then empty but for nFeatures = 3·C, so every feature count below reads the same field.
+   */
+  windowStats?: boolean;
   rocket: RocketParams;
   /** null until fitted on the training embeddings. */
   features: FeatureStats | null;
@@ -54,6 +60,12 @@ export function fitEncoderRocket(ws: WindowSet, seed: number, instanceNorm: bool
   return fitRocket(buf, idx.length, ws.channels, ws.windowLen, numFeatures ? { seed, numFeatures } : { seed });
 }
 
+/** The `rocket` of a window-statistics encoder: no kernels, 3 features per channel. */
+export function statsRocket(nChannels: number, windowLen: number): RocketParams {
+  const none = new Int32Array(0);
+  return { nChannels, windowLen, kernelIndex: none, dilation: none, padding: none, channelOffsets: none, channelIndices: none, biasOffsets: none, biases: new Float32Array(0), nFeatures: 3 * nChannels };
+}
+
 /** Called between batches; returning true aborts (a stop arrived). */
 export type BatchHook = (done: number, total: number) => Promise<boolean>;
 
@@ -71,6 +83,10 @@ export async function transformWindows(ws: WindowSet, idx: ArrayLike<number>, en
     if (hook && (await hook(from, n))) return null;
     const to = Math.min(n, from + batch);
     const x = ws.fill(idx, from, to, buf);
+    if (enc.windowStats) {
+      out.set(windowStats(x, to - from, ws.channels, ws.windowLen), from * F);
+      continue;
+    }
     if (enc.instanceNorm) instanceNormalize(x, to - from, ws.channels, ws.windowLen);
     out.set(k.rocketTransform(enc.rocket, x, to - from), from * F);
   }

@@ -67,7 +67,7 @@ export function serializeModel(m: TsModel): Buffer {
     format: CHECKPOINT_FORMAT, version: m.knn?.q8 ? CHECKPOINT_VERSION_INT8_KNN : CHECKPOINT_VERSION, trainer: 'timeseries', stand_in: true, method: m.method,
     labels: m.labels,
     reader: { window_size: m.reader.windowSize, step_size: m.reader.stepSize, data_columns: m.reader.dataColumns, timestamp_column: m.reader.timestampColumn },
-    encoder: { instance_norm: m.encoder.instanceNorm, n_channels: m.encoder.rocket.nChannels, window_len: m.encoder.rocket.windowLen, n_features: m.encoder.rocket.nFeatures },
+    encoder: { instance_norm: m.encoder.instanceNorm, n_channels: m.encoder.rocket.nChannels, window_len: m.encoder.rocket.windowLen, n_features: m.encoder.rocket.nFeatures, ...(m.encoder.windowStats ? { window_stats: true } : {}) },
     epoch: m.epoch, seed: m.seed, metrics: m.metrics, kernels: m.kernels,
   };
   if (m.head) {
@@ -120,7 +120,7 @@ export function deserializeModel(buf: Buffer): TsModel {
     labels: m.labels,
     reader: { windowSize: m.reader.window_size, stepSize: m.reader.step_size, dataColumns: m.reader.data_columns, timestampColumn: m.reader.timestamp_column },
     channelStats: { mean: f32('channel_mean'), std: f32('channel_std') },
-    encoder: { instanceNorm: m.encoder.instance_norm, rocket, features: { mean: f32('feature_mean'), std: f32('feature_std') } },
+    encoder: { instanceNorm: m.encoder.instance_norm, rocket, features: { mean: f32('feature_mean'), std: f32('feature_std') }, ...(m.encoder.window_stats === true ? { windowStats: true } : {}) },
     epoch: m.epoch, seed: m.seed, metrics: m.metrics ?? {}, kernels: m.kernels,
   };
   if (m.head) {

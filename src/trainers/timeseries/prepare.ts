@@ -7,7 +7,7 @@
 import { InvalidConfigError, InvalidDatasetError, type TrainContext } from '../builtin.js';
 import { parseConfig, type TsConfig } from './config.js';
 import { loadData, windowLabels, type LoadedData } from './data.js';
-import { ENCODE_BATCH, embedWindows, fitEncoderRocket, fitFeatureStats, standardize, type BatchHook, type EncoderParams, type FeatureStats } from './encoder.js';
+import { ENCODE_BATCH, embedWindows, fitEncoderRocket, fitFeatureStats, standardize, statsRocket, transformWindows, type BatchHook, type EncoderParams, type FeatureStats } from './encoder.js';
 import { transformWindowsOnCores } from './embed-pool.js';
 import { loadModel, type TsModel } from './model.js';
 import { getKernels } from './numeric.js';
@@ -58,8 +58,9 @@ export async function prepare(ctx: TrainContext, onReady: (p: { nTrain: number; 
   ctx.emit({ type: 'log', level: 'info', message: `${trainWs.count} training and ${valWs.count} validation windows of ${L}×${trainWs.channels}; kernels ${getKernels().name}` });
 
   const seed = ctx.spec.seed;
-  const rocket = resumed?.encoder.rocket ?? fitEncoderRocket(trainWs, seed, cfg.encoder.instanceNorm, cfg.encoder.numFeatures);
-  const instanceNorm = resumed?.encoder.instanceNorm ?? cfg.encoder.instanceNorm;
+  const windowStats = resumed ? resumed.encoder.windowStats === true : cfg.encoder.windowStats;
+  const rocket = resumed?.encoder.rocket ?? (windowStats ? statsRocket(trainWs.channels, L) : fitEncoderRocket(trainWs, seed, cfg.encoder.instanceNorm, cfg.encoder.numFeatures));
+  const instanceNorm = windowStats ? false : (resumed?.encoder.instanceNorm ?? cfg.encoder.instanceNorm);
   const all = identity(trainWs.count);
   // knn's batch_size is the embedding batch (Archetype's knn hyperparameter); head embeds in 256s.
   const batch = cfg.method === 'knn' ? (cfg.knn.batchSize ?? ENCODE_BATCH) : ENCODE_BATCH;
@@ -70,11 +71,14 @@ export async function prepare(ctx: TrainContext, onReady: (p: { nTrain: number; 
     xTrain = await embedWindows(trainWs, all, encoder, hook, batch);
   } else {
     // On every core (embed-pool.ts): the same features as transformWindows, bit for bit.
-    xTrain = await transformWindowsOnCores(trainWs, all, { instanceNorm, rocket, features: null }, hook, batch);
+    // Window statistics are ~100× cheaper than MiniRocket: the main thread alone.
+    xTrain = windowStats
+      ? await transformWindows(trainWs, all, { instanceNorm, rocket, features: null, windowStats }, hook, batch)
+      : await transformWindowsOnCores(trainWs, all, { instanceNorm, rocket, features: null }, hook, batch);
     if (!xTrain) return null;
     const features = fitFeatureStats(xTrain, trainWs.count, rocket.nFeatures);
     standardize(xTrain, trainWs.count, features);
-    encoder = { instanceNorm, rocket, features };
+    encoder = windowStats ? { instanceNorm, rocket, features, windowStats } : { instanceNorm, rocket, features };
   }
   if (!xTrain) return null;
   return {

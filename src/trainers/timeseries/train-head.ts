@@ -40,6 +40,8 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
       weight_decay: cfg.head.weightDecay, hidden_units: cfg.head.hiddenUnits, patience: cfg.head.patience,
       window_size: cfg.reader.windowSize, step_size: cfg.reader.stepSize, instance_norm: cfg.encoder.instanceNorm, num_features: cfg.encoder.numFeatures ?? DEFAULT_NUM_FEATURES,
       n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
+      // Only when asked for, so the default message stays as it was.
+      ...(cfg.encoder.windowStats ? { encoder: 'window_stats', instance_norm: false, num_features: '3 per data column' } : {}),
     } });
     ctx.emit({ type: 'progress', step: 0, total_steps: totalSteps, epoch: 0, phase: 'encoding' });
     return stopHook;
