@@ -13,6 +13,11 @@ export interface BlobInfo {
 }
 
 export interface BlobStore {
+  /**
+   * True on object storage: uploads are best streamed straight in (a local scratch file would be a
+   * second write); false on local disk, where a scratch file on the same filesystem is renamed in.
+   */
+  readonly streamsUploads: boolean;
   /** Streams `source` into `key`; rejects (and leaves nothing) on error or past `maxBytes`. */
   writeStream(key: string, source: Readable, opts?: { maxBytes?: number }): Promise<BlobInfo>;
   writeBuffer(key: string, data: Buffer | string): Promise<BlobInfo>;

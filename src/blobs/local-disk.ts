@@ -17,6 +17,7 @@ import {
 } from './local-staging.js';
 
 export class LocalDiskBlobStore implements BlobStore {
+  readonly streamsUploads = false;
   readonly root: string;
   private readonly tmpDir: string;
   private readonly partsDir: string;

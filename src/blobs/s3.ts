@@ -50,6 +50,7 @@ const isMissing = (err: unknown): boolean => {
 };
 
 export class S3BlobStore implements BlobStore {
+  readonly streamsUploads = true;
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;

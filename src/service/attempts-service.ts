@@ -4,7 +4,8 @@
  * superseded, job cancelled) gets `false`/null back and must stop. The in-process worker calls this
  * directly; remote workers reach the same methods over HTTP.
  */
-import type { BlobStore } from '../blobs/blob-store.js';
+import { BlobMismatchError, type BlobStore } from '../blobs/blob-store.js';
+import type { Readable } from 'node:stream';
 import type { Catalog } from '../domain/catalog.js';
 import type { JobStatus } from '../domain/status.js';
 import type { Checkpoint, EventLevel, Job, JobProgress } from '../domain/types.js';
@@ -128,6 +129,41 @@ export class AttemptsService {
       await this.blobs.delete(blob_key);
       return null;
     }
+    this.bus.emit('job-touched', job.uuid);
+    return ckpt;
+  }
+
+  /**
+   * A remote worker's checkpoint on object storage: streamed into a multipart upload under its own
+   * new key (no scratch copy on the replica), completed only once size and sha256 match the report
+   * and the fence still holds, then the fenced insert; refused or failed, the object is aborted or
+   * deleted. The key is new for every upload, so nothing committed is ever overwritten.
+   */
+  async commitCheckpointStream(fence: Fence, job: Job, r: Omit<CheckpointReport, 'path'>, body: Readable): Promise<Checkpoint | null> {
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return null;
+    const id = typeId('ckp');
+    const blob_key = `checkpoints/${job.uuid}/${id}.ckpt`;
+    const staged = await this.blobs.stage(body, { key: blob_key, maxBytes: r.size });
+    if (staged.overLimit || staged.size !== r.size || staged.sha256 !== r.sha256) {
+      await staged.discard();
+      throw new BlobMismatchError(`expected ${r.size} bytes sha256 ${r.sha256}, found ${staged.overLimit ? 'more' : staged.size} bytes sha256 ${staged.sha256}`);
+    }
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) {
+      await staged.discard(); // a zombie's bytes never become an object
+      return null;
+    }
+    await staged.commit(blob_key);
+    const ckpt: Checkpoint = {
+      id, job_uuid: job.uuid, attempt_id: fence.attempt_id, step: r.step, name: r.name, blob_key,
+      num_bytes: r.size, sha256: r.sha256, metrics: r.metrics, meta: r.meta, created_at: this.clock.now(),
+    };
+    let committed = false;
+    try {
+      committed = await this.store.commitCheckpoint(fence, ckpt);
+    } finally {
+      if (!committed) await this.blobs.delete(blob_key); // refused, or the database failed: the worker retries the upload
+    }
+    if (!committed) return null;
     this.bus.emit('job-touched', job.uuid);
     return ckpt;
   }

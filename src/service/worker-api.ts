@@ -255,6 +255,10 @@ export class WorkerApi {
     if (!job) return this.counted('checkpoint', null);
     const same = (await this.store.listCheckpoints(job.uuid)).find((c) => c.attempt_id === fence.attempt_id && c.step === report.step && c.sha256 === report.sha256);
     if (same) return same;
+    if (this.blobs.streamsUploads) {
+      if (body.destroyed) throw new FtError('invalid_parameter', 'the upload ended before its file part could be stored: nothing was stored');
+      return this.attempts.commitCheckpointStream(fence, job, report, body).catch(mismatch);
+    }
     return this.spooled(body, (path) => this.attempts.commitCheckpoint(fence, job, { ...report, path }).catch(mismatch));
   }
 
