@@ -93,6 +93,19 @@ describe('reference trainer lora_sft.py under the conformance checker', { skip: 
     assert.deepEqual(evals(resumed).at(-1)!.metrics, evals(full).at(-1)!.metrics);
   });
 
+  test('killed (SIGKILL) after a checkpoint, then resumed from it: same adapters and final metrics as the uninterrupted run', async () => {
+    const firstCkpt = checkpoints(full)[0]!.step;
+    const killed = await runConformance(loraCommand(), spec(files), { killWhen: (m) => m.type === 'progress' && m.step === firstCkpt + 3, timeoutMs: 120_000 });
+    assert.equal(killed.exitCode, null, 'killed by a signal');
+    assert.ok(!killed.messages.some((m) => m.type === 'done'));
+    const last = checkpoints(killed).at(-1)!;
+    assert.equal(last.step, firstCkpt);
+    const resumed = await runConformance(loraCommand(), spec(files, { attempt: 2, resume: { checkpoint_id: 'ckp_test', step: last.step, path: last.path } }), { timeoutMs: 120_000 });
+    assert.deepEqual(resumed.violations, []);
+    assert.equal(checkpoints(resumed).at(-1)!.meta?.adapters_sha256, checkpoints(full).at(-1)!.meta?.adapters_sha256);
+    assert.deepEqual(evals(resumed).at(-1)!.metrics, evals(full).at(-1)!.metrics);
+  });
+
   test('a base file from the catalog command (--base) is loaded, frozen and named by its sha256 in the checkpoints', async () => {
     const base = join(temp('ftnode-pybase-'), 'base.pt');
     const exp = spawnSync(PYTHON, [LORA_SFT, 'export-base', checkpoints(full).at(-1)!.path, base], { encoding: 'utf8' });

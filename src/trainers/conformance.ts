@@ -23,6 +23,8 @@ export interface ConformanceOptions {
   stopWhen?: (m: TrainerMessage) => boolean;
   /** Close stdin once this predicate matches (the worker died): the trainer must exit. */
   closeStdinWhen?: (m: TrainerMessage) => boolean;
+  /** SIGKILL the trainer once this predicate matches (its host died): what it reported before must stand, and a resume continues from it. */
+  killWhen?: (m: TrainerMessage) => boolean;
   env?: Record<string, string>;
   timeoutMs?: number;
 }
@@ -73,6 +75,7 @@ export async function runConformance(command: string[], spec: TrainerSpec, o: Co
       child.stdin.write(`${JSON.stringify({ type: 'stop' })}\n`);
     }
     if (o.closeStdinWhen?.(msg)) child.stdin.end();
+    if (o.killWhen?.(msg)) child.kill('SIGKILL');
   });
   const timer = setTimeout(() => {
     violations.push(`did not exit within ${o.timeoutMs ?? 120_000} ms`);
