@@ -17,84 +17,22 @@
  * PUTs and its complete.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Crc32c } from '../src/lib/crc32c.js';
 import { parseArgs } from './lib/args.js';
 import { machineLine } from './lib/machine.js';
 import { sampleMemory } from './lib/proc.js';
+import { FilesClient, ok, send, writeSource } from './lib/files-client.js';
 import { median, ratio, table } from './lib/stats.js';
 
 const opts = parseArgs({ sizeMb: 1000, rounds: 3, concurrency: 8, dir: '/tmp', json: '' });
 const SIZE = opts.sizeMb * 1_000_000;
 const KEY = 'sk_bench_files_0123456789abcdefghijklmnopqrstuv';
 const AUTH = { authorization: `Bearer ${KEY}` };
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(url: string, method: string, headers: Record<string, string | number>, body?: Readable | string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    if (body === undefined || typeof body === 'string') req.end(body);
-    else body.pipe(req);
-  });
-}
-
-function ok(a: Answer, what: string): Answer {
-  if (a.status !== 200) throw new Error(`${what}: HTTP ${a.status} ${a.body.slice(0, 300)}`);
-  return a;
-}
-
-async function writeSource(path: string): Promise<{ sha256: string; crc32c: string }> {
-  const block = Buffer.alloc(1 << 20);
-  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
-  const h = createHash('sha256');
-  const crc = new Crc32c();
-  const fh = await open(path, 'w');
-  for (let off = 0, n = 0; off < SIZE; off += block.length, n++) {
-    const chunk = Buffer.from(block.subarray(0, Math.min(block.length, SIZE - off)));
-    chunk.writeUInt32LE(n, 0); // every MiB differs
-    h.update(chunk);
-    crc.update(chunk);
-    await fh.write(chunk);
-  }
-  await fh.close();
-  return { sha256: h.digest('hex'), crc32c: crc.base64() };
-}
-
-function startServer(home: string): Promise<{ url: string; pid: number; stop(): void }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home, '--workers', '0'], {
-    env: { ...process.env, FTNODE_BOOTSTRAP_KEY: KEY, FTNODE_LOG_LEVEL: 'warn', FTNODE_MAX_UPLOAD_BYTES: String(SIZE * 2) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, pid: child.pid!, stop: () => child.kill('SIGTERM') });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${out}`)));
-  });
-}
+const files = new FilesClient(KEY, SIZE, opts.concurrency);
 
 const FLOOR = fileURLToPath(new URL('./lib/files-floor.js', import.meta.url));
 
@@ -156,54 +94,7 @@ function dd(src: string, dst: string): void {
   if (r.status !== 0) throw new Error(`dd failed: ${r.stderr}`);
 }
 
-async function uploadSimple(url: string, src: string, name: string): Promise<void> {
-  const boundary = 'ftnodebench';
-  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n`;
-  const tail = `\r\n--${boundary}--\r\n`;
-  async function* body(): AsyncGenerator<Buffer> {
-    yield Buffer.from(head);
-    for await (const c of createReadStream(src, { highWaterMark: 1 << 20 })) yield c as Buffer;
-    yield Buffer.from(tail);
-  }
-  const len = Buffer.byteLength(head) + SIZE + Buffer.byteLength(tail);
-  ok(await send(`${url}/v0.5/files`, 'POST', { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': len }, Readable.from(body())), 'simple upload');
-}
-
 const phases: Record<'parts' | 'complete', number[]> = { parts: [], complete: [] };
-
-async function uploadDirect(url: string, src: string, name: string, crc32c: string): Promise<void> {
-  const init = JSON.parse(ok(await send(`${url}/v0.5/files/uploads/initiate`, 'POST', { ...AUTH, 'content-type': 'application/json' },
-    JSON.stringify({ filename: name, file_type: 'text/plain', num_bytes: SIZE })), 'initiate').body);
-  const queue = [...init.parts];
-  const parts: Array<{ part_number: number; part_token: string }> = [];
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
-    for (let p = queue.shift(); p; p = queue.shift()) {
-      const body = createReadStream(src, { start: p.offset, end: p.offset + p.length - 1, highWaterMark: 1 << 20 });
-      const a = ok(await send(p.url, 'PUT', { 'content-length': p.length }, body), `part ${p.part_number}`);
-      parts.push({ part_number: p.part_number, part_token: String(a.headers.etag) });
-    }
-  }));
-  const t1 = performance.now();
-  phases.parts.push((t1 - t0) / 1000);
-  ok(await send(`${url}/v0.5/files/uploads/${init.upload_id}/complete`, 'POST', { ...AUTH, 'content-type': 'application/json' },
-    JSON.stringify({ parts, integrity_checksum: crc32c })), 'complete');
-  phases.complete.push((performance.now() - t1) / 1000);
-}
-
-function download(url: string, name: string, dst: string, sha256: string, path = `/v0.5/files/download/${name}`): Promise<void> {
-  return new Promise((resolve, reject) => {
-    request(`${url}${path}`, { headers: AUTH, agent: false }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`download: HTTP ${res.statusCode}`));
-      const h = createHash('sha256');
-      res.on('data', (c: Buffer) => h.update(c));
-      pipeline(res, createWriteStream(dst, { highWaterMark: 4 << 20 })).then(() => {
-        if (h.digest('hex') !== sha256) return reject(new Error('download: sha256 differs'));
-        resolve();
-      }, reject);
-    }).on('error', reject).end();
-  });
-}
 
 async function main(): Promise<void> {
   console.log(`files bench: ${machineLine()}`);
@@ -211,8 +102,8 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(opts.dir, 'ftnode-bench-files-'));
   const src = join(work, 'source.txt');
   const dst = join(work, 'copy.txt');
-  const digest = await writeSource(src);
-  const server = await startServer(join(work, 'home'));
+  const digest = await writeSource(src, SIZE);
+  const server = await files.startServer(join(work, 'home'));
   serverPid = server.pid;
   const floor = await startFloor(work);
   const mem = sampleMemory(server.pid, 20);
@@ -233,13 +124,13 @@ async function main(): Promise<void> {
       rmSync(dst, { force: true });
       secs['floor: raw TCP upload']!.push(await timed('floor: raw TCP upload', () => tcpUpload(floor.tcp, src), floor.pid));
       secs['floor: HTTP upload']!.push(await timed('floor: HTTP upload', async () => ok(await send(`${floor.http}/upload`, 'POST', { 'content-length': SIZE }, createReadStream(src, { highWaterMark: 1 << 20 })), 'floor upload'), floor.pid));
-      secs['floor: HTTP download']!.push(await timed('floor: HTTP download', () => download(floor.http, '', dst, digest.sha256, `/download?path=${encodeURIComponent(src)}`), floor.pid));
+      secs['floor: HTTP download']!.push(await timed('floor: HTTP download', () => files.download(floor.http, '', dst, digest.sha256, `/download?path=${encodeURIComponent(src)}`), floor.pid));
       rmSync(dst, { force: true });
-      secs['simple upload']!.push(await timed('simple upload', () => uploadSimple(server.url, src, `simple-${r}.txt`)));
-      secs['simple download']!.push(await timed('simple download', () => download(server.url, `simple-${r}.txt`, dst, digest.sha256)));
+      secs['simple upload']!.push(await timed('simple upload', () => files.uploadSimple(server.url, src, `simple-${r}.txt`)));
+      secs['simple download']!.push(await timed('simple download', () => files.download(server.url, `simple-${r}.txt`, dst, digest.sha256)));
       rmSync(dst, { force: true });
-      secs['direct upload']!.push(await timed('direct upload', () => uploadDirect(server.url, src, `direct-${r}.txt`, digest.crc32c)));
-      secs['direct download']!.push(await timed('direct download', () => download(server.url, `direct-${r}.txt`, dst, digest.sha256)));
+      secs['direct upload']!.push(await timed('direct upload', () => files.uploadDirect(server.url, src, `direct-${r}.txt`, digest.crc32c, phases)));
+      secs['direct download']!.push(await timed('direct download', () => files.download(server.url, `direct-${r}.txt`, dst, digest.sha256)));
       rmSync(dst, { force: true });
       for (const n of [`simple-${r}.txt`, `direct-${r}.txt`]) ok(await send(`${server.url}/v0.5/files/delete/${n}`, 'DELETE', AUTH), 'delete');
       console.log(`round ${r + 1}: ${Object.entries(secs).map(([k, v]) => `${k} ${v[r]!.toFixed(2)} s`).join(', ')}`);
