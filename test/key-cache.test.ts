@@ -5,40 +5,15 @@
  * KEY_CACHE_MS has passed on the (manual) clock, misses are never cached, and the cache is bounded.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import pg from 'pg';
 import { ManualClock } from '../src/lib/clock.js';
-import { randomHex } from '../src/lib/ids.js';
 import { AuthService, hashApiKey, KEY_CACHE_MS } from '../src/service/auth-service.js';
-import { PostgresStore } from '../src/store/postgres/pg-store.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
+import { openTestStore } from './helpers/test-store.js';
 
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
 
-async function openStore(dialect: 'sqlite' | 'postgres'): Promise<{ store: Store; done(): Promise<void> }> {
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'ftnode-kc-'));
-    const store = SqliteStore.open(join(dir, 'db.sqlite'));
-    await store.migrate();
-    return { store, done: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
-  }
-  const schema = `kc_${randomHex(12)}`;
-  const store = PostgresStore.open(PG_URL!, { schema });
-  await store.migrate();
-  return {
-    store,
-    async done() {
-      await store.close();
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
-    },
-  };
-}
+const openStore = (dialect: 'sqlite' | 'postgres') => openTestStore(dialect, 'kc');
 
 /** The store with its key lookups counted. */
 function counting(store: Store): { store: Store; lookups: () => number } {

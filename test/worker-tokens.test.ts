@@ -3,49 +3,15 @@
  * token service: stored hashed, found by hash only while active, revocable, never a user key.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import pg from 'pg';
 import { ManualClock } from '../src/lib/clock.js';
-import { randomHex } from '../src/lib/ids.js';
 import { AuthService } from '../src/service/auth-service.js';
 import { WorkerTokenService } from '../src/service/worker-tokens.js';
-import { PostgresStore } from '../src/store/postgres/pg-store.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import type { Store } from '../src/store/store.js';
+import { openTestStore } from './helpers/test-store.js';
 
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
 
-const dialects: Array<{ name: string; open(): Promise<{ store: Store; done(): Promise<void> }> }> = [
-  {
-    name: 'sqlite',
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'ftnode-wt-'));
-      const store = SqliteStore.open(join(dir, 'db.sqlite'));
-      await store.migrate();
-      return { store, done: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
-    },
-  },
-  {
-    name: 'postgres',
-    async open() {
-      const schema = `wt_${randomHex(12)}`;
-      const store = PostgresStore.open(PG_URL!, { schema });
-      await store.migrate();
-      return {
-        store,
-        async done() {
-          await store.close();
-          const admin = new pg.Client({ connectionString: PG_URL });
-          await admin.connect();
-          await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
-        },
-      };
-    },
-  },
-];
+const dialects = (['sqlite', 'postgres'] as const).map((name) => ({ name, open: () => openTestStore(name, 'wt') }));
 
 for (const d of dialects) {
   describe(`worker tokens on ${d.name}`, { skip: d.name === 'postgres' && !PG_URL ? 'FTNODE_TEST_PG_URL is not set' : false }, () => {
