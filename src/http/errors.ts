@@ -48,7 +48,7 @@ const PARSER_CODES: Record<string, { code: ErrorCode; status: number; message: s
  * parser cannot find the next request's start after a framing error). The close lingers: our side
  * is ended and whatever the client still sends is read and dropped, up to DRAIN_LIMIT_BYTES or
  * LINGER_MS, so that a client that sends its whole body before it reads (a 16 MiB body behind
- * 17 KB of headers) reads the 431 instead of a reset (found by the route fuzzer (docs/testing.md)).
+ * 17 KB of headers) reads the 431 instead of a reset (found by the route fuzzer, docs/testing.md).
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -90,7 +90,7 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
  * An error answered before the handler read the body (a 401 from the key check, a 429, a 404) reads
  * the rest of it first, bounded like the 413: a client that sends its whole body before it reads
  * (Python's http.client) saw EPIPE instead of the 401 on a 16 MiB body with Connection: close (found
- * by the route fuzzer (docs/testing.md)). Past the bound the connection is closed after the answer.
+ * by the route fuzzer, docs/testing.md). Past the bound the connection is closed after the answer.
  */
 function sendAfterBody(req: FastifyRequest, reply: FastifyReply, err: FtError): Promise<FastifyReply> | FastifyReply {
   if (req.raw.readableEnded || req.raw.destroyed) return sendError(reply, err);

@@ -272,7 +272,7 @@ export class WorkerApi {
    * Streams `body` into a scratch file (same filesystem as the artifacts: the commit is a rename), runs `fn`, removes what is left.
    * A body already destroyed (the request broke off while the fence was checked) is refused: Node 20's
    * pipeline never settles on a source destroyed before it is attached, so the request hung and its
-   * scratch file stayed (found by the route fuzzer (docs/testing.md)).
+   * scratch file stayed (found by the route fuzzer, docs/testing.md).
    */
   private async spooled<T>(body: Readable, fn: (path: string) => Promise<T>): Promise<T> {
     const dir = await this.blobs.scratchDir(`remote-uploads/${randomHex(16)}`);

@@ -4,7 +4,7 @@
  * every status change. The stream ends after the job reaches a terminal status (not while the
  * database is unavailable). A comment line every 15 s keeps proxies from closing an idle stream.
  * A HEAD gets the stream's headers and ends at once: Node ignores writes of a HEAD response and sends
- * no headers until its end, so a HEAD stream was never answered (found by the route fuzzer (docs/testing.md)).
+ * no headers until its end, so a HEAD stream was never answered (found by the route fuzzer, docs/testing.md).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventDto, jobDto } from '../../api/dto.js';

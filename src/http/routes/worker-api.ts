@@ -69,7 +69,7 @@ function parseReport(text: string): Body {
  * Reads a multipart body `report` (JSON field) then `file`; `handle` gets both, and may leave the file unread (refused).
  * Other file parts are read and ignored (up to 8). Once `handle` committed the file, what follows in
  * the body cannot undo it: a parser error after that (a fields or parts limit) answers the commit,
- * not a 4xx for a checkpoint that was stored (found by the route fuzzer (docs/testing.md)).
+ * not a 4xx for a checkpoint that was stored (found by the route fuzzer, docs/testing.md).
  */
 async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Readable) => Promise<T>): Promise<T> {
   if (!req.isMultipart()) {

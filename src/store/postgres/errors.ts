@@ -64,7 +64,7 @@ function messageOf(err: unknown): string {
  * 22021 character_not_in_repertoire ("invalid byte sequence for encoding UTF8: 0x00"), 22P05
  * untranslatable_character (`\u0000` in jsonb): PostgreSQL text cannot hold NUL, which SQLite stores
  * (and JavaScript strings carry). A NUL in an id or a body string was a 500; it is the client's
- * value that cannot be stored or matched: 400 `invalid_parameter` (found by the route fuzzer (docs/testing.md)).
+ * value that cannot be stored or matched: 400 `invalid_parameter` (found by the route fuzzer, docs/testing.md).
  */
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
