@@ -3,6 +3,7 @@
  * test fixture: a complete run, a graceful stop, the worker vanishing (stdin closed) and bad data.
  */
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { TRAINER_ENTRY } from '../src/app/app.js';
 import { runConformance } from '../src/trainers/conformance.js';
 import { PROTOCOL_VERSION, type TrainerSpec } from '../src/trainers/protocol.js';
 import { makeSpec, writeSynthetic } from '../src/trainers/timeseries/test-helpers.js';
-import { FIXTURE_TRAINER } from './helpers/harness.js';
+import { FIXTURE_TRAINER, waitFor } from './helpers/harness.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/datasets/', import.meta.url));
 const node = [process.execPath];
@@ -72,10 +73,17 @@ describe('test fixture trainer', () => {
     const spec = await textSpec(join(EXAMPLES, 'sensor-sft-train.jsonl'));
     const run = await runConformance([...node, FIXTURE_TRAINER], spec, { env: { FIXTURE_PLAN: JSON.stringify({ steps: 6, evalEvery: 2 }) } });
     assert.deepEqual(run.violations, []);
-    const stopped = await runConformance([...node, FIXTURE_TRAINER], await textSpec(join(EXAMPLES, 'sensor-sft-train.jsonl')), {
-      env: { FIXTURE_PLAN: JSON.stringify({ steps: 6, evalEvery: 2 }) },
+    // The fixture holds before step 3 until the stop has reached it, so it cannot finish its 6 steps
+    // first (on a loaded machine it did: done 'completed', a valid answer to a late stop).
+    const gateDir = await mkdtemp(join(tmpdir(), 'ftnode-proto-gate-'));
+    const stopSpec = await textSpec(join(EXAMPLES, 'sensor-sft-train.jsonl'));
+    const running = runConformance([...node, FIXTURE_TRAINER], stopSpec, {
+      env: { FIXTURE_PLAN: JSON.stringify({ steps: 6, evalEvery: 2, gates: ['step_3'] }), FIXTURE_GATE_DIR: gateDir },
       stopWhen: (m) => m.type === 'progress' && m.step === 1,
     });
+    await waitFor('the stop reached the trainer', () => existsSync(join(gateDir, `${stopSpec.job_id}.stop_received.reached`)));
+    writeFileSync(join(gateDir, `${stopSpec.job_id}.step_3.go`), '');
+    const stopped = await running;
     assert.deepEqual(stopped.violations, []);
     assert.ok(stopped.messages.some((m) => m.type === 'done' && m.reason === 'stopped'));
   });
