@@ -40,9 +40,10 @@ const slug = (heading: string): string => heading.trim().toLowerCase().replace(/
 
 test('the repository reads alone: no comment or page cites a document outside it, and every cited docs anchor exists', () => {
   const files = [...texts(['src', 'test', 'bench', 'scripts', 'docs', 'web/src']), { path: 'README.md', text: readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8') }];
-  const outside = /contract §|archetype-api|DESIGN\.md|shared\/(spec|notes)|datasets\/swat\/README/;
-  const self = 'test/docs.test.ts'; // this file names the patterns
-  assert.deepEqual(files.filter((f) => f.path !== self && outside.test(f.text)).map((f) => `${f.path}: ${outside.exec(f.text)![0]}`), []);
+  // The names of the outside documents, assembled from pieces so that this file does not cite them itself.
+  const names = [['contract', ' §'], ['archetype', '-api'], ['DESIGN', '\\.md'], ['shared', '\\/(spec|notes)'], ['datasets', '\\/swat\\/README']];
+  const outside = new RegExp(names.map(([a, b]) => a + b).join('|'));
+  assert.deepEqual(files.filter((f) => outside.test(f.text)).map((f) => `${f.path}: ${outside.exec(f.text)![0]}`), []);
   const anchors = new Map<string, Set<string>>();
   const anchorsOf = (page: string): Set<string> => {
     if (!anchors.has(page)) anchors.set(page, new Set([...doc(page).matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!))));
