@@ -20,7 +20,6 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import pg from 'pg';
 import { pino } from 'pino';
 import { randomHex } from '../../src/lib/ids.js';
 import { caseArb, type FuzzCase } from './fuzz-arbs.js';
@@ -30,6 +29,7 @@ import { fuzzRoutes, type FuzzRoute } from './fuzz-routes.js';
 import { Seeds } from './fuzz-seed.js';
 import { exchange, type WireResponse } from './fuzz-wire.js';
 import { startTestApp, waitFor, type TestApp } from './harness.js';
+import { dropPgSchema } from './test-store.js';
 
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
 const SEED = process.env.FTNODE_FUZZ_SEED ? Number(process.env.FTNODE_FUZZ_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
@@ -59,11 +59,7 @@ const databases: Db[] = [
       const schema = `fuzz_${randomHex(8)}`;
       return {
         overrides: { databaseUrl: PG_URL, databaseSchema: schema },
-        async drop() {
-          const admin = new pg.Client({ connectionString: PG_URL });
-          await admin.connect();
-          await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
-        },
+        drop: () => dropPgSchema(PG_URL!, schema),
       };
     },
   },
