@@ -2,8 +2,8 @@
  * The Store interface: one method per use-case, each atomic (one transaction). SQLite and PostgreSQL
  * implement it. test/store-conformance.test.ts runs the same checks on both (most methods); uploads
  * and worker tokens have their own per-backend tests (store-postgres, worker-tokens, files-direct).
- * Every status write is a compare-and-set on the status it read (`WHERE status = <read>`), made only
- * when domain/status.ts allows the action from that status; every write on behalf of an attempt
+ * Every status write is a compare-and-set on the status it read (`WHERE status = <read>`), guarded by
+ * the table's `status IN (allowedFrom(action))` (planned in policy.ts); every write on behalf of an attempt
  * carries its fencing token and is refused once that token has lost its lease.
  */
 import { FtError } from '../domain/errors.js';
@@ -78,7 +78,7 @@ export interface LostAttempt {
   action: 'requeued' | 'failed' | 'stopped' | 'released';
 }
 
-// ---- direct uploads and the files API v0.5 (docs/files.md); implemented in sqlite/sqlite-uploads.ts
+// ---- direct uploads and the files API v0.5 (docs/files.md); implemented in sqlite/queries/uploads.ts, postgres/queries/uploads.ts
 /** open → completing → completed; open → aborted | expired; completing → open when assembly fails. */
 export type UploadState = 'open' | 'completing' | 'completed' | 'aborted' | 'expired';
 
@@ -130,7 +130,7 @@ export interface FileStats {
   last_updated: number | null; // ms of the newest upload or delete in the org
 }
 
-// ---- worker tokens (docs/scaling.md); sqlite/sqlite-workers.ts, postgres/pg-workers.ts
+// ---- worker tokens (docs/scaling.md); sqlite/queries/tokens.ts, postgres/queries/tokens.ts
 export type { WorkerTokenRecord } from '../domain/types.js'; // the record lives in domain/ so http/ can name it
 
 export interface WorkerTokenStore {
@@ -226,7 +226,7 @@ export interface Store extends WorkerTokenStore {
   getCheckpoint(job_uuid: string, id: string): Promise<Checkpoint | null>;
   latestCheckpoint(job_uuid: string): Promise<Checkpoint | null>;
 
-  // files API v0.5 and direct uploads (sqlite/sqlite-uploads.ts)
+  // files API v0.5 and direct uploads (<dialect>/queries/uploads.ts, files.ts)
   fileStats(org_uuid: string): Promise<FileStats>;
   /**
    * Initiate, atomically: file_exists when the name has a current file; busy when an upload of the

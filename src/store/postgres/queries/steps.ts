@@ -1,20 +1,32 @@
 /**
- * SQL steps shared by the PostgreSQL store's use-cases; each runs inside the caller's transaction.
- * Invariants: every status write is the compare-and-set `casStatus` (guard: uuid + expected status,
- * inside a row lock, so READ COMMITTED re-checks it against the latest row version); event numbers
+ * SQL steps the PostgreSQL query modules share; each runs inside the caller's transaction. The
+ * decisions (target status, guard, what a status clears) come from ../../policy.ts; this file only
+ * renders them as SQL.
+ * Invariants: every status write is the compare-and-set `casStatus` (uuid + the status read + the
+ * table's guard `status IN (…)`, inside a row lock, so READ COMMITTED re-checks it against the latest
+ * row version); event numbers
  * are per job, gapless and race-free (MAX(seq)+1 under a per-job advisory lock held until commit);
  * wake-ups are NOTIFYs issued in the same transaction, so they are delivered only if it commits.
  */
-import { isTerminal, type JobStatus } from '../../domain/status.js';
-import type { FileRecord, Job, JobEvent } from '../../domain/types.js';
-import { jobFromRow } from '../rows.js';
-import type { NewEvent, TransitionPatch } from '../store.js';
-import { LOCK_NS, one, type PgDb, type Q, type Row } from './pg-db.js';
+import type { FileRecord, Job, JobEvent } from '../../../domain/types.js';
+import { typeId } from '../../../lib/ids.js';
+import { writeEffects, type StatusWrite, type WriteEffects } from '../../policy.js';
+import { jobFromRow } from '../../rows.js';
+import type { NewEvent, TransitionPatch } from '../../store.js';
+import { LOCK_NS, one, type PgDb, type Q, type Row } from '../pg-db.js';
+
+export type { Row };
 
 export const CHANNEL = { work: 'ftnode_work', job: 'ftnode_job' } as const;
 export type Channel = (typeof CHANNEL)[keyof typeof CHANNEL];
 
-export async function insertEvent(c: Q, job_uuid: string, now: number, e: NewEvent, id: string): Promise<JobEvent> {
+/** `col IN ($n, $n+1, …)`, its values pushed onto `params`: status lists always travel as parameters. */
+export function inList(col: string, values: readonly string[], params: unknown[]): string {
+  return `${col} IN (${values.map((v) => `$${params.push(v)}`).join(', ')})`;
+}
+
+export async function insertEvent(c: Q, job_uuid: string, now: number, e: NewEvent): Promise<JobEvent> {
+  const id = typeId('evt');
   // An advisory lock, not the job row's: a plain appendEvent must not make claimers (FOR UPDATE SKIP
   // LOCKED) skip a queued job. Taken in its own statement so the next statement's snapshot sees the
   // events committed by the previous holder.
@@ -28,22 +40,21 @@ export async function insertEvent(c: Q, job_uuid: string, now: number, e: NewEve
   return { id, job_uuid, seq: Number(r.seq), level: e.level, type: e.type, message: e.message, data: e.data ?? null, created_at: now };
 }
 
-/** The compare-and-set every status write goes through; returns the updated row, or null. */
+/**
+ * The compare-and-set every status write goes through: `status = from` (what the caller read) and
+ * `status IN (guard)` (the table's allowedFrom), plus the fence's lease token when given. Returns the
+ * updated row and the effects it applied (the caller ends the attempts when they say so), or null.
+ */
 export async function casStatus(
-  c: Q, job_uuid: string, from: JobStatus, to: JobStatus, now: number, patch: TransitionPatch, leaseToken?: number,
-): Promise<Row | null> {
-  const params: unknown[] = [to, now];
-  const sets = ['status = $1', 'updated_at = $2'];
-  const set = (col: string, v: unknown): void => void sets.push(`${col} = $${params.push(v)}`);
-  if (patch.inference_config_path !== undefined) set('inference_config_path', patch.inference_config_path);
-  if (patch.error !== undefined) set('error', patch.error ? JSON.stringify(patch.error) : null);
-  if (patch.progress !== undefined) set('progress', patch.progress ? JSON.stringify(patch.progress) : null);
-  if (patch.stop_requested_at !== undefined) set('stop_requested_at', patch.stop_requested_at);
-  if (isTerminal(to) && patch.progress === undefined) sets.push('progress = NULL');
-  if (to === 'REGISTERED') sets.push('current_attempt_id = NULL', 'progress = NULL');
-  let where = `uuid = $${params.push(job_uuid)} AND status = $${params.push(from)}`;
+  c: Q, job_uuid: string, w: StatusWrite, now: number, patch: TransitionPatch, leaseToken?: number,
+): Promise<{ row: Row; fx: WriteEffects } | null> {
+  const fx = writeEffects(w.to, patch);
+  const params: unknown[] = [w.to, now];
+  const sets = ['status = $1', 'updated_at = $2', ...fx.set.map(([col, v]) => `${col} = $${params.push(v)}`), ...fx.clear.map((col) => `${col} = NULL`)];
+  let where = `uuid = $${params.push(job_uuid)} AND status = $${params.push(w.from)} AND ${inList('status', w.guard, params)}`;
   if (leaseToken !== undefined) where += ` AND lease_token = $${params.push(leaseToken)}`;
-  return one(await c.query(`UPDATE jobs SET ${sets.join(', ')} WHERE ${where} RETURNING *`, params));
+  const row = one(await c.query(`UPDATE jobs SET ${sets.join(', ')} WHERE ${where} RETURNING *`, params));
+  return row ? { row, fx } : null;
 }
 
 export async function endActiveAttempts(c: Q, job_uuid: string, now: number): Promise<void> {
