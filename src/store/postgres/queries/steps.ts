@@ -10,7 +10,7 @@
  */
 import type { FileRecord, Job, JobEvent } from '../../../domain/types.js';
 import { typeId } from '../../../lib/ids.js';
-import { writeEffects, type StatusWrite, type WriteEffects } from '../../policy.js';
+import { CLAIMABLE, writeEffects, type StatusWrite, type WriteEffects } from '../../policy.js';
 import { jobFromRow } from '../../rows.js';
 import type { NewEvent, TransitionPatch } from '../../store.js';
 import { LOCK_NS, one, type PgDb, type Q, type Row } from '../pg-db.js';
@@ -64,7 +64,7 @@ export async function endActiveAttempts(c: Q, job_uuid: string, now: number): Pr
 /** Wakes listeners at commit: `ftnode_job` on every status change, `ftnode_work` when the job is queued. */
 export async function notifyStatus(c: Q, db: PgDb, job: Job): Promise<void> {
   await c.query('SELECT pg_notify($1, $2)', [db.channel(CHANNEL.job), job.uuid]);
-  if (job.status === 'REGISTERED') await c.query('SELECT pg_notify($1, $2)', [db.channel(CHANNEL.work), job.uuid]);
+  if (CLAIMABLE.includes(job.status)) await c.query('SELECT pg_notify($1, $2)', [db.channel(CHANNEL.work), job.uuid]);
 }
 
 export async function loadJob(c: Q, uuid: string): Promise<Job | null> {
