@@ -14,7 +14,7 @@ import { describe, test } from 'node:test';
 import type { Job } from '../src/domain/types.js';
 import { randomHex, typeId, uuid } from '../src/lib/ids.js';
 import type { Migration } from '../src/store/migration-files.js';
-import { ATTEMPT_STATES, FILE_STATUSES, STORED_JOB_STATUSES, UPLOAD_STATES } from '../src/store/policy.js';
+import { ATTEMPT_STATES, FILE_STATUSES, LIVE_UPLOAD_STATES, STORED_JOB_STATUSES, UPLOAD_STATES } from '../src/store/policy.js';
 import { migratePg, PG_MIGRATIONS } from '../src/store/postgres/migrations.js';
 import { PgDb } from '../src/store/postgres/pg-db.js';
 import { PostgresStore } from '../src/store/postgres/pg-store.js';
@@ -90,6 +90,11 @@ describe('schema dumps list exactly the status values of src/store/policy.ts', (
     test(dialect, () => {
       const dump = committed(dialect);
       for (const c of STATUS_COLUMNS) assert.deepEqual(checkValues(dump, dialect, c.table, c.column), [...c.values], `${dialect} ${c.table}.${c.column}`);
+      // The queries repeat this partial index's predicate from LIVE_UPLOAD_STATES, so the two must agree.
+      const live = dialect === 'sqlite'
+        ? /^CREATE UNIQUE INDEX uploads_live_name .* WHERE state IN \(([^)]*)\);$/m.exec(dump)
+        : /^INDEX uploads\.uploads_live_name .* WHERE \(state = ANY \(ARRAY\[([^\]]*)\]\)\)$/m.exec(dump);
+      assert.deepEqual(live && [...live[1]!.matchAll(/'([^']*)'/g)].map((x) => x[1]), [...LIVE_UPLOAD_STATES], `${dialect} uploads_live_name`);
     });
   }
 });

@@ -20,9 +20,20 @@ export type { Row };
 export const CHANNEL = { work: 'ftnode_work', job: 'ftnode_job' } as const;
 export type Channel = (typeof CHANNEL)[keyof typeof CHANNEL];
 
-/** `col IN ($n, $n+1, …)`, its values pushed onto `params`: status lists always travel as parameters. */
+/** `col IN ($n, $n+1, …)`, its values pushed onto `params`: the transition table's guards always travel as parameters. */
 export function inList(col: string, values: readonly string[], params: unknown[]): string {
   return `${col} IN (${values.map((v) => `$${params.push(v)}`).join(', ')})`;
+}
+
+/**
+ * `col IN ('a', 'b')` with the values written into the SQL: only for a fixed list of ../../policy.ts
+ * that a partial index's WHERE repeats (LIVE_UPLOAD_STATES, uploads_live_name). Reads are named
+ * prepared statements (pg-db.ts); once PostgreSQL switches one to a generic plan it cannot prove a
+ * partial index's predicate from a parameter, only from a constant.
+ */
+export function inLiterals(col: string, values: readonly string[]): string {
+  for (const v of values) if (!/^[A-Za-z_]+$/.test(v)) throw new Error(`store: '${v}' is not a status word`);
+  return `${col} IN (${values.map((v) => `'${v}'`).join(', ')})`;
 }
 
 export async function insertEvent(c: Q, job_uuid: string, now: number, e: NewEvent): Promise<JobEvent> {

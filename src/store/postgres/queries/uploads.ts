@@ -13,7 +13,10 @@ import type { FileRecord } from '../../../domain/types.js';
 import { LIVE_UPLOAD_STATES } from '../../policy.js';
 import type { BeginUploadResult, BeginCompleteResult, PartRef, PartsRefusal, PartsResult, UploadPart, UploadRecord, UploadState } from '../../store.js';
 import { one, type PgDb, type Q, type Row } from '../pg-db.js';
-import { inList, insertFileVersionRow, lockFileName } from './steps.js';
+import { inLiterals, insertFileVersionRow, lockFileName } from './steps.js';
+
+/** The partial unique index uploads_live_name's predicate, repeated so the planner can use that index. */
+const LIVE = inLiterals('state', LIVE_UPLOAD_STATES);
 
 // The same mapping as sqlite/queries/uploads.ts (kept there, private); checkpointed is BOOLEAN here.
 function uploadFromRow(r: Row): UploadRecord {
@@ -46,8 +49,7 @@ export async function beginUpload(db: PgDb, u: UploadRecord, resume: boolean): P
     await lockFileName(c, u.org_uuid, u.file_id);
     const exists = one(await c.query("SELECT 1 FROM files WHERE org_uuid = $1 AND file_id = $2 AND is_current AND status = 'ready'", [u.org_uuid, u.file_id]));
     if (exists) return { kind: 'file_exists' };
-    const lp: unknown[] = [u.org_uuid, u.file_id];
-    const lr = one(await c.query(`SELECT * FROM uploads WHERE org_uuid = $1 AND file_id = $2 AND ${inList('state', LIVE_UPLOAD_STATES, lp)} FOR UPDATE`, lp));
+    const lr = one(await c.query(`SELECT * FROM uploads WHERE org_uuid = $1 AND file_id = $2 AND ${LIVE} FOR UPDATE`, [u.org_uuid, u.file_id]));
     const live = lr ? uploadFromRow(lr) : null;
     if (live?.state === 'completing') return { kind: 'busy', upload: live };
     if (live && resume && live.num_bytes === u.num_bytes) {
@@ -70,8 +72,7 @@ export async function getUpload(db: PgDb, upload_id: string): Promise<UploadReco
 }
 
 export async function getLiveUpload(db: PgDb, org_uuid: string, file_id: string): Promise<UploadRecord | null> {
-  const params: unknown[] = [org_uuid, file_id];
-  const [r] = await db.read(`SELECT * FROM uploads WHERE org_uuid = $1 AND file_id = $2 AND ${inList('state', LIVE_UPLOAD_STATES, params)}`, params);
+  const [r] = await db.read(`SELECT * FROM uploads WHERE org_uuid = $1 AND file_id = $2 AND ${LIVE}`, [org_uuid, file_id]);
   return r ? uploadFromRow(r) : null;
 }
 
@@ -162,11 +163,9 @@ export async function reopenInterruptedUploads(db: PgDb, now: number, staleBefor
 }
 
 export async function listLiveUploadParts(db: PgDb): Promise<Map<string, string[]>> {
-  const params: unknown[] = [];
   const rows = await db.read(
     `SELECT u.upload_id, p.staged_name FROM uploads u LEFT JOIN upload_parts p ON p.upload_id = u.upload_id
-     WHERE ${inList('u.state', LIVE_UPLOAD_STATES, params)} ORDER BY u.created_at, u.upload_id, p.part_number`,
-    params,
+     WHERE u.${LIVE} ORDER BY u.created_at, u.upload_id, p.part_number`,
   );
   const out = new Map<string, string[]>();
   for (const r of rows) {

@@ -12,9 +12,19 @@ import type { Db } from '../db.js';
 
 export type Row = Record<string, unknown>;
 
-/** `col IN (?, ?, …)` with its parameters: status lists always travel as parameters. */
+/** `col IN (?, ?, …)` with its parameters: the transition table's guards always travel as parameters. */
 export function inList(col: string, values: readonly string[]): { sql: string; params: string[] } {
   return { sql: `${col} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
+}
+
+/**
+ * `col IN ('a', 'b')` with the values written into the SQL: only for a fixed list of ../../policy.ts
+ * that a partial index's WHERE repeats (LIVE_UPLOAD_STATES, uploads_live_name). SQLite uses a partial
+ * index only when the query's WHERE implies the index's, which it cannot prove through a bound `?`.
+ */
+export function inLiterals(col: string, values: readonly string[]): string {
+  for (const v of values) if (!/^[A-Za-z_]+$/.test(v)) throw new Error(`store: '${v}' is not a status word`);
+  return `${col} IN (${values.map((v) => `'${v}'`).join(', ')})`;
 }
 
 /**

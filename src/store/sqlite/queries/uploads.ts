@@ -13,7 +13,7 @@ import type {
   BeginUploadResult, BeginCompleteResult, PartRef, PartsRefusal, PartsResult, UploadPart, UploadRecord, UploadState,
 } from '../../store.js';
 import type { Db } from '../db.js';
-import { inList, insertFileVersionRow, type Row } from './steps.js';
+import { inLiterals, insertFileVersionRow, type Row } from './steps.js';
 
 function uploadFromRow(r: Row): UploadRecord {
   return {
@@ -38,7 +38,8 @@ class Refused extends Error {
   }
 }
 
-const LIVE = inList('state', LIVE_UPLOAD_STATES);
+/** The partial unique index uploads_live_name's predicate, repeated so the planner can use that index. */
+const LIVE = inLiterals('state', LIVE_UPLOAD_STATES);
 
 export function beginUpload(db: Db, u: UploadRecord, resume: boolean): BeginUploadResult {
   return db.transaction((): BeginUploadResult => {
@@ -144,17 +145,17 @@ export function reopenInterruptedUploads(db: Db, now: number, staleBefore = Numb
 
 export function listLiveUploadParts(db: Db): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const r of db.prepare(`SELECT upload_id FROM uploads WHERE ${LIVE.sql}`).all(...LIVE.params) as Row[]) out.set(String(r.upload_id), []);
+  for (const r of db.prepare(`SELECT upload_id FROM uploads WHERE ${LIVE}`).all() as Row[]) out.set(String(r.upload_id), []);
   const rows = db
-    .prepare(`SELECT p.upload_id, p.staged_name FROM upload_parts p JOIN uploads u ON u.upload_id = p.upload_id WHERE u.${LIVE.sql}`)
-    .all(...LIVE.params) as Row[];
+    .prepare(`SELECT p.upload_id, p.staged_name FROM upload_parts p JOIN uploads u ON u.upload_id = p.upload_id WHERE u.${LIVE}`)
+    .all() as Row[];
   for (const r of rows) out.get(String(r.upload_id))!.push(String(r.staged_name));
   return out;
 }
 
 // ---- steps (inside the caller's transaction)
 function liveUpload(db: Db, org_uuid: string, file_id: string): UploadRecord | null {
-  const r = db.prepare(`SELECT * FROM uploads WHERE org_uuid = ? AND file_id = ? AND ${LIVE.sql}`).get(org_uuid, file_id, ...LIVE.params) as Row | undefined;
+  const r = db.prepare(`SELECT * FROM uploads WHERE org_uuid = ? AND file_id = ? AND ${LIVE}`).get(org_uuid, file_id) as Row | undefined;
   return r ? uploadFromRow(r) : null;
 }
 
