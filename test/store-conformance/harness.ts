@@ -8,11 +8,9 @@
  * every method no case called.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import type { Store } from '../../src/store/store.js';
+import { interfaceMethods, recording } from '../helpers/interface-methods.js';
 import { Fixtures } from '../helpers/store-fixtures.js';
 import { openTestStore } from '../helpers/test-store.js';
 
@@ -28,44 +26,7 @@ export interface Case {
   run(c: CaseContext): Promise<void>;
 }
 
-const STORE_TS = fileURLToPath(new URL('../../../src/store/store.ts', import.meta.url));
-
-/** Method names of `interface <name>` in store.ts, with those of the interfaces it extends there. */
-export function interfaceMethods(source: string, name: string): string[] {
-  const file = ts.createSourceFile('store.ts', source, ts.ScriptTarget.ES2022, true);
-  const decls = new Map<string, ts.InterfaceDeclaration>();
-  file.forEachChild((n) => {
-    if (ts.isInterfaceDeclaration(n)) decls.set(n.name.text, n);
-  });
-  const out: string[] = [];
-  const walk = (iface: string): void => {
-    const d = decls.get(iface);
-    if (!d) throw new Error(`interface ${iface} is not declared in store.ts`);
-    for (const h of d.heritageClauses ?? []) for (const t of h.types) walk(t.expression.getText(file));
-    for (const m of d.members) {
-      // A method signature, or a property whose type is a function: both are calls a backend must answer.
-      if (ts.isMethodSignature(m) || (ts.isPropertySignature(m) && m.type && ts.isFunctionTypeNode(m.type))) out.push(m.name.getText(file));
-    }
-  };
-  walk(name);
-  return out;
-}
-
-export const STORE_METHODS = interfaceMethods(readFileSync(STORE_TS, 'utf8'), 'Store');
-
-/** The store with every method call noted in `seen` (by name), forwarded unchanged. */
-function recording(store: Store, seen: Set<string>): Store {
-  return new Proxy(store, {
-    get(target, prop, _receiver) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (typeof v !== 'function' || typeof prop !== 'string') return v;
-      return (...args: unknown[]) => {
-        seen.add(prop);
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
+export const STORE_METHODS = interfaceMethods('src/store/store.ts', 'Store');
 
 /** Registers every case, then the coverage check, as tests of the current describe block. */
 export function runCases(dialect: 'sqlite' | 'postgres', cases: Case[]): void {
