@@ -56,6 +56,13 @@ export interface KnnSettings {
 
 export interface TsConfig {
   method: 'head' | 'knn';
+  /**
+   * head only: true when the request sets none of encoder, hidden_units, instance_norm and
+   * num_features; the trainer then chooses encoder × hidden units itself by a blocked validation on
+   * the latest part of its training files (select.ts). Any of those keys opts out: the others take
+   * their fixed defaults (MiniRocket, 64 units), exactly as before the automatic choice existed.
+   */
+  auto: boolean;
   reader: ReaderSettings;
   encoder: EncoderSettings;
   head: HeadSettings;
@@ -80,6 +87,8 @@ export const KNN_DEFAULTS = { nNeighbors: 5, metric: 'cosine', weights: 'uniform
 export const READER_DEFAULTS = { windowSize: 128, stepSize: 4, timestampColumn: 'timestamp' } as const;
 
 const HEAD_KEYS = ['batch_size', 'n_epochs', 'learning_rate', 'weight_decay', 'hidden_units', 'patience', 'instance_norm', 'num_features', 'encoder'];
+/** Keys that fix the head's encoder or width: setting any of them turns the automatic choice off. */
+export const AUTO_KEYS = ['encoder', 'hidden_units', 'instance_norm', 'num_features'];
 const KNN_KEYS = ['batch_size', 'n_neighbors', 'metric', 'weights', 'normalize_embeddings', 'instance_norm', 'num_features', 'encoder'];
 
 type Obj = Record<string, unknown>;
@@ -192,5 +201,6 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
     weights: type === 'knn' ? c.oneOf(hp, 'weights', hpPath, ['uniform', 'distance'] as const, KNN_DEFAULTS.weights) : KNN_DEFAULTS.weights,
     normalizeEmbeddings: type === 'knn' ? c.bool(hp, 'normalize_embeddings', hpPath, KNN_DEFAULTS.normalizeEmbeddings) : KNN_DEFAULTS.normalizeEmbeddings,
   };
-  return { config: { method: type, reader, encoder, head, knn }, problems: c.problems, warnings: c.warnings };
+  const auto = type === 'head' && AUTO_KEYS.every((k) => hp[k] === undefined || hp[k] === null);
+  return { config: { method: type, auto, reader, encoder, head, knn }, problems: c.problems, warnings: c.warnings };
 }
