@@ -70,7 +70,9 @@ export interface TsConfig {
 }
 
 /**
- * Head defaults, measured on SWaT (docs/benchmarks-swat.md): a 64-unit ReLU layer with strong
+ * Head defaults, measured on SWaT (docs/benchmarks-swat.md). hiddenUnits (and the MiniRocket
+ * encoder) apply only when the request fixes the encoder or width: otherwise select.ts chooses
+ * both (cfg.auto). A 64-unit ReLU layer with strong
  * decoupled weight decay (2: each AdamW step at lr 1e-3 shrinks weights by 0.2 %) generalised best
  * out of time; logistic regression or weight decay 0.01 overfit within 1–2 epochs (train loss
  * 0.001) and varied ±0.04 macro-F1 across seeds. lr 1e-3 is Archetype's fixed rate.
