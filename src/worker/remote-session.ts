@@ -2,13 +2,13 @@
  * The remote worker's session with the control plane (GET /v1/worker/session, newline-delimited
  * JSON): status pushes for the jobs this process runs, so a cancel reaches the trainer in
  * milliseconds rather than at the next heartbeat; and presence, so a killed worker's attempts are
- * recovered within seconds rather than a lease later (service/worker-sessions.ts). The stream is
+ * recovered within seconds rather than a lease later (service/workers/worker-sessions.ts). The stream is
  * reopened whenever it breaks (backoff 100 ms … 2 s, moving across server URLs), and treated as
  * broken when nothing, not even a ping (every 15 s), arrived for 45 s. Heartbeats still carry the
  * status, so a push lost while reconnecting costs at most one heartbeat interval.
  */
 import type { JobStatus } from '../domain/status.js';
-import type { SessionLine } from '../service/worker-sessions.js';
+import type { SessionLine } from '../service/workers/worker-sessions.js';
 import type { WorkerHttp } from './remote-http.js';
 import type { StatusFeed } from './work-source.js';
 

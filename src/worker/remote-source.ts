@@ -18,7 +18,7 @@ import { isTerminal, type JobStatus } from '../domain/status.js';
 import type { Checkpoint, EventLevel, Job, JobProgress, WorkerRecord } from '../domain/types.js';
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
 import { randomHex } from '../lib/ids.js';
-import type { RemoteWork, WorkerInfo } from '../service/worker-api.js';
+import type { RemoteWork, WorkerInfo } from '../service/workers/worker-api.js';
 import type { RemoteCache } from './remote-cache.js';
 import { isTransient, RemoteHttpError, WorkerAuthError, type WorkerHttp } from './remote-http.js';
 import type { WorkSource } from './work-source.js';

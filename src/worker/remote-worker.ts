@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock } from '../lib/clock.js';
-import type { WorkerInfo } from '../service/worker-api.js';
+import type { WorkerInfo } from '../service/workers/worker-api.js';
 import { WorkerPool } from './pool.js';
 import { RemoteCache } from './remote-cache.js';
 import { WorkerAuthError, WorkerHttp } from './remote-http.js';

@@ -13,9 +13,9 @@ import { parseLimitOffset, throwIfAny } from '../../api/query.js';
 import { ErrorEnvelopeSchema } from '../../api/schemas.js';
 import type { ErrorDetail } from '../../domain/errors.js';
 import type { JobStatus } from '../../domain/status.js';
-import { SIGNED_OUTPUT_ROUTE } from '../../service/batch-links.js';
-import type { CommittedOutput } from '../../service/batch-outputs.js';
-import type { BatchService } from '../../service/batch-service.js';
+import { SIGNED_OUTPUT_ROUTE } from '../../service/batch/batch-links.js';
+import type { CommittedOutput } from '../../service/batch/batch-outputs.js';
+import type { BatchService } from '../../service/batch/batch-service.js';
 
 const BASE = '/v0.5/batch/jobs';
 const tags = ['batch v0.5'];

@@ -13,9 +13,9 @@ import { checkpointReportOf, eventOf, hyperparametersOf, metricsOf, outputReport
 import { FtError } from '../../domain/errors.js';
 import type { Fence } from '../../domain/work.js';
 import type { WorkerTokenRecord } from '../../domain/types.js';
-import { WorkerApi, type Download } from '../../service/worker-api.js';
-import type { WorkerSessions } from '../../service/worker-sessions.js';
-import type { WorkerTokenService } from '../../service/worker-tokens.js';
+import { WorkerApi, type Download } from '../../service/workers/worker-api.js';
+import type { WorkerSessions } from '../../service/workers/worker-sessions.js';
+import type { WorkerTokenService } from '../../service/workers/worker-tokens.js';
 import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
 import { drainBody } from '../drain.js';
 

@@ -10,11 +10,11 @@
  *   still caught by the lease. A goodbye (graceful stop) recovers them without waiting.
  * Invariant: recovery only ever targets the session's own prefix `remote:<token id>:<node>:<boot>:`.
  */
-import type { Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import type { Store } from '../store/store.js';
-import type { Bus } from './bus.js';
-import type { Recovery } from './recovery.js';
+import type { Job } from '../../domain/types.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Store } from '../../store/store.js';
+import type { Bus } from '../bus.js';
+import type { Recovery } from '../attempts/recovery.js';
 
 export interface SessionLine {
   type: 'hello' | 'status' | 'ping';

@@ -14,17 +14,17 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobMismatchError, type BlobStore } from '../blobs/blob-store.js';
-import { FtError } from '../domain/errors.js';
-import type { CatalogEntry } from '../domain/catalog.js';
-import type { JobStatus } from '../domain/status.js';
-import type { Checkpoint, Job, JobProgress } from '../domain/types.js';
-import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
-import type { Clock } from '../lib/clock.js';
-import { randomHex } from '../lib/ids.js';
-import type { NewEvent, Store } from '../store/store.js';
-import type { AttemptsService } from './attempts-service.js';
-import type { Bus } from './bus.js';
+import { BlobMismatchError, type BlobStore } from '../../blobs/blob-store.js';
+import { FtError } from '../../domain/errors.js';
+import type { CatalogEntry } from '../../domain/catalog.js';
+import type { JobStatus } from '../../domain/status.js';
+import type { Checkpoint, Job, JobProgress } from '../../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../../domain/work.js';
+import type { Clock } from '../../lib/clock.js';
+import { randomHex } from '../../lib/ids.js';
+import type { NewEvent, Store } from '../../store/store.js';
+import type { AttemptsService } from '../attempts/attempts-service.js';
+import type { Bus } from '../bus.js';
 import { ClaimWaiters } from './worker-claims.js';
 
 /** 1 h: a worker starts its downloads right after the claim; a retry after that claims again and gets fresh URLs. */

@@ -5,12 +5,12 @@
  * the stop grace budget).
  */
 import { stringify } from 'yaml';
-import type { BlobStore } from '../blobs/blob-store.js';
-import type { Catalog } from '../domain/catalog.js';
-import type { Checkpoint, Job } from '../domain/types.js';
-import { isoMicros } from '../domain/time.js';
-import type { Clock } from '../lib/clock.js';
-import type { Store } from '../store/store.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import type { Catalog } from '../../domain/catalog.js';
+import type { Checkpoint, Job } from '../../domain/types.js';
+import { isoMicros } from '../../domain/time.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Store } from '../../store/store.js';
 
 export function inferenceConfigKey(job: Job): string {
   return `orgs/${job.org_uuid}/inference-configs/${job.id}.yaml`;

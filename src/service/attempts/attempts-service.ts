@@ -4,19 +4,19 @@
  * superseded, job cancelled) gets `false`/null back and must stop. The in-process worker calls this
  * directly; remote workers reach the same methods over HTTP.
  */
-import { BlobMismatchError, type BlobStore } from '../blobs/blob-store.js';
+import { BlobMismatchError, type BlobStore } from '../../blobs/blob-store.js';
 import type { Readable } from 'node:stream';
-import type { Catalog } from '../domain/catalog.js';
-import type { JobStatus } from '../domain/status.js';
-import type { Checkpoint, EventLevel, Job, JobProgress } from '../domain/types.js';
-import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
-import type { Clock } from '../lib/clock.js';
-import { typeId } from '../lib/ids.js';
-import type { NewEvent, Store } from '../store/store.js';
-import { OUTPUT_EVENT, OUTPUT_NAME, outputKey } from './batch-outputs.js';
-import { batchResources } from './batch-resources.js';
-import type { Bus } from './bus.js';
-import type { Finalizer } from './finalize.js';
+import type { Catalog } from '../../domain/catalog.js';
+import type { JobStatus } from '../../domain/status.js';
+import type { Checkpoint, EventLevel, Job, JobProgress } from '../../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../../domain/work.js';
+import type { Clock } from '../../lib/clock.js';
+import { typeId } from '../../lib/ids.js';
+import type { NewEvent, Store } from '../../store/store.js';
+import { OUTPUT_EVENT, OUTPUT_NAME, outputKey } from '../batch/batch-outputs.js';
+import { batchResources } from '../batch/batch-resources.js';
+import type { Bus } from '../bus.js';
+import type { Finalizer } from '../jobs/finalize.js';
 
 export interface AttemptSettings {
   leaseMs: number;

@@ -6,8 +6,8 @@
  * asserts they agree); with a checkpoint attached, reader fields the request omits stay null: they
  * come from the checkpoint at run time.
  */
-import type { Catalog, CatalogEntry } from '../domain/catalog.js';
-import { FtError, type ErrorDetail } from '../domain/errors.js';
+import type { Catalog, CatalogEntry } from '../../domain/catalog.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
 
 export const PORTS = { inference: 'worker.inference', nShots: 'worker.n_shots', checkpoint: 'worker.fine_tune_checkpoint' } as const;
 export const READER_DEFAULTS = { window_size: 128, step_size: 4, timestamp_column: 'timestamp', data_columns: null } as const;

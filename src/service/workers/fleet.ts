@@ -5,9 +5,9 @@
  * so their counts are the fleet's; the job counts (`jobs_by_status`, `queue_depth`, `active_jobs`) are
  * the caller's organization's only: another organization's activity is not the caller's business.
  */
-import { ACTIVE_STATUSES } from '../domain/status.js';
-import type { Clock } from '../lib/clock.js';
-import type { Store } from '../store/store.js';
+import { ACTIVE_STATUSES } from '../../domain/status.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Store } from '../../store/store.js';
 
 export interface FleetStatus {
   status: 'READY' | 'BUSY' | 'STALE' | 'ERROR';

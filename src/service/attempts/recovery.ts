@@ -5,11 +5,11 @@
  * budget are finalized here too (the worker sees a terminal status and kills its trainer). Every step
  * is an event, so "unreachable" never silently becomes "failed".
  */
-import type { Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import type { Store } from '../store/store.js';
-import type { Bus } from './bus.js';
-import type { Finalizer } from './finalize.js';
+import type { Job } from '../../domain/types.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Store } from '../../store/store.js';
+import type { Bus } from '../bus.js';
+import type { Finalizer } from '../jobs/finalize.js';
 
 export interface RecoverySettings {
   maxAttempts: number;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { AttemptsService } from './attempts-service.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Recovery } from './recovery.js';
 
 /** Wraps claim, finish, fail and commitCheckpoint of `a` in place; returns it. */

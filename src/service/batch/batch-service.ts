@@ -8,16 +8,16 @@
  * their refs, relative or presigned, come from batch-links.ts.
  */
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../blobs/blob-store.js';
-import { FtError } from '../domain/errors.js';
-import type { JobStatus } from '../domain/status.js';
-import type { Job, JobEvent } from '../domain/types.js';
-import type { Store } from '../store/store.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import { FtError } from '../../domain/errors.js';
+import type { JobStatus } from '../../domain/status.js';
+import type { Job, JobEvent } from '../../domain/types.js';
+import type { Store } from '../../store/store.js';
 import type { BatchCreator } from './batch-create.js';
 import type { OutputLinks } from './batch-links.js';
 import { listCommittedOutputs, outputKey, type CommittedOutput } from './batch-outputs.js';
 import { PORTS } from './batch-request.js';
-import type { JobsService } from './jobs-service.js';
+import type { JobsService } from '../jobs/jobs-service.js';
 
 export interface ProgressEntry {
   id: number; // 1-based position: entries are only ever appended

@@ -4,16 +4,16 @@
  * resolution, file snapshots (every missing id in one 400) and dataset validation. Nothing is stored
  * unless every check passes.
  */
-import { createEndpointFor, type Catalog, type CatalogEntry } from '../domain/catalog.js';
-import { FtError, type ErrorDetail } from '../domain/errors.js';
-import type { ApiVersion, DatasetSnapshot, Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import { randomHex, slug, uuid } from '../lib/ids.js';
-import { canonicalJson, sha256Hex } from '../lib/json.js';
-import type { Store } from '../store/store.js';
-import type { Bus } from './bus.js';
-import type { FilesService } from './files-service.js';
-import { describeProblem, type TrainerHooks } from './trainer-hooks.js';
+import { createEndpointFor, type Catalog, type CatalogEntry } from '../../domain/catalog.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import type { ApiVersion, DatasetSnapshot, Job } from '../../domain/types.js';
+import type { Clock } from '../../lib/clock.js';
+import { randomHex, slug, uuid } from '../../lib/ids.js';
+import { canonicalJson, sha256Hex } from '../../lib/json.js';
+import type { Store } from '../../store/store.js';
+import type { Bus } from '../bus.js';
+import type { FilesService } from '../files/files-service.js';
+import { describeProblem, type TrainerHooks } from '../trainer-hooks.js';
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -7,19 +7,19 @@
  * Datasets: the port names, `worker.inference` as split 'eval' (classified, never trained on) and
  * `worker.n_shots` as split 'train' with `label` = metadata.class (absent when a checkpoint is attached).
  */
-import type { BlobStore } from '../blobs/blob-store.js';
-import type { Catalog } from '../domain/catalog.js';
-import { FtError, type ErrorDetail } from '../domain/errors.js';
-import type { Checkpoint, DatasetSnapshot, FileRecord, Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import { typeId, uuid } from '../lib/ids.js';
-import { canonicalJson, sha256Hex } from '../lib/json.js';
-import type { NewEvent, Store } from '../store/store.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import type { Catalog } from '../../domain/catalog.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import type { Checkpoint, DatasetSnapshot, FileRecord, Job } from '../../domain/types.js';
+import type { Clock } from '../../lib/clock.js';
+import { typeId, uuid } from '../../lib/ids.js';
+import { canonicalJson, sha256Hex } from '../../lib/json.js';
+import type { NewEvent, Store } from '../../store/store.js';
 import { parseBatchRequest, PORTS, type BatchRequest } from './batch-request.js';
-import type { Bus } from './bus.js';
-import type { FilesService } from './files-service.js';
-import { FINE_TUNE_API_VERSIONS } from './jobs-service.js';
-import { describeProblem, type TrainerHooks } from './trainer-hooks.js';
+import type { Bus } from '../bus.js';
+import type { FilesService } from '../files/files-service.js';
+import { FINE_TUNE_API_VERSIONS } from '../jobs/jobs-service.js';
+import { describeProblem, type TrainerHooks } from '../trainer-hooks.js';
 
 /** What the job's config records about the attached checkpoint; the bytes are found again at claim. */
 export interface CheckpointRef {

@@ -7,17 +7,17 @@
  * other's jobs: `family` (default 'fine-tune') makes another family's id a 404, and list filters by
  * api_version (docs/batch.md).
  */
-import type { BlobStore } from '../blobs/blob-store.js';
-import type { Catalog } from '../domain/catalog.js';
-import { FtError } from '../domain/errors.js';
-import { outcome, type JobStatus } from '../domain/status.js';
-import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, JobViewKey, MetricEntry } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import type { ListJobsQuery, Store } from '../store/store.js';
-import type { Bus } from './bus.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import type { Catalog } from '../../domain/catalog.js';
+import { FtError } from '../../domain/errors.js';
+import { outcome, type JobStatus } from '../../domain/status.js';
+import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, JobViewKey, MetricEntry } from '../../domain/types.js';
+import type { Clock } from '../../lib/clock.js';
+import type { ListJobsQuery, Store } from '../../store/store.js';
+import type { Bus } from '../bus.js';
 import { inferenceConfigKey, type Finalizer } from './finalize.js';
-import type { FilesService } from './files-service.js';
-import type { PredictRequest, TrainerHooks } from './trainer-hooks.js';
+import type { FilesService } from '../files/files-service.js';
+import type { PredictRequest, TrainerHooks } from '../trainer-hooks.js';
 
 /** Which routes are asking: fine-tune jobs (v0.5 and v0.6 records) or batch jobs. */
 export type JobFamily = 'fine-tune' | 'batch';
