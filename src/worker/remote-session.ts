@@ -8,7 +8,8 @@
  * status, so a push lost while reconnecting costs at most one heartbeat interval.
  */
 import type { JobStatus } from '../domain/status.js';
-import type { SessionLine } from '../service/workers/worker-sessions.js';
+import { workerPath } from '../api/worker-protocol.js';
+import type { SessionLine } from '../domain/work.js';
 import type { WorkerHttp } from './remote-http.js';
 import type { StatusFeed } from './work-source.js';
 
@@ -52,7 +53,7 @@ export class RemoteSession implements StatusFeed {
       };
       try {
         feed();
-        const res = await this.http.fetch(`/v1/worker/session?prefix=${encodeURIComponent(this.prefix)}`, { signal: AbortSignal.any([this.ac.signal, silence.signal]) });
+        const res = await this.http.fetch(`${workerPath('session')}?prefix=${encodeURIComponent(this.prefix)}`, { signal: AbortSignal.any([this.ac.signal, silence.signal]) });
         if (!res.ok || !res.body) throw new Error(`session answered ${res.status}: ${await res.text()}`);
         this.opened++;
         let buf = '';
@@ -93,7 +94,7 @@ export class RemoteSession implements StatusFeed {
    */
   async end(): Promise<void> {
     const until = performance.now() + 2_000; // a stopping worker does not wait long for a control plane that is down
-    await this.http.json('/v1/worker/session/end', { prefix: this.prefix }, { until: () => until, timeoutMs: 5_000 }).catch(this.onError);
+    await this.http.json(workerPath('sessionEnd'), { prefix: this.prefix }, { until: () => until, timeoutMs: 5_000 }).catch(this.onError);
     this.ac.abort();
     await this.loop?.catch(() => undefined);
   }
