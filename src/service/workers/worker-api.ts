@@ -16,7 +16,6 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobMismatchError } from '../../blobs/blob-store.js';
 import { FtError } from '../../domain/errors.js';
-import type { CatalogEntry } from '../../domain/catalog.js';
 import type { Checkpoint, Job } from '../../domain/types.js';
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport, RemoteRef, RemoteWork, WorkerInfo } from '../../domain/work.js';
 import { randomHex } from '../../lib/ids.js';
