@@ -12,9 +12,9 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { LocalDiskBlobStore } from '../src/blobs/local-disk.js';
 import { ManualClock } from '../src/lib/clock.js';
-import { FilesService } from '../src/service/files-service.js';
-import { COMPLETING_STALE_MS } from '../src/service/uploads-complete.js';
-import { ORPHAN_PART_AGE_MS, UploadsService } from '../src/service/uploads-service.js';
+import { FilesService } from '../src/service/files/files-service.js';
+import { COMPLETING_STALE_MS } from '../src/service/files/uploads-complete.js';
+import { ORPHAN_PART_AGE_MS, UploadsService } from '../src/service/files/uploads-service.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
 async function setup() {

@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Catalog } from '../domain/catalog.js';
 import type { AuthService } from '../service/auth-service.js';
-import type { FilesService } from '../service/files-service.js';
-import type { FleetService } from '../service/fleet.js';
-import type { JobCreator } from '../service/job-create.js';
-import type { JobsService } from '../service/jobs-service.js';
+import type { FilesService } from '../service/files/files-service.js';
+import type { FleetService } from '../service/workers/fleet.js';
+import type { JobCreator } from '../service/jobs/job-create.js';
+import type { JobsService } from '../service/jobs/jobs-service.js';
 import type { RateLimits } from './auth.js';
 
 export interface HttpDeps {

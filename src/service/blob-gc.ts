@@ -12,9 +12,9 @@
  */
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Store } from '../store/store.js';
-import { listCommittedOutputs, outputKey } from './batch-outputs.js';
-import { inferenceConfigKey } from './finalize.js';
-import { fileUidOfBlobKey } from './files-rules.js';
+import { listCommittedOutputs, outputKey } from './batch/batch-outputs.js';
+import { inferenceConfigKey } from './jobs/finalize.js';
+import { fileUidOfBlobKey } from './files/files-rules.js';
 
 export interface GcReport {
   orphans: Array<{ key: string; why: string }>;

@@ -14,7 +14,7 @@ import { withHttpStatus } from '../../api/http-status.js';
 import { clampedInt, throwIfAny } from '../../api/query.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { FileRecord } from '../../domain/types.js';
-import type { PendingFile } from '../../service/files-service.js';
+import type { PendingFile } from '../../service/files/files-service.js';
 import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
 import type { HttpDeps } from '../deps.js';
 import { registerUploadsV05 } from './uploads-v05.js';

@@ -8,12 +8,12 @@
  * live in uploads-service.ts; dataset checks in files-inspect.ts.
  */
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../blobs/blob-store.js';
-import { FtError } from '../domain/errors.js';
-import type { FileRecord } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import { typeId } from '../lib/ids.js';
-import type { Store } from '../store/store.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import { FtError } from '../../domain/errors.js';
+import type { FileRecord } from '../../domain/types.js';
+import type { Clock } from '../../lib/clock.js';
+import { typeId } from '../../lib/ids.js';
+import type { Store } from '../../store/store.js';
 import { Base64Decoder } from './files-base64.js';
 import { inspectorFor } from './files-inspect.js';
 import { checkFileName, fileBlobKey, fileUidOfBlobKey, resolveContentType, SIMPLE_UPLOAD_TYPES, tooLarge } from './files-rules.js';

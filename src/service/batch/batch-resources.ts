@@ -4,10 +4,10 @@
  * the id recorded at create) and the outputs earlier attempts committed (a resumed attempt after a
  * lost worker skips those inputs instead of classifying them again).
  */
-import type { BlobStore } from '../blobs/blob-store.js';
-import type { Job } from '../domain/types.js';
-import type { WorkResources } from '../domain/work.js';
-import type { Store } from '../store/store.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import type { Job } from '../../domain/types.js';
+import type { WorkResources } from '../../domain/work.js';
+import type { Store } from '../../store/store.js';
 import type { CheckpointRef } from './batch-create.js';
 import { listCommittedOutputs } from './batch-outputs.js';
 

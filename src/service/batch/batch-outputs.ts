@@ -7,15 +7,15 @@
  * so "outputs committed before a cancel stay, nothing after" holds exactly. Event order is the
  * store's per-job `seq`, assigned in the same transaction as the status change of a cancel.
  */
-import type { JobEvent } from '../domain/types.js';
-import type { Store } from '../store/store.js';
+import type { JobEvent } from '../../domain/types.js';
+import type { Store } from '../../store/store.js';
 
 export const OUTPUT_EVENT = 'output_committed';
 
 /** Events written in the same transaction as a move to a terminal status (jobs-service, attempts-service, store reaper, recovery). */
 const TERMINAL_EVENTS = new Set(['cancelled', 'job_failed', 'job_completed', 'job_stopped']);
 
-export { OUTPUT_NAME } from '../domain/work.js';
+export { OUTPUT_NAME } from '../../domain/work.js';
 
 export function outputKey(job_uuid: string, filename: string): string {
   return `outputs/${job_uuid}/${filename}`;

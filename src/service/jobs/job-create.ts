@@ -4,47 +4,32 @@
  * resolution, file snapshots (every missing id in one 400) and dataset validation. Nothing is stored
  * unless every check passes.
  */
-import { createEndpointFor, type Catalog, type CatalogEntry } from '../domain/catalog.js';
-import { FtError, type ErrorDetail } from '../domain/errors.js';
-import type { ApiVersion, DatasetSnapshot, Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import { randomHex, slug, uuid } from '../lib/ids.js';
-import { canonicalJson, sha256Hex } from '../lib/json.js';
-import type { Store } from '../store/store.js';
-import type { Bus } from './bus.js';
-import type { FilesService } from './files-service.js';
-import { describeProblem, type TrainerHooks } from './trainer-hooks.js';
+import { createEndpointFor, type Catalog, type CatalogEntry } from '../../domain/catalog.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import type { JobDraft } from '../../domain/drafts.js';
+import type { DatasetSnapshot, Job } from '../../domain/types.js';
+import { randomHex, slug, uuid } from '../../lib/ids.js';
+import { canonicalJson, sha256Hex } from '../../lib/json.js';
+import { datasetPaths, problemDetails } from '../dataset-paths.js';
+import type { ServiceCore } from '../deps.js';
+import type { FilesService } from '../files/files-service.js';
+
+export type { JobDraft };
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export interface JobDraft {
-  org_uuid: string;
-  api_version: ApiVersion;
-  client_id?: string;
-  name: string;
-  model: string;
-  /** The resolved config echoed in the record. */
-  config: Record<string, unknown>;
-  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; label?: string }> }>;
-  /** The request as the client sent it: what makes a retry "identical". */
-  request: unknown;
-  idempotency_key?: string;
-  id_prefix: string; // `ftj-` (v0.5) or `ftj_` (v0.6)
-  /** The kind of model this API family trains (v0.5: text, v0.6: timeseries); another kind is a 400 naming its endpoint. */
-  model_kind: CatalogEntry['kind'];
-  /** Problems the route already found in the body: reported together with the model and file checks. */
-  problems?: ErrorDetail[];
+export interface JobCreatorDeps extends Pick<ServiceCore, 'store' | 'blobs' | 'catalog' | 'clock' | 'bus' | 'events' | 'hooks'> {
+  files: FilesService;
 }
 
 export class JobCreator {
-  constructor(
-    private readonly store: Store,
-    private readonly files: FilesService,
-    private readonly hooks: TrainerHooks,
-    private readonly catalog: Catalog,
-    private readonly clock: Clock,
-    private readonly bus: Bus,
-  ) {}
+  private readonly store: JobCreatorDeps['store'];
+  private readonly catalog: Catalog;
+
+  constructor(private readonly d: JobCreatorDeps) {
+    this.store = d.store;
+    this.catalog = d.catalog;
+  }
 
   modelEntry(model: string): CatalogEntry {
     const entry = this.catalog[model];
@@ -84,7 +69,7 @@ export class JobCreator {
     // A bad reference in the body is a 400, file_not_found included.
     if (!entry || !datasets || problems.length > 0) throw FtError.many(problems).in('request');
     await this.validateData(entry, d, datasets);
-    const now = this.clock.now();
+    const now = this.d.clock.now();
     const job: Job = {
       uuid: uuid(), org_uuid: d.org_uuid, id: d.client_id ?? this.generateId(d.name, d.id_prefix), name: d.name,
       api_version: d.api_version, model: d.model, status: 'REGISTERED', config: d.config, datasets, request_hash,
@@ -93,8 +78,9 @@ export class JobCreator {
     };
     const result = await this.store.createJob(job, { level: 'info', type: 'job_registered', message: `Job ${job.id} registered for model ${d.model}` });
     if (!result.created) return this.replay(result.job, request_hash, d); // lost a race with an identical id
-    this.bus.emit('job-changed', result.job);
-    this.bus.emit('work-queued');
+    this.d.bus.emit('job-changed', result.job);
+    this.d.bus.emit('work-queued');
+    this.d.events.emit('jobCreated', { job: result.job });
     return result;
   }
 
@@ -120,7 +106,7 @@ export class JobCreator {
     const ids = d.datasets.flatMap((ds) => ds.files.map((f) => f.file_id));
     let found;
     try {
-      found = await this.files.resolveMany(d.org_uuid, ids);
+      found = await this.d.files.resolveMany(d.org_uuid, ids);
     } catch (err) {
       if (!(err instanceof FtError)) throw err;
       for (const p of err.details) problems.push(p); // one per missing file id: as many as the request names
@@ -134,24 +120,7 @@ export class JobCreator {
   }
 
   private async validateData(entry: CatalogEntry, d: JobDraft, datasets: DatasetSnapshot[]): Promise<void> {
-    const withPaths = [];
-    for (const ds of datasets) {
-      const files = [];
-      for (const f of ds.files) {
-        const rec = await this.store.getFileByUid(d.org_uuid, f.file_uid);
-        files.push({ file_id: f.file_id, path: await this.files.localPath(rec!), ...(f.label !== undefined ? { label: f.label } : {}) });
-      }
-      withPaths.push({ name: ds.name, split: ds.split, files });
-    }
-    const problems = await this.hooks.validate(entry, { config: d.config, datasets: withPaths });
-    if (problems.length > 0) {
-      // Trainers report configuration problems with a parenthesised pseudo file id such as '(config)':
-      // those are bad request fields, not bad data.
-      const details: ErrorDetail[] = problems.map((p) =>
-        p.file_id.startsWith('(')
-          ? { code: 'invalid_parameter', message: `${p.column ? `'${p.column}' ` : ''}${p.message}` }
-          : { code: 'invalid_dataset', message: describeProblem(p) });
-      throw FtError.many(details);
-    }
+    const problems = await this.d.hooks.validate(entry, { config: d.config, datasets: await datasetPaths(this.d, d.org_uuid, datasets) });
+    if (problems.length > 0) throw FtError.many(problemDetails(problems));
   }
 }

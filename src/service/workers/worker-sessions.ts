@@ -10,18 +10,12 @@
  *   still caught by the lease. A goodbye (graceful stop) recovers them without waiting.
  * Invariant: recovery only ever targets the session's own prefix `remote:<token id>:<node>:<boot>:`.
  */
-import type { Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import type { Store } from '../store/store.js';
-import type { Bus } from './bus.js';
-import type { Recovery } from './recovery.js';
+import type { Job } from '../../domain/types.js';
+import type { SessionLine } from '../../domain/work.js';
+import type { Recovery } from '../attempts/recovery.js';
+import type { ServiceCore } from '../deps.js';
 
-export interface SessionLine {
-  type: 'hello' | 'status' | 'ping';
-  job_uuid?: string;
-  attempt_id?: string;
-  status?: string;
-}
+export type { SessionLine };
 
 interface Session {
   prefix: string;
@@ -38,6 +32,12 @@ export interface SessionSettings {
 const NO_EXCEPTION = '#';
 const OWNER_CACHE = 4_096;
 
+export interface SessionsDeps extends Pick<ServiceCore, 'store' | 'clock' | 'bus'> {
+  recovery: Recovery;
+  settings: SessionSettings;
+  onError: (err: unknown) => void;
+}
+
 export class WorkerSessions {
   private readonly sessions = new Set<Session>();
   private readonly owners = new Map<string, string>(); // attempt id → worker id (never changes)
@@ -45,8 +45,15 @@ export class WorkerSessions {
   private readonly off: () => void;
   private closed = false;
 
-  constructor(private readonly store: Store, private readonly recovery: Recovery, bus: Bus, private readonly clock: Clock, private readonly s: SessionSettings, private readonly onError: (err: unknown) => void) {
-    this.off = bus.on('job-changed', (job) => void this.route(job).catch(onError));
+  private readonly store: SessionsDeps['store'];
+  private readonly recovery: Recovery;
+  private readonly clock: SessionsDeps['clock'];
+  private readonly s: SessionSettings;
+  private readonly onError: (err: unknown) => void;
+
+  constructor(d: SessionsDeps) {
+    ({ store: this.store, recovery: this.recovery, clock: this.clock, settings: this.s, onError: this.onError } = d);
+    this.off = d.bus.on('job-changed', (job) => void this.route(job).catch(this.onError));
   }
 
   get open(): number {

@@ -7,17 +7,14 @@
  * other's jobs: `family` (default 'fine-tune') makes another family's id a 404, and list filters by
  * api_version (docs/batch.md).
  */
-import type { BlobStore } from '../blobs/blob-store.js';
-import type { Catalog } from '../domain/catalog.js';
-import { FtError } from '../domain/errors.js';
-import { outcome, type JobStatus } from '../domain/status.js';
-import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, JobViewKey, MetricEntry } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import type { ListJobsQuery, Store } from '../store/store.js';
-import type { Bus } from './bus.js';
+import { FtError } from '../../domain/errors.js';
+import { outcome, type JobStatus } from '../../domain/status.js';
+import type { ApiVersion, Checkpoint, Job, JobEvent, JobView, JobViewKey, MetricEntry } from '../../domain/types.js';
+import type { ListJobsQuery } from '../../store/store.js';
+import type { ServiceCore } from '../deps.js';
+import type { FilesService } from '../files/files-service.js';
+import type { PredictRequest } from '../trainer-hooks.js';
 import { inferenceConfigKey, type Finalizer } from './finalize.js';
-import type { FilesService } from './files-service.js';
-import type { PredictRequest, TrainerHooks } from './trainer-hooks.js';
 
 /** Which routes are asking: fine-tune jobs (v0.5 and v0.6 records) or batch jobs. */
 export type JobFamily = 'fine-tune' | 'batch';
@@ -43,17 +40,20 @@ export interface JobPage {
   api_versions?: ApiVersion[];
 }
 
+export interface JobsDeps extends Pick<ServiceCore, 'store' | 'blobs' | 'catalog' | 'clock' | 'bus' | 'hooks'> {
+  files: FilesService;
+  finalizer: Finalizer;
+}
+
 export class JobsService {
-  constructor(
-    private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly files: FilesService,
-    private readonly hooks: TrainerHooks,
-    private readonly catalog: Catalog,
-    private readonly clock: Clock,
-    private readonly bus: Bus,
-    private readonly finalizer?: Finalizer,
-  ) {}
+  private readonly store: JobsDeps['store'];
+  private readonly blobs: JobsDeps['blobs'];
+  private readonly files: FilesService;
+  private readonly bus: JobsDeps['bus'];
+
+  constructor(private readonly d: JobsDeps) {
+    ({ store: this.store, blobs: this.blobs, files: this.files, bus: this.bus } = d);
+  }
 
   async get(org_uuid: string, id: string, family: JobFamily = 'fine-tune'): Promise<Job> {
     const job = await this.store.getJob(org_uuid, id);
@@ -104,14 +104,17 @@ export class JobsService {
         throw new FtError('invalid_state_transition', `cannot ${action} job '${id}': it is ${job.status}`);
       }
       if (o.kind === 'noop') return job;
-      const now = this.clock.now();
-      // A queued job that already trained (re-queued after a lost worker) keeps its most recent
-      // checkpoint on stop, like a running one: finalize from it here (null when there is none).
-      const finalPath = action === 'stop' && o.to === 'STOPPED' && this.finalizer ? await this.finalizer.writeInferenceConfig(job) : null;
+      // Stopping a queued job ends it at once, finalized like any stop (finalize.ts); otherwise the status moves here.
+      if (action === 'stop' && o.to === 'STOPPED') {
+        const stopped = await this.d.finalizer.finishStop(job, { by: 'queued' });
+        if (stopped) return stopped;
+        continue;
+      }
+      const now = this.d.clock.now();
       const event = action === 'stop'
-        ? { level: 'info' as const, type: 'stop_requested', message: o.to === 'STOPPED' ? (finalPath ? 'Stopped while queued: finalized from its last committed checkpoint' : 'Stopped before it started: nothing to finalize') : 'Stop requested: finishing the evaluation in progress, then finalizing from the last checkpoint' }
+        ? { level: 'info' as const, type: 'stop_requested', message: 'Stop requested: finishing the evaluation in progress, then finalizing from the last checkpoint' }
         : { level: 'warn' as const, type: 'cancelled', message: `Cancelled from ${job.status}: ${family === 'batch' ? 'batch process killed, no further outputs' : 'training process killed, no further checkpoints'}` };
-      const patch = action === 'stop' ? { stop_requested_at: now, inference_config_path: finalPath } : { inference_config_path: null };
+      const patch = action === 'stop' ? { stop_requested_at: now, inference_config_path: null } : { inference_config_path: null };
       const moved = await this.store.transition(job.uuid, action, job.status, now, event, patch);
       if (moved) {
         this.bus.emit('job-changed', moved);
@@ -178,7 +181,7 @@ export class JobsService {
       ? (await this.checkpoint(org_uuid, id, body.checkpoint_id)).checkpoint
       : await this.store.latestCheckpoint(job.uuid);
     if (!checkpoint) throw new FtError('prediction_unavailable', `job '${id}' has no committed checkpoint yet`);
-    const entry = this.catalog[job.model];
+    const entry = this.d.catalog[job.model];
     if (!entry) throw new FtError('model_not_found', `model '${job.model}' is no longer in the catalog`);
     const req: PredictRequest = { examples: body.examples, rows: body.rows };
     if (body.file_ids) {
@@ -189,7 +192,7 @@ export class JobsService {
       for (const fid of body.file_ids) req.files.push({ file_id: fid, path: await this.files.localPath(found.get(fid)!) });
     }
     try {
-      const predictions = await this.hooks.predict(entry, await this.blobs.localPath(checkpoint.blob_key), req);
+      const predictions = await this.d.hooks.predict(entry, await this.blobs.localPath(checkpoint.blob_key), req);
       return { job, checkpoint, predictions };
     } catch (err) {
       if (err instanceof FtError) throw err;

@@ -16,13 +16,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../blobs/blob-store.js';
-import { FtError } from '../domain/errors.js';
-import { isoMicros } from '../domain/time.js';
-import type { Clock } from '../lib/clock.js';
-import { Crc32c } from '../lib/crc32c.js';
-import { typeId } from '../lib/ids.js';
-import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../store/store.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
+import { FtError } from '../../domain/errors.js';
+import { isoMicros } from '../../domain/time.js';
+import type { Clock } from '../../lib/clock.js';
+import { Crc32c } from '../../lib/crc32c.js';
+import { typeId } from '../../lib/ids.js';
+import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../../store/store.js';
 import { checkFileName, DIRECT_UPLOAD_TYPES, resolveContentType } from './files-rules.js';
 import { assembleUpload, COMPLETING_STALE_MS, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
 import { PartSigner, loadOrCreateSigningKey, serverRoot } from './uploads-signing.js';

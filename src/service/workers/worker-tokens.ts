@@ -5,9 +5,9 @@
  * replica (the positive lookup cache below), and a revoked worker's attempts are lost by lease expiry.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../lib/clock.js';
-import { randomHex } from '../lib/ids.js';
-import type { Store, WorkerTokenRecord } from '../store/store.js';
+import type { Clock } from '../../lib/clock.js';
+import { randomHex } from '../../lib/ids.js';
+import type { Store, WorkerTokenRecord } from '../../store/store.js';
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** A worker makes ~1 request per heartbeat (3 s) per job plus one per trainer message: caching a hit for 1 s saves most lookups and bounds revocation delay. */

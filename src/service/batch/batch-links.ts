@@ -12,10 +12,10 @@
  * purpose string, so a part URL's signature never opens an output and vice versa. The job uuid, not
  * the id, is in the URL: ids are unique per organization only, and the URL carries no key to say which.
  */
-import { FtError, type ErrorDetail } from '../domain/errors.js';
-import type { Clock } from '../lib/clock.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import type { Clock } from '../../lib/clock.js';
 import { OUTPUT_NAME } from './batch-outputs.js';
-import { loadOrCreateSigningKey, serverRoot, UrlSigner } from './uploads-signing.js';
+import { loadOrCreateSigningKey, serverRoot, UrlSigner } from '../files/uploads-signing.js';
 
 export type OutputRefMode = 'auto' | 'relative' | 'presigned';
 

@@ -7,7 +7,7 @@
  * the wait is never missed; a waiter that was woken but leaves without using the wake-up (it claimed
  * something on its own, timed out or was aborted) passes it on to the next waiter.
  */
-import type { Bus } from './bus.js';
+import type { Bus } from '../bus.js';
 
 interface Waiter {
   woken: boolean;

@@ -11,11 +11,11 @@
  * name): an assembler that stalled past the stale limit, whose upload was reopened and completed
  * again, can neither record a version nor overwrite or delete the bytes of the one that was.
  */
-import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
-import { FtError } from '../domain/errors.js';
-import type { Clock } from '../lib/clock.js';
-import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../lib/crc32c.js';
-import type { Store, UploadPart, UploadRecord } from '../store/store.js';
+import type { BlobStore, StagedBlob } from '../../blobs/blob-store.js';
+import { FtError } from '../../domain/errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../../lib/crc32c.js';
+import type { Store, UploadPart, UploadRecord } from '../../store/store.js';
 import { inspectorFor } from './files-inspect.js';
 import { fileBlobKey } from './files-rules.js';
 

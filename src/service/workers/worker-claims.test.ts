@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Bus } from './bus.js';
+import { Bus } from '../bus.js';
 import { ClaimWaiters } from './worker-claims.js';
 
 const FAR = (): number => performance.now() + 60_000;

@@ -4,34 +4,39 @@
  * superseded, job cancelled) gets `false`/null back and must stop. The in-process worker calls this
  * directly; remote workers reach the same methods over HTTP.
  */
-import { BlobMismatchError, type BlobStore } from '../blobs/blob-store.js';
+import { BlobMismatchError } from '../../blobs/blob-store.js';
 import type { Readable } from 'node:stream';
-import type { Catalog } from '../domain/catalog.js';
-import type { JobStatus } from '../domain/status.js';
-import type { Checkpoint, EventLevel, Job, JobProgress } from '../domain/types.js';
-import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
-import type { Clock } from '../lib/clock.js';
-import { typeId } from '../lib/ids.js';
-import type { NewEvent, Store } from '../store/store.js';
-import { OUTPUT_EVENT, OUTPUT_NAME, outputKey } from './batch-outputs.js';
-import { batchResources } from './batch-resources.js';
-import type { Bus } from './bus.js';
-import type { Finalizer } from './finalize.js';
+import type { JobStatus } from '../../domain/status.js';
+import type { Checkpoint, EventLevel, Job, JobProgress } from '../../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../../domain/work.js';
+import { typeId } from '../../lib/ids.js';
+import type { NewEvent } from '../../store/store.js';
+import { OUTPUT_EVENT, OUTPUT_NAME, outputKey } from '../batch/batch-outputs.js';
+import { batchResources } from '../batch/batch-resources.js';
+import { datasetPaths } from '../dataset-paths.js';
+import type { ServiceCore } from '../deps.js';
+import type { Finalizer } from '../jobs/finalize.js';
 
 export interface AttemptSettings {
   leaseMs: number;
 }
 
+export interface AttemptsDeps extends Pick<ServiceCore, 'store' | 'blobs' | 'catalog' | 'clock' | 'bus' | 'events'> {
+  finalizer: Finalizer;
+  settings: AttemptSettings;
+}
+
 export class AttemptsService {
-  constructor(
-    private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly catalog: Catalog,
-    private readonly finalizer: Finalizer,
-    private readonly clock: Clock,
-    private readonly bus: Bus,
-    private readonly settings: AttemptSettings,
-  ) {}
+  private readonly store: AttemptsDeps['store'];
+  private readonly blobs: AttemptsDeps['blobs'];
+  private readonly clock: AttemptsDeps['clock'];
+  private readonly bus: AttemptsDeps['bus'];
+  private readonly events: AttemptsDeps['events'];
+  private readonly settings: AttemptSettings;
+
+  constructor(private readonly d: AttemptsDeps) {
+    ({ store: this.store, blobs: this.blobs, clock: this.clock, bus: this.bus, events: this.events, settings: this.settings } = d);
+  }
 
   get leaseMs(): number {
     return this.settings.leaseMs;
@@ -43,27 +48,20 @@ export class AttemptsService {
       const c = await this.store.claimJob(worker_id, this.clock.now(), this.settings.leaseMs);
       if (!c) return null;
       this.bus.emit('job-changed', c.job);
-      const entry = this.catalog[c.job.model];
+      const entry = this.d.catalog[c.job.model];
       const fence = { attempt_id: c.attempt.id, lease_token: c.attempt.lease_token };
       if (!entry) {
         await this.fail(fence, 'model_not_found', `model '${c.job.model}' was removed from the catalog`);
         continue;
       }
-      const datasets = [];
-      for (const ds of c.job.datasets) {
-        const files = [];
-        for (const f of ds.files) {
-          const rec = await this.store.getFileByUid(c.job.org_uuid, f.file_uid);
-          files.push({ file_id: f.file_id, path: localPaths ? await this.blobs.localPath(rec!.blob_key) : '', ...(f.label !== undefined ? { label: f.label } : {}) });
-        }
-        datasets.push({ name: ds.name, split: ds.split, files });
-      }
+      const datasets = await datasetPaths(this.d, c.job.org_uuid, c.job.datasets, localPaths);
       const resume = c.resume ? { checkpoint_id: c.resume.id, step: c.resume.step, path: localPaths ? await this.blobs.localPath(c.resume.blob_key) : '' } : null;
       const resources = c.job.api_version === 'batch' ? await batchResources(this.store, this.blobs, c.job, localPaths) : undefined;
       if (resources && 'missing' in resources) {
         await this.fail(fence, 'checkpoint_not_found', resources.missing);
         continue;
       }
+      this.events.emit('attemptClaimed', { job: c.job, attempt_id: fence.attempt_id, attempt_number: c.attempt.number, worker_id, resume_checkpoint_id: resume?.checkpoint_id ?? null });
       return { job: c.job, fence, attempt_number: c.attempt.number, entry, datasets, resume, ...(resources ? { resources } : {}) };
     }
   }
@@ -108,7 +106,7 @@ export class AttemptsService {
 
   /** Verify (size, sha256) → move into the artifact store → fenced row insert. Refused: the bytes are deleted. */
   async commitCheckpoint(fence: Fence, job: Job, r: CheckpointReport): Promise<Checkpoint | null> {
-    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return null;
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return this.refused(fence, job, r.step);
     const id = typeId('ckp');
     const blob_key = `checkpoints/${job.uuid}/${id}.ckpt`;
     await this.blobs.importFile(r.path, blob_key, { size: r.size, sha256: r.sha256 });
@@ -127,10 +125,20 @@ export class AttemptsService {
     }
     if (!committed) {
       await this.blobs.delete(blob_key);
-      return null;
+      return this.refused(fence, job, r.step);
     }
+    return this.committed(fence, job, ckpt);
+  }
+
+  private committed(fence: Fence, job: Job, checkpoint: Checkpoint): Checkpoint {
     this.bus.emit('job-touched', job.uuid);
-    return ckpt;
+    this.events.emit('checkpointCommitted', { job, attempt_id: fence.attempt_id, checkpoint });
+    return checkpoint;
+  }
+
+  private refused(fence: Fence, job: Job, step: number): null {
+    this.events.emit('checkpointRefused', { job, attempt_id: fence.attempt_id, step });
+    return null;
   }
 
   /**
@@ -140,7 +148,7 @@ export class AttemptsService {
    * deleted. The key is new for every upload, so nothing committed is ever overwritten.
    */
   async commitCheckpointStream(fence: Fence, job: Job, r: Omit<CheckpointReport, 'path'>, body: Readable): Promise<Checkpoint | null> {
-    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return null;
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return this.refused(fence, job, r.step);
     const id = typeId('ckp');
     const blob_key = `checkpoints/${job.uuid}/${id}.ckpt`;
     const staged = await this.blobs.stage(body, { key: blob_key, maxBytes: r.size });
@@ -150,7 +158,7 @@ export class AttemptsService {
     }
     if (!(await this.store.fenceHolds(fence, this.clock.now()))) {
       await staged.discard(); // a zombie's bytes never become an object
-      return null;
+      return this.refused(fence, job, r.step);
     }
     await staged.commit(blob_key);
     const ckpt: Checkpoint = {
@@ -163,9 +171,8 @@ export class AttemptsService {
     } finally {
       if (!committed) await this.blobs.delete(blob_key); // refused, or the database failed: the worker retries the upload
     }
-    if (!committed) return null;
-    this.bus.emit('job-touched', job.uuid);
-    return ckpt;
+    if (!committed) return this.refused(fence, job, r.step);
+    return this.committed(fence, job, ckpt);
   }
 
   /**
@@ -197,6 +204,12 @@ export class AttemptsService {
    * reaped) only closes the attempt.
    */
   async finish(fence: Fence, job_uuid: string): Promise<Job | null> {
+    const job = await this.settle(fence, job_uuid);
+    this.events.emit('attemptFinished', { job_uuid, attempt_id: fence.attempt_id, job });
+    return job;
+  }
+
+  private async settle(fence: Fence, job_uuid: string): Promise<Job | null> {
     const job = await this.store.getJobByUuid(job_uuid);
     if (!job) return null;
     if (job.status === 'RUNNING') {
@@ -209,25 +222,27 @@ export class AttemptsService {
     }
     const phase = { step: current.progress?.step ?? 0, total_steps: current.progress?.total_steps ?? null, epoch: current.progress?.epoch ?? null, phase: 'writing_inference_config', eta_seconds: null };
     await this.store.updateProgress(fence, this.clock.now(), phase);
-    const path = await this.finalizer.writeInferenceConfig(current);
-    const stopping = current.status === 'STOPPING';
-    const done = await this.store.fencedTransition(fence, stopping ? 'finish_stop' : 'complete', this.clock.now(), {
-      level: 'info',
-      type: stopping ? 'job_stopped' : 'job_completed',
-      message: stopping
-        ? `Stopped gracefully; ${path ? 'inference config written from the last committed checkpoint' : 'no checkpoint had been committed, so no inference config'}`
-        : `Completed${path ? '; inference config written' : ''}`, // batch jobs have outputs, not checkpoints
+    const done = current.status === 'STOPPING' ? await this.d.finalizer.finishStop(current, { by: 'worker', fence }) : await this.complete(fence, current);
+    if (!done) await this.store.endAttempt(fence, this.clock.now());
+    return done ?? (await this.store.getJobByUuid(job_uuid));
+  }
+
+  private async complete(fence: Fence, job: Job): Promise<Job | null> {
+    const path = await this.d.finalizer.writeInferenceConfig(job);
+    const done = await this.store.fencedTransition(fence, 'complete', this.clock.now(), {
+      level: 'info', type: 'job_completed',
+      message: `Completed${path ? '; inference config written' : ''}`, // batch jobs have outputs, not checkpoints
       data: { inference_config_path: path },
     }, { inference_config_path: path });
     if (done) this.bus.emit('job-changed', done);
-    else await this.store.endAttempt(fence, this.clock.now());
-    return done ?? (await this.store.getJobByUuid(job_uuid));
+    return done;
   }
 
   async fail(fence: Fence, code: string, message: string): Promise<Job | null> {
     const job = await this.store.fencedTransition(fence, 'fail', this.clock.now(), { level: 'error', type: 'job_failed', message: `${code}: ${message}` }, { error: { code, message } });
     if (job) this.bus.emit('job-changed', job);
     else await this.store.endAttempt(fence, this.clock.now());
+    this.events.emit('attemptFailed', { attempt_id: fence.attempt_id, code, message, job, refused: job === null });
     return job;
   }
 }

@@ -5,11 +5,9 @@
  * budget are finalized here too (the worker sees a terminal status and kills its trainer). Every step
  * is an event, so "unreachable" never silently becomes "failed".
  */
-import type { Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import type { Store } from '../store/store.js';
-import type { Bus } from './bus.js';
-import type { Finalizer } from './finalize.js';
+import type { Job } from '../../domain/types.js';
+import type { ServiceCore } from '../deps.js';
+import type { Finalizer } from '../jobs/finalize.js';
 
 export interface RecoverySettings {
   maxAttempts: number;
@@ -22,22 +20,29 @@ export interface TickReport {
   stopped: number;
 }
 
+export interface RecoveryDeps extends Pick<ServiceCore, 'store' | 'clock' | 'bus' | 'events'> {
+  finalizer: Finalizer;
+  settings: RecoverySettings;
+}
+
 export class Recovery {
-  constructor(
-    private readonly store: Store,
-    private readonly finalizer: Finalizer,
-    private readonly clock: Clock,
-    private readonly bus: Bus,
-    private readonly settings: RecoverySettings,
-  ) {}
+  private readonly store: RecoveryDeps['store'];
+  private readonly clock: RecoveryDeps['clock'];
+  private readonly settings: RecoverySettings;
+
+  constructor(private readonly d: RecoveryDeps) {
+    this.store = d.store;
+    this.clock = d.clock;
+    this.settings = d.settings;
+  }
 
   /** One pass. `dead` names a worker-id prefix known dead (this node's previous boot). */
   async tick(dead?: { prefix: string; except: string }): Promise<TickReport> {
     const report: TickReport = { requeued: 0, failed: 0, stopped: 0 };
     const lost = await this.store.reapLostAttempts(this.clock.now(), this.settings.maxAttempts, dead);
     for (const l of lost) {
-      this.bus.emit('job-changed', l.job);
-      if (l.action === 'requeued') report.requeued++, this.bus.emit('work-queued');
+      this.d.bus.emit('job-changed', l.job);
+      if (l.action === 'requeued') report.requeued++, this.d.bus.emit('work-queued');
       if (l.action === 'failed') report.failed++;
       if (l.action === 'released' && l.job.status === 'STOPPING') {
         if (await this.finalizeStopping(l.job, 'lost_stopping', 'The worker was lost while stopping; finalized by the control plane from the last committed checkpoint')) report.stopped++;
@@ -47,13 +52,11 @@ export class Recovery {
       const msg = `Stop grace budget of ${Math.round(this.settings.stopGraceMs / 1000)} s exceeded; attempt killed and job finalized by the control plane from the last committed checkpoint`;
       if (await this.finalizeStopping(job, 'finish_stop', msg)) report.stopped++;
     }
+    if (report.requeued + report.failed + report.stopped > 0) this.d.events.emit('lostAttemptsSettled', { ...report, dead_prefix: dead?.prefix ?? null });
     return report;
   }
 
   private async finalizeStopping(job: Job, action: 'lost_stopping' | 'finish_stop', message: string): Promise<boolean> {
-    const path = await this.finalizer.writeInferenceConfig(job);
-    const done = await this.store.transition(job.uuid, action, 'STOPPING', this.clock.now(), { level: 'warn', type: 'job_stopped', message, data: { inference_config_path: path } }, { inference_config_path: path });
-    if (done) this.bus.emit('job-changed', done);
-    return done !== null;
+    return (await this.d.finalizer.finishStop(job, { by: 'control_plane', action, message })) !== null;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Batch job creation (POST /v0.5/batch/jobs, docs/batch.md): the checked request (batch-request.ts)
+ * Batch job creation (POST /v0.5/batch/jobs, docs/batch.md): the checked request (api/drafts-batch.ts)
  * → file snapshots (file_uids, as fine-tune jobs) → the attached checkpoint resolved within the org
  * → the trainer's cheap content checks (CSV headers against the columns in force, n_shots files in
  * full) → one row in the jobs table (`api_version: 'batch'`, `model` = pipeline key, id `job_…`).
@@ -7,19 +7,16 @@
  * Datasets: the port names, `worker.inference` as split 'eval' (classified, never trained on) and
  * `worker.n_shots` as split 'train' with `label` = metadata.class (absent when a checkpoint is attached).
  */
-import type { BlobStore } from '../blobs/blob-store.js';
-import type { Catalog } from '../domain/catalog.js';
-import { FtError, type ErrorDetail } from '../domain/errors.js';
-import type { Checkpoint, DatasetSnapshot, FileRecord, Job } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
-import { typeId, uuid } from '../lib/ids.js';
-import { canonicalJson, sha256Hex } from '../lib/json.js';
-import type { NewEvent, Store } from '../store/store.js';
-import { parseBatchRequest, PORTS, type BatchRequest } from './batch-request.js';
-import type { Bus } from './bus.js';
-import type { FilesService } from './files-service.js';
-import { FINE_TUNE_API_VERSIONS } from './jobs-service.js';
-import { describeProblem, type TrainerHooks } from './trainer-hooks.js';
+import { PORTS, type BatchRequest } from '../../domain/drafts.js';
+import { FtError, type ErrorDetail } from '../../domain/errors.js';
+import type { Checkpoint, DatasetSnapshot, FileRecord, Job } from '../../domain/types.js';
+import { typeId, uuid } from '../../lib/ids.js';
+import { canonicalJson, sha256Hex } from '../../lib/json.js';
+import type { NewEvent } from '../../store/store.js';
+import { datasetPaths, problemDetails } from '../dataset-paths.js';
+import type { ServiceCore } from '../deps.js';
+import type { FilesService } from '../files/files-service.js';
+import { FINE_TUNE_API_VERSIONS } from '../jobs/jobs-service.js';
 
 /** What the job's config records about the attached checkpoint; the bytes are found again at claim. */
 export interface CheckpointRef {
@@ -29,19 +26,19 @@ export interface CheckpointRef {
   step: number;
 }
 
-export class BatchCreator {
-  constructor(
-    private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly files: FilesService,
-    private readonly hooks: TrainerHooks,
-    private readonly catalog: Catalog,
-    private readonly clock: Clock,
-    private readonly bus: Bus,
-  ) {}
+export interface BatchCreatorDeps extends Pick<ServiceCore, 'store' | 'blobs' | 'catalog' | 'clock' | 'bus' | 'events' | 'hooks'> {
+  files: FilesService;
+}
 
-  async create(org_uuid: string, body: unknown): Promise<Job> {
-    const req = parseBatchRequest(body, this.catalog);
+export class BatchCreator {
+  private readonly store: BatchCreatorDeps['store'];
+
+  constructor(private readonly d: BatchCreatorDeps) {
+    this.store = d.store;
+  }
+
+  /** `req`: the body as drafts-batch.ts checked it; `body`: as sent (its hash is the record's request_hash). */
+  async create(org_uuid: string, req: BatchRequest, body: unknown): Promise<Job> {
     const problems: ErrorDetail[] = [];
     const found = await this.resolveFiles(org_uuid, req, problems);
     const ckpt = req.checkpointId ? await this.findCheckpoint(org_uuid, req.checkpointId) : null;
@@ -67,9 +64,9 @@ export class BatchCreator {
       outputs,
     };
     // Content checks need the files (and checkpoint) that resolved; their problems join the others.
-    for (const p of await this.checkContents(req, config, datasets, found, ckpt?.checkpoint ?? null)) problems.push(p); // one per input file at most
+    for (const p of await this.checkContents(req, config, datasets, org_uuid, ckpt?.checkpoint ?? null)) problems.push(p); // one per input file at most
     if (problems.length > 0) throw FtError.many(problems).in('request');
-    const now = this.clock.now();
+    const now = this.d.clock.now();
     const job: Job = {
       uuid: uuid(), org_uuid, id, name: req.name ?? id, api_version: 'batch', model: req.pipeline_key, status: 'REGISTERED', config, datasets,
       request_hash: sha256Hex(canonicalJson(body)), idempotency_key: null, created_at: now, updated_at: now, inference_config_path: null,
@@ -79,15 +76,16 @@ export class BatchCreator {
     const result = await this.store.createJob(job, { level: 'info', type: 'job_registered', message: `Batch job ${id} registered: pipeline ${req.pipeline_key} v${req.pipeline_version}, ${req.inference.length} input files, ${what}` });
     const mapped = modelMapping(req, ckpt !== null);
     if (mapped) await this.store.appendEvent(job.uuid, now, mapped);
-    this.bus.emit('job-changed', result.job);
-    this.bus.emit('work-queued');
+    this.d.bus.emit('job-changed', result.job);
+    this.d.bus.emit('work-queued');
+    this.d.events.emit('jobCreated', { job: result.job });
     return result.job;
   }
 
   private async resolveFiles(org_uuid: string, req: BatchRequest, problems: ErrorDetail[]): Promise<Map<string, FileRecord>> {
     const ids = [...req.inference.map((f) => f.file_id), ...(req.checkpointId ? [] : req.nShots.map((f) => f.file_id))];
     try {
-      return await this.files.resolveMany(org_uuid, ids);
+      return await this.d.files.resolveMany(org_uuid, ids);
     } catch (err) {
       if (!(err instanceof FtError)) throw err;
       for (const p of err.details) problems.push(p);
@@ -107,27 +105,19 @@ export class BatchCreator {
   private async findCheckpoint(org_uuid: string, checkpoint_id: string): Promise<{ job: Job; checkpoint: Checkpoint } | null> {
     const jobs = await this.store.listJobs({ org_uuid, api_versions: FINE_TUNE_API_VERSIONS, limit: -1, offset: 0 });
     for (const job of jobs) {
-      if (this.catalog[job.model]?.kind !== 'timeseries') continue;
+      if (this.d.catalog[job.model]?.kind !== 'timeseries') continue;
       const checkpoint = await this.store.getCheckpoint(job.uuid, checkpoint_id);
       if (checkpoint) return { job, checkpoint };
     }
     return null;
   }
 
-  private async checkContents(req: BatchRequest, config: Record<string, unknown>, datasets: DatasetSnapshot[], found: Map<string, FileRecord>, ckpt: Checkpoint | null): Promise<ErrorDetail[]> {
-    const withPaths: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; path: string; label?: string }> }> = [];
-    for (const ds of datasets) {
-      const files = [];
-      for (const f of ds.files) files.push({ file_id: f.file_id, path: await this.files.localPath(found.get(f.file_id)!), ...(f.label !== undefined ? { label: f.label } : {}) });
-      withPaths.push({ name: ds.name, split: ds.split, files });
-    }
+  private async checkContents(req: BatchRequest, config: Record<string, unknown>, datasets: DatasetSnapshot[], org_uuid: string, ckpt: Checkpoint | null): Promise<ErrorDetail[]> {
+    const withPaths = await datasetPaths(this.d, org_uuid, datasets);
     // The checkpoint travels as a pseudo-dataset of the validation input only (never stored).
-    if (ckpt) withPaths.push({ name: PORTS.checkpoint, split: 'eval', files: [{ file_id: ckpt.id, path: await this.blobs.localPath(ckpt.blob_key) }] });
+    if (ckpt) withPaths.push({ name: PORTS.checkpoint, split: 'eval', files: [{ file_id: ckpt.id, path: await this.d.blobs.localPath(ckpt.blob_key) }] });
     if (withPaths[0]!.files.length === 0 && !ckpt && (withPaths[1]?.files.length ?? 0) === 0) return [];
-    const problems = await this.hooks.validate(req.entry, { config, datasets: withPaths });
-    return problems.map((p) => (p.file_id.startsWith('(')
-      ? { code: 'invalid_parameter', message: `${p.column ? `'${p.column}' ` : ''}${p.message}` }
-      : { code: 'invalid_dataset', message: describeProblem(p) }));
+    return problemDetails(await this.d.hooks.validate(req.entry, { config, datasets: withPaths }));
   }
 }
 

@@ -2,7 +2,7 @@
  * The rules every upload path shares (docs/spec.md#files): which names are safe,
  * which content types each path takes, where a version's bytes live, and the size-limit error.
  */
-import { FtError } from '../domain/errors.js';
+import { FtError } from '../../domain/errors.js';
 
 /** Content types POST /v0.5/files accepts (docs/spec.md#files); JSONL arrives as text/plain. */
 export const SIMPLE_UPLOAD_TYPES = ['image/jpeg', 'image/png', 'video/mp4', 'text/plain', 'text/csv', 'application/json'];

@@ -1,15 +1,16 @@
 /**
- * POST /v0.5/batch/jobs body → a checked, default-resolved batch request (docs/batch.md), every
+ * The batch API's request → draft mapping: POST /v0.5/batch/jobs body → a checked, default-resolved
+ * batch request (domain/drafts.ts, docs/batch.md) that BatchCreator stores, every
  * problem collected so one 400 lists them all. An unknown pipeline (or version) is a 404 on its own
  * (`Pipeline <key> not found`, as Archetype answers): nothing else can be checked without its ports.
  * Defaults mirror the time-series trainer's (READER_DEFAULTS, KNN_DEFAULTS, ENCODE_BATCH; a test
  * asserts they agree); with a checkpoint attached, reader fields the request omits stay null: they
  * come from the checkpoint at run time.
  */
-import type { Catalog, CatalogEntry } from '../domain/catalog.js';
+import type { Catalog } from '../domain/catalog.js';
+import { PORTS, type BatchRequest, type ClassifierConfig, type ReaderConfig, type WorkerConfig } from '../domain/drafts.js';
 import { FtError, type ErrorDetail } from '../domain/errors.js';
 
-export const PORTS = { inference: 'worker.inference', nShots: 'worker.n_shots', checkpoint: 'worker.fine_tune_checkpoint' } as const;
 export const READER_DEFAULTS = { window_size: 128, step_size: 4, timestamp_column: 'timestamp', data_columns: null } as const;
 export const CLASSIFIER_DEFAULTS = { n_neighbors: 5, metric: 'cosine', weights: 'uniform', normalize_embeddings: true } as const;
 export const BATCH_SIZE_DEFAULT = 256;
@@ -18,30 +19,11 @@ export const MAX_PARALLELISM = 32;
 export const DEFAULT_PIPELINE_VERSION = '1';
 const CHECKPOINT_ID = /^ckp_[0-9a-z]{26}$/;
 
-export interface ReaderConfig { window_size: number | null; step_size: number | null; timestamp_column: string | null; data_columns: string[] | null }
-export interface ClassifierConfig { n_neighbors: number; metric: 'cosine' | 'euclidean'; weights: 'uniform' | 'distance'; normalize_embeddings: boolean }
-export interface WorkerConfig { reader_config: ReaderConfig; classifier_config: ClassifierConfig; batch_size: number; [extra: string]: unknown }
-
-export interface BatchRequest {
-  entry: CatalogEntry;
-  name: string | null;
-  pipeline_key: string;
-  pipeline_version: string;
-  inference: Array<{ file_id: string; metadata: Record<string, unknown> }>;
-  nShots: Array<{ file_id: string; metadata: Record<string, unknown> }>;
-  checkpointId: string | null;
-  inputs: Record<string, unknown[]>;
-  parallelism: number;
-  workerConfig: WorkerConfig;
-  /** parameters.* other than worker: recorded as sent. */
-  otherParameters: Record<string, unknown>;
-}
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Throws pipeline_not_found (404) or every request problem at once (400). */
-export function parseBatchRequest(body: unknown, catalog: Catalog): BatchRequest {
+export function draftBatch(body: unknown, catalog: Catalog): BatchRequest {
   if (!isObj(body)) throw new FtError('missing_parameter', 'the request body must be a JSON object with pipeline_key, inputs and parameters');
   const p: ErrorDetail[] = [];
   const bad = (message: string): void => void p.push({ code: 'invalid_parameter', message });

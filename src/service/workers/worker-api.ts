@@ -14,45 +14,19 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobMismatchError, type BlobStore } from '../blobs/blob-store.js';
-import { FtError } from '../domain/errors.js';
-import type { CatalogEntry } from '../domain/catalog.js';
-import type { JobStatus } from '../domain/status.js';
-import type { Checkpoint, Job, JobProgress } from '../domain/types.js';
-import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
-import type { Clock } from '../lib/clock.js';
-import { randomHex } from '../lib/ids.js';
-import type { NewEvent, Store } from '../store/store.js';
-import type { AttemptsService } from './attempts-service.js';
-import type { Bus } from './bus.js';
+import { BlobMismatchError } from '../../blobs/blob-store.js';
+import { FtError } from '../../domain/errors.js';
+import type { Checkpoint, Job } from '../../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport, RemoteRef, RemoteWork, WorkerInfo } from '../../domain/work.js';
+import { randomHex } from '../../lib/ids.js';
+import type { AttemptsService } from '../attempts/attempts-service.js';
+import type { ServiceCore } from '../deps.js';
 import { ClaimWaiters } from './worker-claims.js';
 
 /** 1 h: a worker starts its downloads right after the claim; a retry after that claims again and gets fresh URLs. */
 const PRESIGNED_REF_TTL_MS = 3600_000;
 
-/** Where a worker downloads a file: a path under the server's base URL, with what to verify. */
-export interface RemoteRef {
-  url: string;
-  size: number;
-  sha256: string;
-}
-
-/** ClaimedWork on the wire: files as refs; the worker turns them into local paths (remote-cache.ts). */
-export interface RemoteWork {
-  job: Job;
-  fence: Fence;
-  attempt_number: number;
-  entry: CatalogEntry;
-  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; label?: string; ref: RemoteRef }> }>;
-  resume: { checkpoint_id: string; step: number; ref: RemoteRef } | null;
-  resources?: { checkpoint?: { checkpoint_id: string; sha256: string; ref: RemoteRef }; committed_outputs?: Array<{ filename: string; input_file_id: string }> };
-}
-
-export interface WorkerInfo {
-  lease_ms: number;
-  heartbeat_ms: number;
-  claim_wait_ms: number;
-}
+export type { RemoteRef, RemoteWork, WorkerInfo };
 
 export interface WorkerApiSettings extends WorkerInfo {}
 
@@ -73,21 +47,37 @@ const CLIENT_ID = /^remote:([A-Za-z0-9._-]{1,64}):([0-9a-f]{1,32}):(\d{1,4})$/;
 const CLIENT_PREFIX = /^remote:([A-Za-z0-9._-]{1,64}):(?:([0-9a-f]{1,32}):)?$/;
 const JOB_CACHE = 4_096; // attempts whose job is remembered: ~ all attempts running at once, with room
 
+/** The worker API paths of download refs (the protocol table's, api/worker-protocol.ts, passed in by the composition root). */
+export interface DownloadPaths {
+  datasetFile(attempt_id: string, file_uid: string): string;
+  checkpointFile(attempt_id: string, checkpoint_id: string): string;
+  resourceCheckpoint(attempt_id: string): string;
+}
+
+export interface WorkerApiDeps extends Pick<ServiceCore, 'store' | 'blobs' | 'clock' | 'bus' | 'events'> {
+  attempts: AttemptsService;
+  settings: WorkerApiSettings;
+  paths: DownloadPaths;
+}
+
+/** What a fenced AttemptsService method takes between the fence and its other arguments (the protocol table's `job`). */
+export type JobArgument = 'record' | 'uuid' | null;
+
+/** AttemptsService.fail reports its own refusals (attemptFailed), for in-process workers too: not counted twice here. */
+const SELF_REPORTED = new Set(['fail']);
+
 export class WorkerApi {
   private readonly waiters: ClaimWaiters;
   private readonly jobs = new Map<string, Job>(); // attempt id → its job (the relation never changes)
+  private readonly store: WorkerApiDeps['store'];
+  private readonly blobs: WorkerApiDeps['blobs'];
+  private readonly clock: WorkerApiDeps['clock'];
+  private readonly attempts: AttemptsService;
+  readonly settings: WorkerApiSettings;
 
-  constructor(
-    private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly attempts: AttemptsService,
-    bus: Bus,
-    private readonly clock: Clock,
-    readonly settings: WorkerApiSettings,
-    /** Told of each fenced refusal (metrics), by operation. */
-    private readonly onRefused: (op: string) => void = () => undefined,
-  ) {
-    this.waiters = new ClaimWaiters(bus);
+  constructor(private readonly d: WorkerApiDeps) {
+    ({ store: this.store, blobs: this.blobs, clock: this.clock, attempts: this.attempts, settings: this.settings } = d);
+    this.waiters = new ClaimWaiters(d.bus);
   }
 
   info(): WorkerInfo {
@@ -124,7 +114,7 @@ export class WorkerApi {
       for (const [j, f] of ds.files.entries()) {
         const uid = w.job.datasets[i]!.files[j]!.file_uid; // AttemptsService.claim keeps the snapshot's order
         const rec = (await this.store.getFileByUid(w.job.org_uuid, uid))!;
-        const url = (await this.presigned(rec.blob_key)) ?? `/v1/worker/attempts/${a}/files/${uid}`;
+        const url = (await this.presigned(rec.blob_key)) ?? this.d.paths.datasetFile(a, uid);
         files.push({ file_id: f.file_id, ...(f.label !== undefined ? { label: f.label } : {}), ref: { url, size: rec.num_bytes, sha256: rec.sha256 } });
       }
       datasets.push({ name: ds.name, split: ds.split, files });
@@ -132,7 +122,7 @@ export class WorkerApi {
     let resume: RemoteWork['resume'] = null;
     if (w.resume) {
       const c = (await this.store.getCheckpoint(w.job.uuid, w.resume.checkpoint_id))!;
-      const url = (await this.presigned(c.blob_key)) ?? `/v1/worker/attempts/${a}/checkpoints/${c.id}`;
+      const url = (await this.presigned(c.blob_key)) ?? this.d.paths.checkpointFile(a, c.id);
       resume = { checkpoint_id: c.id, step: c.step, ref: { url, size: c.num_bytes, sha256: c.sha256 } };
     }
     const out: RemoteWork = { job: w.job, fence: w.fence, attempt_number: w.attempt_number, entry: w.entry, datasets, resume };
@@ -142,7 +132,7 @@ export class WorkerApi {
       if (checkpoint) {
         const ref = w.job.config.checkpoint as { job_uuid: string; checkpoint_id: string };
         const c = (await this.store.getCheckpoint(ref.job_uuid, checkpoint.checkpoint_id))!; // batchResources just found it
-        const url = (await this.presigned(c.blob_key)) ?? `/v1/worker/attempts/${a}/resources/checkpoint`;
+        const url = (await this.presigned(c.blob_key)) ?? this.d.paths.resourceCheckpoint(a);
         out.resources.checkpoint = { checkpoint_id: checkpoint.checkpoint_id, sha256: checkpoint.sha256, ref: { url, size: c.num_bytes, sha256: checkpoint.sha256 } };
       }
     }
@@ -178,43 +168,31 @@ export class WorkerApi {
     return this.jobOf(fence.attempt_id);
   }
 
-  // ---- fenced writes: the AttemptsService's, with the job taken from the attempt
-  private counted<T>(op: string, result: T): T {
-    if (result === null || result === false) this.onRefused(op);
+  private refused<T extends null | false>(op: string, fence: Fence, value: T): T {
+    this.d.events.emit('writeRefused', { op, attempt_id: fence.attempt_id });
+    return value;
+  }
+
+  /**
+   * A fenced call of the protocol table (api/worker-protocol.ts) on the AttemptsService method of the
+   * same name: `job` 'record' passes the attempt's job (none: refused), 'uuid' its uuid after checking
+   * the fence up front (the call ends the attempt: a zombie must not even write the inference config
+   * blob). A refusal (`refused`: false or null, as the table says) is a normal answer, and counted (writeRefused).
+   */
+  async fenced(name: string, job: JobArgument, fence: Fence, args: unknown[], refused: false | null): Promise<unknown> {
+    const method = (this.attempts as unknown as Record<string, unknown>)[name];
+    if (typeof method !== 'function') throw new Error(`the AttemptsService has no fenced method '${name}'`);
+    const call = (...a: unknown[]): Promise<unknown> => (method as (...x: unknown[]) => Promise<unknown>).apply(this.attempts, [fence, ...a]);
+    let result: unknown;
+    if (job === 'record') {
+      const j = await this.jobOf(fence.attempt_id);
+      result = j ? await call(j, ...args) : refused;
+    } else if (job === 'uuid') {
+      const j = await this.holds(fence);
+      result = j ? await call(j.uuid, ...args) : refused;
+    } else result = await call(...args);
+    if (result === refused && !SELF_REPORTED.has(name)) this.d.events.emit('writeRefused', { op: name, attempt_id: fence.attempt_id });
     return result;
-  }
-
-  async heartbeat(fence: Fence): Promise<JobStatus | null> {
-    return this.counted('heartbeat', await this.attempts.heartbeat(fence));
-  }
-
-  async progress(fence: Fence, p: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean> {
-    const job = await this.jobOf(fence.attempt_id);
-    return this.counted('progress', job ? await this.attempts.progress(fence, job, p, hyperparameters) : false);
-  }
-
-  async metrics(fence: Fence, step: number, values: Record<string, number>): Promise<boolean> {
-    const job = await this.jobOf(fence.attempt_id);
-    return this.counted('metrics', job ? await this.attempts.metrics(fence, job, step, values) : false);
-  }
-
-  async event(fence: Fence, e: NewEvent): Promise<boolean> {
-    const job = await this.jobOf(fence.attempt_id);
-    return this.counted('event', job ? await this.attempts.event(fence, job, e.level, e.type, e.message, e.data ?? undefined) : false);
-  }
-
-  async advance(fence: Fence, action: 'start_training' | 'finalize', e: NewEvent, progress?: JobProgress): Promise<Job | null> {
-    return this.counted('advance', await this.attempts.advance(fence, action, e, progress));
-  }
-
-  /** Refused up front when the fence is gone: a zombie must not even write the inference config blob. */
-  async finish(fence: Fence): Promise<Job | null> {
-    const job = await this.holds(fence);
-    return this.counted('finish', job ? await this.attempts.finish(fence, job.uuid) : null);
-  }
-
-  fail(fence: Fence, code: string, message: string): Promise<Job | null> {
-    return this.attempts.fail(fence, code, message); // counted by the observed AttemptsService (metrics-attempts.ts)
   }
 
   /** A dataset file of the attempt's job; null when the fence does not hold or the file is not the job's. */
@@ -252,7 +230,7 @@ export class WorkerApi {
    */
   async commitCheckpoint(fence: Fence, report: Omit<CheckpointReport, 'path'>, body: Readable): Promise<Checkpoint | null> {
     const job = await this.holds(fence);
-    if (!job) return this.counted('checkpoint', null);
+    if (!job) return this.refused('checkpoint', fence, null);
     const same = (await this.store.listCheckpoints(job.uuid)).find((c) => c.attempt_id === fence.attempt_id && c.step === report.step && c.sha256 === report.sha256);
     if (same) return same;
     if (this.blobs.streamsUploads) {
@@ -264,7 +242,7 @@ export class WorkerApi {
 
   async commitOutput(fence: Fence, report: Omit<OutputReport, 'path'>, body: Readable): Promise<boolean> {
     const job = await this.holds(fence);
-    if (!job) return this.counted('output', false);
+    if (!job) return this.refused('output', fence, false);
     return this.spooled(body, (path) => this.attempts.commitOutput(fence, job, { ...report, path }).catch(mismatch));
   }
 

@@ -8,16 +8,15 @@
  * their refs, relative or presigned, come from batch-links.ts.
  */
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../blobs/blob-store.js';
-import { FtError } from '../domain/errors.js';
-import type { JobStatus } from '../domain/status.js';
-import type { Job, JobEvent } from '../domain/types.js';
-import type { Store } from '../store/store.js';
+import { PORTS, type BatchRequest } from '../../domain/drafts.js';
+import { FtError } from '../../domain/errors.js';
+import type { JobStatus } from '../../domain/status.js';
+import type { Job, JobEvent } from '../../domain/types.js';
+import type { ServiceCore } from '../deps.js';
 import type { BatchCreator } from './batch-create.js';
 import type { OutputLinks } from './batch-links.js';
 import { listCommittedOutputs, outputKey, type CommittedOutput } from './batch-outputs.js';
-import { PORTS } from './batch-request.js';
-import type { JobsService } from './jobs-service.js';
+import type { JobsService } from '../jobs/jobs-service.js';
 
 export interface ProgressEntry {
   id: number; // 1-based position: entries are only ever appended
@@ -40,17 +39,28 @@ function page<T>(all: T[], offset: number, limit: number): Page<T> {
   return { total: all.length, items: limit < 0 ? all.slice(offset) : all.slice(offset, offset + limit) };
 }
 
-export class BatchService {
-  constructor(
-    private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly jobs: JobsService,
-    private readonly creator: BatchCreator,
-    private readonly links: OutputLinks,
-  ) {}
+export interface BatchDeps extends Pick<ServiceCore, 'store' | 'blobs' | 'catalog'> {
+  jobs: JobsService;
+  creator: BatchCreator;
+  links: OutputLinks;
+}
 
-  create(org_uuid: string, body: unknown): Promise<Job> {
-    return this.creator.create(org_uuid, body);
+export class BatchService {
+  private readonly store: BatchDeps['store'];
+  private readonly blobs: BatchDeps['blobs'];
+  private readonly jobs: JobsService;
+  private readonly creator: BatchCreator;
+  private readonly links: OutputLinks;
+  /** The pipelines (catalog entries of kind 'batch') a draft is checked against (api/drafts-batch.ts). */
+  readonly catalog: BatchDeps['catalog'];
+
+  constructor(d: BatchDeps) {
+    ({ store: this.store, blobs: this.blobs, jobs: this.jobs, creator: this.creator, links: this.links, catalog: this.catalog } = d);
+  }
+
+  /** `req`: the checked draft of `body` (api/drafts-batch.ts). */
+  create(org_uuid: string, req: BatchRequest, body: unknown): Promise<Job> {
+    return this.creator.create(org_uuid, req, body);
   }
 
   get(org_uuid: string, id: string): Promise<Job> {
