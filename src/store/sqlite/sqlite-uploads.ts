@@ -141,8 +141,13 @@ export abstract class SqliteUploads extends SqliteAttempts {
     }).immediate();
   }
 
-  async reopenUpload(upload_id: string, complete_token: number, now: number): Promise<void> {
-    this.db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE upload_id = ? AND state = 'completing' AND complete_token = ?").run(now, upload_id, complete_token);
+  async reopenUpload(upload_id: string, complete_token: number, now: number, drop: PartRef[] = []): Promise<void> {
+    this.db.transaction(() => {
+      const moved = this.db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE upload_id = ? AND state = 'completing' AND complete_token = ?").run(now, upload_id, complete_token).changes === 1;
+      if (!moved) return;
+      const del = this.db.prepare('DELETE FROM upload_parts WHERE upload_id = ? AND part_number = ? AND token = ?');
+      for (const p of drop) del.run(upload_id, p.part_number, p.token);
+    }).immediate();
   }
 
   async touchCompletingUpload(upload_id: string, complete_token: number, now: number): Promise<boolean> {
