@@ -375,6 +375,7 @@ export class S3BlobStore implements BlobStore {
     send.catch((err: Error) => {
       failed ??= err;
       body.destroy();
+      this.markers.delete(group); // another replica may have renewed the multipart upload: read the marker again next time
     });
     const meter = new Writable({
       highWaterMark: 1 << 20,

@@ -151,7 +151,15 @@ export class UploadsService {
       throw new FtError('invalid_parameter', `part ${part} must be exactly ${expected} bytes; Content-Length says ${contentLength}`);
     }
     const crc = new Crc32c(); // combined at complete: no second pass over the file for the checksum
-    const staged = await this.blobs.writePart(upload_id, source, { number: part, partSize: u.part_size, length: expected, numBytes: u.num_bytes, tap: (c) => crc.update(c) });
+    let staged;
+    try {
+      staged = await this.blobs.writePart(upload_id, source, { number: part, partSize: u.part_size, length: expected, numBytes: u.num_bytes, tap: (c) => crc.update(c) });
+    } catch (err) {
+      // On S3 a PUT of an upload that ended meanwhile fails in UploadPart (its multipart upload was aborted): say so, as the record would.
+      const state = (await this.store.getUpload(upload_id))?.state ?? 'aborted';
+      if (state !== 'open') throw this.stateError(upload_id, state);
+      throw err;
+    }
     if (staged.overLimit || staged.size !== expected) {
       // Nothing is recorded. Bytes already written in place belong to no recorded part (complete
       // re-checks every recorded part's CRC-32C), so there is nothing to delete.
