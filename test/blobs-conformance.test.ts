@@ -2,7 +2,9 @@
  * The blob store conformance suite: the same checks on local disk and on a real S3-protocol server
  * (s3rver, a child process: test/helpers/s3-server.ts). Put, stream get, ranges, delete, list,
  * atomic commit (nothing named before commit), a writer killed mid-write leaving nothing listed,
- * staged and part uploads, local copies for trainers, presigned GETs and their expiry.
+ * staged and part uploads, local copies for trainers, presigned GETs and their expiry. Each backend's
+ * store sits behind a recorder; its last check fails naming any method of `interface BlobStore`
+ * (read from src/blobs/blob-store.ts) that no check called, so a new method cannot go untested.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,7 +19,10 @@ import { BlobMismatchError, BlobTooLargeError, type BlobStore } from '../src/blo
 import { LocalDiskBlobStore } from '../src/blobs/local-disk.js';
 import { S3BlobStore } from '../src/blobs/s3.js';
 import { crc32c } from '../src/lib/crc32c.js';
+import { interfaceMethods, recording } from './helpers/interface-methods.js';
 import { S3_CREDENTIALS, startS3Server, type S3Server } from './helpers/s3-server.js';
+
+const BLOB_METHODS = interfaceMethods('src/blobs/blob-store.ts', 'BlobStore');
 
 const WRITER = fileURLToPath(new URL('./helpers/blob-writer.js', import.meta.url));
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -52,9 +57,10 @@ function conformance(name: string, open: () => Promise<Backend>): void {
   describe(`blob store conformance: ${name}`, () => {
     let b: Backend;
     let store: BlobStore;
+    const seen = new Set<string>();
     before(async () => {
       b = await open();
-      store = b.store;
+      store = recording(b.store, seen);
     });
     after(() => b.cleanup());
 
@@ -165,6 +171,7 @@ function conformance(name: string, open: () => Promise<Backend>): void {
       assert.equal(over.overLimit, true);
       assert.deepEqual([a0.size, b1.size], [p0.length, p1.length]);
       assert.deepEqual([...(await store.listPartGroups()).keys()], ['up_1']);
+      assert.deepEqual((await store.listPartGroups(3600_000)).get('up_1'), [], 'written just now: the group, none of its data old enough');
       const spec = [{ number: 0, name: a0.name, numBytes: p0.length, crc32c: crc32c(p0) }, { number: 1, name: b1.name, numBytes: p1.length, crc32c: crc32c(p1) }];
       let tapped = 0;
       const r = await store.stageParts('up_1', spec, { key: 't8/file', tap: (c) => (tapped += c.length) });
@@ -240,6 +247,16 @@ function conformance(name: string, open: () => Promise<Backend>): void {
       const expired = await fetch(old!);
       assert.equal(expired.status, 403);
       assert.match(await expired.text(), /expired/);
+    });
+
+    it('says whether uploads stream straight in (object storage) or land in a scratch file first (local disk)', () => {
+      assert.equal(store.streamsUploads, name !== 'local disk');
+    });
+
+    it('every BlobStore method is called by a check', () => {
+      assert.ok(BLOB_METHODS.length >= 20 && BLOB_METHODS.includes('writePart'), `blob-store.ts parsed to ${BLOB_METHODS.join(', ')}`);
+      const missed = BLOB_METHODS.filter((m) => !seen.has(m));
+      assert.deepEqual(missed, [], `BlobStore methods no check called: ${missed.join(', ')}`);
     });
   });
 }
