@@ -98,10 +98,10 @@ export async function openStore(config: Readonly<Config>, clock: Clock = systemC
 }
 
 /** The configured blob store: an S3-compatible bucket when blobUrl is set, else local disk. */
-export function openBlobStore(config: Readonly<Config>): BlobStore {
+export function openBlobStore(config: Readonly<Config>, clock: Clock = systemClock): BlobStore {
   return config.blobUrl
-    ? new S3BlobStore({ url: config.blobUrl, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3PathStyle, cacheDir: config.blobCacheDir })
-    : new LocalDiskBlobStore(config.artifactsDir);
+    ? new S3BlobStore({ url: config.blobUrl, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3PathStyle, cacheDir: config.blobCacheDir, clock })
+    : new LocalDiskBlobStore(config.artifactsDir, clock);
 }
 
 export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
@@ -109,7 +109,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const logger = opts.logger === undefined ? pino({ level: config.logLevel }) : opts.logger;
   secureDataDir(config);
   const store = await openStore(config, clock, logger);
-  const blobs = openBlobStore(config);
+  const blobs = openBlobStore(config, clock);
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
   const auth = new AuthService(store, clock);

@@ -249,8 +249,12 @@ export interface Store extends WorkerTokenStore {
    * this complete_token (a stalled assembler whose upload was reopened and completed again).
    */
   finishUpload(upload_id: string, complete_token: number, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null>;
-  /** completing → open (assembly failed or the checksum did not match); the parts stay. Fenced like finishUpload. */
-  reopenUpload(upload_id: string, complete_token: number, now: number): Promise<void>;
+  /**
+   * completing → open (assembly failed or the checksum did not match); the parts stay, except those
+   * in `drop` (part number and token: their bytes changed after they were recorded), which are
+   * forgotten in the same transaction. Fenced like finishUpload.
+   */
+  reopenUpload(upload_id: string, complete_token: number, now: number, drop?: PartRef[]): Promise<void>;
   /** The assembler's heartbeat: updated_at = now while still completing under this token; false otherwise. */
   touchCompletingUpload(upload_id: string, complete_token: number, now: number): Promise<boolean>;
   /** open → aborted; returns the state before (null: no such upload). */

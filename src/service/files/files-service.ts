@@ -185,12 +185,21 @@ export class FilesService {
    */
   async sweepOrphanBlobs(minAgeMs: number): Promise<number> {
     const keys = await this.blobs.listKeys('files', minAgeMs);
+    // A direct upload being completed on S3 has its object before its row, and that object's time
+    // is the multipart upload's start (hours ago for a big file): the versions of live uploads are spared.
+    const live = new Set<string>();
+    if (keys.length > 0) {
+      for (const id of (await this.store.listLiveUploadParts()).keys()) {
+        const u = await this.store.getUpload(id);
+        if (u) live.add(u.file_uid);
+      }
+    }
     let deleted = 0;
     for (let i = 0; i < keys.length; i += 500) {
       const batch = keys.slice(i, i + 500);
       const inUse = await this.store.fileBlobKeysInUse([...new Set(batch.map(fileUidOfBlobKey))]);
       for (const k of batch) {
-        if (inUse.has(k)) continue;
+        if (inUse.has(k) || live.has(fileUidOfBlobKey(k))) continue;
         await this.blobs.delete(k);
         deleted++;
       }

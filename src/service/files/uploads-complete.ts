@@ -1,11 +1,14 @@
 /**
  * Completing a direct upload. The optional CRC-32C is checked first, from the part CRCs computed
- * as the parts arrived (crc32cCombine: 4-byte values, no data), so a mismatch costs no I/O. Then
- * the parts, in part order, are streamed through one pass that computes sha256 (for the file record)
- * and the dataset checks into one staged blob; nothing is held in memory beyond a 1 MiB read buffer.
- * Only when the size agrees is the blob committed (atomic rename) and the file version recorded,
- * together with the upload's move to completed (store.finishUpload). Any failure discards the staged
- * bytes and reopens the upload (its parts are kept), so the client can fix parts and complete again.
+ * as the parts arrived (crc32cCombine: 4-byte values, no data), so a mismatch costs no I/O. The
+ * parts were written once, in place (local disk: at their offsets of one staging file; S3: as the
+ * parts of one multipart upload), so assembly writes nothing: the bytes are read once, in order,
+ * through sha256 (for the file record), the dataset checks and a re-check of every part's CRC-32C
+ * (blobs.stageParts; S3 completes the multipart upload first). A part whose bytes changed after it
+ * was recorded is dropped and the answer names it missing, so the client sends it again. Only when
+ * all agree is the object committed (local: fsync + rename) and the file version recorded, together
+ * with the upload's move to completed (store.finishUpload). Any other failure reopens the upload
+ * with its parts, so the client can complete again.
  * Fencing: the assembly runs under the complete_token its open → completing took, heartbeats the
  * upload every COMPLETING_HEARTBEAT_MS, and commits its bytes under a key of its own (token in the
  * name): an assembler that stalled past the stale limit, whose upload was reopened and completed
@@ -15,7 +18,7 @@ import type { BlobStore, StagedBlob } from '../../blobs/blob-store.js';
 import { FtError } from '../../domain/errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../../lib/crc32c.js';
-import type { Store, UploadPart, UploadRecord } from '../../store/store.js';
+import type { PartRef, Store, UploadPart, UploadRecord } from '../../store/store.js';
 import { inspectorFor } from './files-inspect.js';
 import { fileBlobKey } from './files-rules.js';
 
@@ -65,7 +68,11 @@ export async function assembleUpload(
   const { store, blobs, clock } = deps;
   let staged: StagedBlob | null = null;
   let committed = false;
-  const blob_key = `${fileBlobKey(u.org_uuid, u.file_uid)}.c${complete_token}`;
+  let drop: PartRef[] = [];
+  // Object storage: the parts joined one multipart upload under the key chosen at initiate, so the
+  // key is per upload; local disk: the staging file is renamed under a key of this completion's own.
+  const perUploadKey = blobs.streamsUploads;
+  const blob_key = perUploadKey ? fileBlobKey(u.org_uuid, u.file_uid) : `${fileBlobKey(u.org_uuid, u.file_uid)}.c${complete_token}`;
   const beat = setInterval(() => void store.touchCompletingUpload(u.upload_id, complete_token, clock.now()).catch(() => undefined), COMPLETING_HEARTBEAT_MS);
   beat.unref();
   try {
@@ -78,7 +85,16 @@ export async function assembleUpload(
       crc?.update(chunk);
       inspector?.update(chunk);
     };
-    staged = await blobs.stageParts(u.upload_id, parts.map((p) => p.staged_name), { tap, key: blob_key });
+    const ordered = [...parts].sort((a, b) => a.part_number - b.part_number);
+    const specs = ordered.map((p) => ({ number: p.part_number, name: p.staged_name, numBytes: p.num_bytes, crc32c: p.crc32c }));
+    const r = await blobs.stageParts(u.upload_id, specs, { tap, key: blob_key });
+    if (r.broken.length > 0) {
+      // Their bytes changed after they were recorded (or are gone): forget them, so the client
+      // (and a resume) sends them again; the answer is the one for missing parts.
+      drop = ordered.filter((p) => r.broken.includes(p.part_number)).map((p) => ({ part_number: p.part_number, token: p.token }));
+      throw new FtError('invalid_parameter', `part(s) ${listed(r.broken)} are missing: their stored bytes no longer match what was received (a re-sent part that broke off, or two PUTs of one part at once); PUT them and list them with their part_token, then complete again`);
+    }
+    staged = r.staged!;
     if (staged.size !== u.num_bytes) throw new Error(`upload ${u.upload_id}: assembled ${staged.size} bytes, expected ${u.num_bytes}`);
     if (crc && crc.value() !== expected) throw mismatch(checksum!, u.num_bytes, crc.value());
     await staged.commit(blob_key);
@@ -94,10 +110,16 @@ export async function assembleUpload(
     return { file_uid: u.file_uid, file_name: u.file_id, num_bytes: staged.size, file_status: 'Registered', file_attributes: { metadata_status: 'not_extracted' } };
   } catch (err) {
     await staged?.discard();
-    if (committed) await blobs.delete(blob_key);
-    await store.reopenUpload(u.upload_id, complete_token, clock.now());
+    // A per-upload key (S3) holds checked bytes that the next complete of this upload finds again,
+    // or that a completion which fenced this one out has recorded: never deleted here.
+    if (committed && !perUploadKey) await blobs.delete(blob_key);
+    await store.reopenUpload(u.upload_id, complete_token, clock.now(), drop);
     throw err;
   } finally {
     clearInterval(beat);
   }
+}
+
+function listed(nums: number[]): string {
+  return nums.length <= 20 ? nums.join(', ') : `${nums.slice(0, 20).join(', ')} and ${nums.length - 20} more`;
 }

@@ -3,15 +3,16 @@
  * signed URL (in any order, concurrently) → optional checkpoints → complete, or abort.
  * Invariants:
  * - a part is accepted only through a valid, unexpired signed URL, only while its upload is open,
- *   and only with exactly its expected length; each received part is its own file, so concurrent
- *   PUTs never share bytes; a re-sent part replaces the earlier one and gets a new token (ETag);
- * - complete streams the parts in order into one staged blob (never the whole file in memory),
- *   verifies the size and the optional CRC-32C, then commits the blob and records the file version
- *   (store.finishUpload, one write); a mismatch stores nothing and leaves the upload open;
+ *   and only with exactly its expected length; its bytes are written once, in place (blobs.writePart:
+ *   its offset of the upload's staging file, or an S3 UploadPart), and it is recorded only after
+ *   its bytes and CRC-32C are complete; a re-sent part replaces the earlier one and gets a new token;
+ * - complete reads the parts once (sha256, dataset checks, each part's CRC-32C again), commits the
+ *   object and records the file version (store.finishUpload, one write); a checksum mismatch stores
+ *   nothing and leaves the upload open; a part whose bytes changed is dropped and named missing;
  * - an upload idle for `ttlMs` is expired by sweep(), and its part files are deleted;
  * - replicas share the store and the part files: recover(shared) and sweep() reopen only uploads
- *   whose assembler stopped reporting (COMPLETING_STALE_MS) and delete only part files no row names
- *   that are older than ORPHAN_PART_AGE_MS, so a replica starting never breaks another's upload.
+ *   whose assembler stopped reporting (COMPLETING_STALE_MS) and delete only part data no live upload
+ *   needs that is older than ORPHAN_PART_AGE_MS, so a replica starting never breaks another's upload.
  * Assembly lives in uploads-complete.ts; URL signing in uploads-signing.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,7 +24,7 @@ import type { Clock } from '../../lib/clock.js';
 import { Crc32c } from '../../lib/crc32c.js';
 import { typeId } from '../../lib/ids.js';
 import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../../store/store.js';
-import { checkFileName, DIRECT_UPLOAD_TYPES, resolveContentType } from './files-rules.js';
+import { checkFileName, DIRECT_UPLOAD_TYPES, fileBlobKey, resolveContentType } from './files-rules.js';
 import { assembleUpload, COMPLETING_STALE_MS, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
 import { PartSigner, loadOrCreateSigningKey, serverRoot } from './uploads-signing.js';
 
@@ -93,7 +94,9 @@ export class UploadsService {
       throw new FtError('invalid_file_size', `num_bytes ${req.num_bytes} is over the ${this.opts.maxBytes}-byte limit for direct uploads`);
     }
     const now = this.clock.now();
-    const part_size = req.num_bytes <= this.opts.partBytes * MAX_PARTS ? this.opts.partBytes : Math.ceil(req.num_bytes / MAX_PARTS / MIB) * MIB;
+    // S3 refuses non-last parts under 5 MiB (blobs.minPartBytes), so a smaller configured size is raised there.
+    const base = Math.max(this.opts.partBytes, this.blobs.minPartBytes);
+    const part_size = req.num_bytes <= base * MAX_PARTS ? base : Math.ceil(req.num_bytes / MAX_PARTS / MIB) * MIB;
     const fresh: UploadRecord = {
       upload_id: typeId('upl'), org_uuid, file_id: req.filename, file_uid: typeId('fil'), file_type, num_bytes: req.num_bytes,
       part_size, num_parts: Math.max(1, Math.ceil(req.num_bytes / part_size)), state: 'open', created_at: now, updated_at: now,
@@ -109,6 +112,12 @@ export class UploadsService {
       numbers = [...Array(r.upload.num_parts).keys()].filter((n) => !done.has(n));
     } else {
       if (r.superseded) await this.blobs.deleteParts(r.superseded.upload_id);
+      try {
+        await this.blobs.openParts(r.upload.upload_id, { key: fileBlobKey(org_uuid, r.upload.file_uid), numBytes: r.upload.num_bytes, partSize: r.upload.part_size });
+      } catch (err) {
+        await this.store.abortUpload(r.upload.upload_id, this.clock.now()); // no PUT could join it
+        throw err;
+      }
       numbers = [...Array(r.upload.num_parts).keys()];
     }
     const u = r.upload;
@@ -142,9 +151,18 @@ export class UploadsService {
       throw new FtError('invalid_parameter', `part ${part} must be exactly ${expected} bytes; Content-Length says ${contentLength}`);
     }
     const crc = new Crc32c(); // combined at complete: no second pass over the file for the checksum
-    const staged = await this.blobs.writePart(upload_id, source, { maxBytes: expected, label: `p${part}`, tap: (c) => crc.update(c) });
+    let staged;
+    try {
+      staged = await this.blobs.writePart(upload_id, source, { number: part, partSize: u.part_size, length: expected, numBytes: u.num_bytes, tap: (c) => crc.update(c) });
+    } catch (err) {
+      // On S3 a PUT of an upload that ended meanwhile fails in UploadPart (its multipart upload was aborted): say so, as the record would.
+      const state = (await this.store.getUpload(upload_id))?.state ?? 'aborted';
+      if (state !== 'open') throw this.stateError(upload_id, state);
+      throw err;
+    }
     if (staged.overLimit || staged.size !== expected) {
-      await this.blobs.deleteParts(upload_id, [staged.name]);
+      // Nothing is recorded. Bytes already written in place belong to no recorded part (complete
+      // re-checks every recorded part's CRC-32C), so there is nothing to delete.
       throw new FtError('invalid_parameter', `part ${part} must be exactly ${expected} bytes; received ${staged.overLimit ? 'more' : staged.size}`);
     }
     const token = randomBytes(16).toString('hex');
@@ -155,11 +173,9 @@ export class UploadsService {
     if (!r.recorded) {
       // The upload ended (aborted, superseded, expired, completed) while this part streamed in.
       const state = (await this.store.getUpload(upload_id))?.state ?? 'aborted';
-      const live = state === 'open' || state === 'completing'; // completing: its assembly reads the other parts
-      await this.blobs.deleteParts(upload_id, live ? [staged.name] : undefined); // else the folder this PUT re-created goes too
+      if (state !== 'open' && state !== 'completing') await this.blobs.deleteParts(upload_id); // what this PUT may have re-created
       throw this.stateError(upload_id, state);
     }
-    if (r.replaced) await this.blobs.deleteParts(upload_id, [r.replaced]);
     return token;
   }
 
@@ -207,12 +223,7 @@ export class UploadsService {
   async recover(opts: { shared: boolean } = { shared: false }): Promise<void> {
     const now = this.clock.now();
     await this.store.reopenInterruptedUploads(now, opts.shared ? now - COMPLETING_STALE_MS : undefined);
-    const live = await this.store.listLiveUploadParts();
-    for (const [group, names] of await this.blobs.listPartGroups(opts.shared ? ORPHAN_PART_AGE_MS : 0)) {
-      const keep = live.get(group);
-      if (!keep && !opts.shared) await this.blobs.deleteParts(group);
-      else await this.blobs.deleteParts(group, names.filter((n) => !keep?.includes(n)));
-    }
+    await this.blobs.sweepParts(await this.store.listLiveUploadParts(), opts.shared ? ORPHAN_PART_AGE_MS : 0);
     await this.sweep();
   }
 

@@ -130,8 +130,12 @@ export async function finishUpload(db: PgDb, upload_id: string, complete_token: 
   });
 }
 
-export async function reopenUpload(db: PgDb, upload_id: string, complete_token: number, now: number): Promise<void> {
-  await db.tx((c) => c.query("UPDATE uploads SET state = 'open', updated_at = $1 WHERE upload_id = $2 AND state = 'completing' AND complete_token = $3", [now, upload_id, complete_token]));
+export async function reopenUpload(db: PgDb, upload_id: string, complete_token: number, now: number, drop: PartRef[] = []): Promise<void> {
+  await db.tx(async (c) => {
+    const r = await c.query("UPDATE uploads SET state = 'open', updated_at = $1 WHERE upload_id = $2 AND state = 'completing' AND complete_token = $3", [now, upload_id, complete_token]);
+    if (r.rowCount !== 1) return;
+    for (const p of drop) await c.query('DELETE FROM upload_parts WHERE upload_id = $1 AND part_number = $2 AND token = $3', [upload_id, p.part_number, p.token]);
+  });
 }
 
 export async function touchCompletingUpload(db: PgDb, upload_id: string, complete_token: number, now: number): Promise<boolean> {

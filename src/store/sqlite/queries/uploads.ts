@@ -115,8 +115,13 @@ export function finishUpload(db: Db, upload_id: string, complete_token: number, 
   }).immediate();
 }
 
-export function reopenUpload(db: Db, upload_id: string, complete_token: number, now: number): void {
-  db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE upload_id = ? AND state = 'completing' AND complete_token = ?").run(now, upload_id, complete_token);
+export function reopenUpload(db: Db, upload_id: string, complete_token: number, now: number, drop: PartRef[] = []): void {
+  db.transaction(() => {
+    const moved = db.prepare("UPDATE uploads SET state = 'open', updated_at = ? WHERE upload_id = ? AND state = 'completing' AND complete_token = ?").run(now, upload_id, complete_token).changes === 1;
+    if (!moved) return;
+    const del = db.prepare('DELETE FROM upload_parts WHERE upload_id = ? AND part_number = ? AND token = ?');
+    for (const p of drop) del.run(upload_id, p.part_number, p.token);
+  }).immediate();
 }
 
 export function touchCompletingUpload(db: Db, upload_id: string, complete_token: number, now: number): boolean {
