@@ -186,7 +186,9 @@ for (const f of factories) {
       assert.equal(await s.heartbeat(fence, T0 + 1_800, LEASE), 'STARTING', 'extended to T0+1900');
       assert.equal((await s.fencedTransition(fence, 'start_training', T0 + 1_850, ev))?.status, 'RUNNING');
       assert.equal(await s.commitCheckpoint(fence, ckpt(c.job, fence, 1, T0 + 1_860)), true);
+      assert.equal(await s.appendFencedEvent(fence, T0 + 1_870, { ...ev, type: 'output_committed' }), true);
       assert.equal(await s.heartbeat(fence, T0 + 3_000, LEASE), null, 'expired');
+      assert.equal(await s.appendFencedEvent(fence, T0 + 3_000, { ...ev, type: 'output_committed' }), false, 'no fenced event after expiry');
       assert.equal(await s.commitCheckpoint(fence, ckpt(c.job, fence, 2, T0 + 3_000)), false, 'no commit after expiry');
       const lost = await s.reapLostAttempts(T0 + 3_000, 3);
       assert.equal(lost[0]?.action, 'requeued');
@@ -198,7 +200,9 @@ for (const f of factories) {
       assert.equal(await s.commitCheckpoint(zombie, ckpt(c.job, zombie, 3, T0 + 3_002)), false);
       assert.equal(await s.fencedTransition(zombie, 'fail', T0 + 3_002, ev), null);
       assert.equal(await s.appendMetrics(zombie, c.job.uuid, 3, { loss: 1 }, T0 + 3_002), false);
+      assert.equal(await s.appendFencedEvent(zombie, T0 + 3_002, { ...ev, type: 'output_committed' }), false);
       assert.deepEqual((await s.listCheckpoints(c.job.uuid)).map((k) => k.step), [1]);
+      assert.equal((await s.listEvents(c.job.uuid, { limit: -1 })).filter((e) => e.type === 'output_committed').length, 1, "only the live attempt's fenced event");
     });
 
     withStore('every write to a job row bumps its row_version (list pages cache rendered records by it)', async (s) => {
@@ -230,6 +234,7 @@ for (const f of factories) {
       await s.fencedTransition(fence, 'start_training', T0 + 1, ev);
       assert.equal((await s.transition(c.job.uuid, 'cancel', 'RUNNING', T0 + 2, ev))?.status, 'CANCELLED');
       assert.equal(await s.commitCheckpoint(fence, ckpt(c.job, fence, 1, T0 + 3)), false);
+      assert.equal(await s.appendFencedEvent(fence, T0 + 3, ev), false, 'no fenced event after a cancel');
       assert.equal(await s.fencedTransition(fence, 'finalize', T0 + 3, ev), null);
       assert.equal((await s.getAttempt(c.attempt.id))?.state, 'finished');
     });

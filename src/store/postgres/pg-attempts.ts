@@ -129,6 +129,15 @@ export abstract class PgAttempts {
     });
   }
 
+  async appendFencedEvent(f: Fence, now: number, e: NewEvent): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const j = await this.fencedJob(c, f, now);
+      if (!j || !WRITABLE.includes(j.status as JobStatus)) return false;
+      await this.event(c, String(j.uuid), now, e);
+      return true;
+    });
+  }
+
   async appendMetrics(f: Fence, job_uuid: string, step: number, values: Record<string, number>, now: number): Promise<boolean> {
     return this.db.tx(async (c) => {
       const j = await this.fencedJob(c, f, now);

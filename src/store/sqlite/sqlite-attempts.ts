@@ -131,6 +131,15 @@ export abstract class SqliteAttempts {
     }).immediate();
   }
 
+  async appendFencedEvent(f: Fence, now: number, e: NewEvent): Promise<boolean> {
+    return this.db.transaction(() => {
+      const j = this.fencedJob(f, now);
+      if (!j || !WRITABLE.includes(j.status as JobStatus)) return false;
+      this.insertEvent(String(j.uuid), now, e);
+      return true;
+    }).immediate();
+  }
+
   async appendMetrics(f: Fence, job_uuid: string, step: number, values: Record<string, number>, now: number): Promise<boolean> {
     return this.db.transaction(() => {
       const j = this.fencedJob(f, now);
