@@ -24,6 +24,7 @@ export interface S3ClusterOptions {
   plans: Record<string, FixturePlan>;
   replicas?: number;
   workers?: number;
+  workerConcurrency?: number;
   /** FTNODE_* settings for every process, on top of the S3 ones. */
   env?: Record<string, string>;
 }
@@ -53,7 +54,7 @@ export class S3Cluster {
       writeFileSync(join(h, 'upload-signing.key'), key, { mode: 0o600 });
     }
     this.cluster = new Cluster({
-      pgUrl: this.o.pgUrl, schema: this.schema, home: this.homes[0]!, homes: this.homes, replicas: this.homes.length, workers: this.o.workers ?? 2,
+      pgUrl: this.o.pgUrl, schema: this.schema, home: this.homes[0]!, homes: this.homes, replicas: this.homes.length, workers: this.o.workers ?? 2, workerConcurrency: this.o.workerConcurrency,
       env: { ...this.s3.env(this.prefix), ...this.o.env },
     });
     await this.cluster.start();
