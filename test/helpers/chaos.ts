@@ -146,7 +146,7 @@ export async function checkChaos(pgUrl: string, schema: string, run: ChaosRun, a
     for (const c of ckpts) {
       assert.deepEqual(await artifacts.info(c.blob_key), { size: Number(c.num_bytes), sha256: c.sha256 }, `checkpoint ${c.id}: object missing or not as recorded`);
       const saved = JSON.parse(await artifacts.text(c.blob_key)) as { step: number; weights: number[] };
-      assert.ok(saved.step === c.step && saved.weights.length === 64, `checkpoint ${c.id} does not reload as step ${c.step}`);
+      assert.ok(saved.step === Number(c.step) && saved.weights.length === 64, `checkpoint ${c.id} does not reload as step ${c.step}`);
       const a = attempts.get(c.attempt_id)!;
       assert.ok(Number(c.created_at) < Number(a.lease_expires_at), `checkpoint ${c.id} committed after its attempt's lease expired`);
       if (a.state === 'lost') assert.ok(Number(c.created_at) <= Number(a.ended_at), `checkpoint ${c.id} committed after its attempt was lost`);
