@@ -158,7 +158,9 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     (app: FastifyInstance) => registerWorkerApi(app, { api: workerApi, sessions, tokens: workerTokens }),
     (app: FastifyInstance) => registerMetrics(app, metrics, { exposure: config.metricsExposure, token: config.metricsToken }),
   ];
-  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes,
+  // 15 min: a client follows the redirect at once; the margin covers clock skew between replica and bucket.
+  const downloadRedirect = config.s3DownloadRedirect ? (key: string, filename: string) => blobs.presignGet(key, 15 * 60_000, new Date(clock.now()), filename) : undefined;
+  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes, downloadRedirect,
     rateLimits: { authFailuresPerMinute: config.authFailuresPerMinute, requestsPerKeyPerMinute: config.requestsPerKeyPerMinute }, now: () => clock.now(),
   });
   const address = await server.listen({ host: config.host, port: config.port });

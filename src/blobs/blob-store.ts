@@ -33,8 +33,12 @@ export interface BlobStore {
   deletePrefix(prefix: string): Promise<void>;
   /** A local path for in-process readers (trainers, validators); remote stores download to a cache first. */
   localPath(key: string): Promise<string>;
-  /** A URL anyone holding it may GET for `ttlMs` from `now` (S3 presigned GET; `now` from the injected clock); null where the store has none (local disk). */
-  presignGet(key: string, ttlMs: number, now?: Date): Promise<string | null>;
+  /**
+   * A URL anyone holding it may GET for `ttlMs` from `now` (S3 presigned GET; `now` from the injected
+   * clock); null where the store has none (local disk). `filename`: the object is served as an
+   * attachment of that name (Content-Disposition).
+   */
+  presignGet(key: string, ttlMs: number, now?: Date, filename?: string): Promise<string | null>;
   /** The URI recorded in records (`file://…` locally, `s3://…` on object storage). */
   uri(key: string): string;
   /** A private scratch folder on the same filesystem (so finished files can be renamed in). */

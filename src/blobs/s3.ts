@@ -62,6 +62,12 @@ const isMissing = (err: unknown): boolean => {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 };
 
+/** `attachment; filename="…"` with an ASCII fallback and the UTF-8 name (RFC 6266), as the API's own downloads answer. */
+function attachment(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
 export class S3BlobStore implements BlobStore {
   readonly streamsUploads = true;
   /** S3 refuses to complete a multipart upload whose non-last part is under 5 MiB (EntityTooSmall). */
@@ -247,10 +253,11 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.bucket}/${this.full(key)}`;
   }
 
-  async presignGet(key: string, ttlMs: number, signingDate?: Date): Promise<string | null> {
+  async presignGet(key: string, ttlMs: number, signingDate?: Date, filename?: string): Promise<string | null> {
     // The signature carries its own start time and lifetime; the server refuses it afterwards (403).
     const seconds = Math.max(1, Math.min(604_800, Math.round(ttlMs / 1000))); // SigV4 allows 1 s to 7 days
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }), { expiresIn: seconds, ...(signingDate ? { signingDate } : {}) });
+    const disposition = filename === undefined ? {} : { ResponseContentDisposition: attachment(filename) };
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key), ...disposition }), { expiresIn: seconds, ...(signingDate ? { signingDate } : {}) });
   }
 
   async listKeys(prefix: string, minAgeMs: number): Promise<string[]> {

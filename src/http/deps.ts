@@ -22,6 +22,11 @@ export interface HttpDeps {
   maxUploadBytes: number;
   logger: Logger | false;
   rateLimits: RateLimits;
+  /**
+   * Set when downloads answer with a redirect (FTNODE_S3_DOWNLOAD_REDIRECT on object storage): a
+   * presigned GET of the object served as `filename`, or null to stream it as usual.
+   */
+  downloadRedirect?: (blobKey: string, filename: string) => Promise<string | null>;
   /** The injected clock's now(), for lock-out expiry. */
   now: () => number;
   /** Extra route modules (v0.6, batch, workers API) registered by the composition root. */

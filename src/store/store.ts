@@ -203,6 +203,8 @@ export interface Store extends WorkerTokenStore {
   updateProgress(fence: Fence, now: number, progress: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean>;
   /** Inserts the checkpoint row only while the fence holds (at ckpt.created_at) and the job may still checkpoint. */
   commitCheckpoint(fence: Fence, ckpt: Checkpoint): Promise<boolean>;
+  /** Appends the event only while the fence holds (at `now`) and the job may still write (a batch output's commit record). */
+  appendFencedEvent(fence: Fence, now: number, event: NewEvent): Promise<boolean>;
   /** Ends the attempt (finished) without touching the job status. */
   endAttempt(fence: Fence, now: number): Promise<void>;
   /** Whether the fence still holds at `now` (active attempt, current token, lease not expired). */

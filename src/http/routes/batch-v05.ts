@@ -92,7 +92,7 @@ export function registerBatchV05(app: FastifyInstance, batch: BatchService): voi
     const { offset, limit } = pageQuery(req.query);
     const r = await batch.outputs(org(req), req.params.job_id, offset, limit);
     const base = requestBase(req);
-    const refs = await Promise.all(r.items.map((o) => batch.outputRef(r.job, o.filename, base)));
+    const refs = await Promise.all(r.items.map((o) => batch.outputRef(r.job, o, base)));
     return { total: r.total, offset, limit, outputs: r.items.map((o, i) => outputDto(o, refs[i]!)) };
   });
 

@@ -143,6 +143,9 @@ async function download(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps
     reply.header('content-range', `bytes */${f.num_bytes}`);
     throw withHttpStatus(new FtError('invalid_parameter', `range '${req.headers.range}' is outside the file's ${f.num_bytes} bytes`), 416);
   }
+  // Straight from the bucket when configured: the client re-sends its Range to the presigned URL.
+  const to = await deps.downloadRedirect?.(f.blob_key, f.file_id);
+  if (to) return reply.redirect(to, 302);
   const stream = await deps.files.openBytes(f, range ?? undefined);
   const ascii = f.file_id.replace(/[^\x20-\x7e]|["\\]/g, '_');
   reply

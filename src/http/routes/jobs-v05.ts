@@ -81,6 +81,8 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get<{ Params: IdParams & { ckp_id: string } }>(`${BASE}/:job_id/checkpoints/:ckp_id/download`, { schema: { tags } }, async (req, reply) => {
     const { checkpoint } = await jobs.checkpoint(req.principal.org.uuid, req.params.job_id, req.params.ckp_id);
+    const to = await deps.downloadRedirect?.(checkpoint.blob_key, `${checkpoint.id}.ckpt`);
+    if (to) return reply.header('x-checksum-sha256', checkpoint.sha256).redirect(to, 302);
     return reply
       .header('content-type', 'application/octet-stream')
       .header('content-length', checkpoint.num_bytes)

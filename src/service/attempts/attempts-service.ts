@@ -11,7 +11,7 @@ import type { Checkpoint, EventLevel, Job, JobProgress } from '../../domain/type
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../../domain/work.js';
 import { typeId } from '../../lib/ids.js';
 import type { NewEvent } from '../../store/store.js';
-import { OUTPUT_EVENT, OUTPUT_NAME, outputKey } from '../batch/batch-outputs.js';
+import { newOutputKey, OUTPUT_EVENT, OUTPUT_NAME } from '../batch/batch-outputs.js';
 import { batchResources } from '../batch/batch-resources.js';
 import { datasetPaths } from '../dataset-paths.js';
 import type { ServiceCore } from '../deps.js';
@@ -176,26 +176,66 @@ export class AttemptsService {
   }
 
   /**
-   * A batch output (docs/batch.md): verify (size, sha256) → move to outputs/<job uuid>/<filename> →
-   * `output_committed` event. Refused (false) once the fence no longer holds; an output whose event
-   * lands after a cancel that raced it is never listed (batch-outputs.ts), and its blob goes with the job.
+   * A batch output (docs/batch.md): verify (size, sha256) → move to a new key of its own
+   * (batch-outputs.ts) → `output_committed` event appended under the fence. Refused (false) once the
+   * fence no longer holds, before or after the bytes moved (they are deleted then): a zombie's output
+   * is never listed, and no upload ever replaces a committed object.
    */
   async commitOutput(fence: Fence, job: Job, r: OutputReport): Promise<boolean> {
     if (!OUTPUT_NAME.test(r.filename)) throw new Error(`output filename '${r.filename.slice(0, 80)}' is not a plain file name`);
     if (!(await this.store.fenceHolds(fence, this.clock.now()))) return false;
-    const key = outputKey(job.uuid, r.filename);
+    const key = newOutputKey(job.uuid, r.filename);
     await this.blobs.importFile(r.path, key, { size: r.size, sha256: r.sha256 });
+    let recorded: boolean;
     try {
-      await this.store.appendEvent(job.uuid, this.clock.now(), {
-        level: 'info', type: OUTPUT_EVENT, message: `Output ${r.filename} committed (${r.size} bytes, from ${r.input_file_id})`,
-        data: { filename: r.filename, num_bytes: r.size, sha256: r.sha256, input_file_id: r.input_file_id, attempt_id: fence.attempt_id },
-      });
+      recorded = await this.recordOutput(fence, r, key);
     } catch (err) {
-      await this.blobs.returnFile(key, r.path).catch(() => undefined); // as in commitCheckpoint: a retry can import it again
+      await this.blobs.returnFile(key, r.path).catch(() => this.blobs.delete(key)); // as in commitCheckpoint: a retry can import it again
       throw err;
+    }
+    if (!recorded) {
+      await this.blobs.delete(key);
+      return false;
     }
     this.bus.emit('job-touched', job.uuid);
     return true;
+  }
+
+  /**
+   * A remote worker's batch output on object storage, as commitCheckpointStream: streamed straight
+   * into a multipart upload under a new key, completed only when size and sha256 match the report and
+   * the fence still holds, then the fenced event; refused or failed, the object is aborted or deleted.
+   */
+  async commitOutputStream(fence: Fence, job: Job, r: Omit<OutputReport, 'path'>, body: Readable): Promise<boolean> {
+    if (!OUTPUT_NAME.test(r.filename)) throw new Error(`output filename '${r.filename.slice(0, 80)}' is not a plain file name`);
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) return false;
+    const key = newOutputKey(job.uuid, r.filename);
+    const staged = await this.blobs.stage(body, { key, maxBytes: r.size });
+    if (staged.overLimit || staged.size !== r.size || staged.sha256 !== r.sha256) {
+      await staged.discard();
+      throw new BlobMismatchError(`expected ${r.size} bytes sha256 ${r.sha256}, found ${staged.overLimit ? 'more' : staged.size} bytes sha256 ${staged.sha256}`);
+    }
+    if (!(await this.store.fenceHolds(fence, this.clock.now()))) {
+      await staged.discard(); // a zombie's bytes never become an object
+      return false;
+    }
+    await staged.commit(key);
+    let recorded = false;
+    try {
+      recorded = await this.recordOutput(fence, r, key);
+    } finally {
+      if (!recorded) await this.blobs.delete(key); // refused, or the database failed: the worker retries the upload
+    }
+    if (!recorded) return false;
+    this.bus.emit('job-touched', job.uuid);
+    return true;
+  }
+
+  private recordOutput(fence: Fence, r: Omit<OutputReport, 'path'>, blob_key: string): Promise<boolean> {
+    return this.store.appendFencedEvent(fence, this.clock.now(), {
+      level: 'info', type: OUTPUT_EVENT, message: `Output ${r.filename} committed (${r.size} bytes, from ${r.input_file_id})`,
+      data: { filename: r.filename, blob_key, num_bytes: r.size, sha256: r.sha256, input_file_id: r.input_file_id, attempt_id: fence.attempt_id },
+    });
   }
 
   /**

@@ -15,7 +15,7 @@ import type { Job, JobEvent } from '../../domain/types.js';
 import type { ServiceCore } from '../deps.js';
 import type { BatchCreator } from './batch-create.js';
 import type { OutputLinks } from './batch-links.js';
-import { listCommittedOutputs, outputKey, type CommittedOutput } from './batch-outputs.js';
+import { listCommittedOutputs, type CommittedOutput } from './batch-outputs.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 
 export interface ProgressEntry {
@@ -119,9 +119,9 @@ export class BatchService {
    * (absolute, ~1 h, as Archetype's platform answers; the bytes never pass through a replica), else
    * relative to the version root or presigned by this server (batch-links.ts).
    */
-  async outputRef(job: Job, filename: string, requestBase: string): Promise<string> {
-    const direct = this.links.objectStoreRefs ? await this.blobs.presignGet(outputKey(job.uuid, filename), this.links.ttlMs, new Date(this.links.now())) : null;
-    return direct ?? this.links.ref(job, filename, requestBase);
+  async outputRef(job: Job, output: CommittedOutput, requestBase: string): Promise<string> {
+    const direct = this.links.objectStoreRefs ? await this.blobs.presignGet(output.blob_key, this.links.ttlMs, new Date(this.links.now())) : null;
+    return direct ?? this.links.ref(job, output.filename, requestBase);
   }
 
   /** A listed output's bytes; anything else (never committed, committed after a cancel) is a 404. */
@@ -142,7 +142,7 @@ export class BatchService {
 
   private async open(job: Job, filename: string): Promise<{ output: CommittedOutput; stream: Readable }> {
     const output = (await listCommittedOutputs(this.store, job.uuid)).find((o) => o.filename === filename);
-    const stream = output ? await this.blobs.openRead(outputKey(job.uuid, filename)) : null;
+    const stream = output ? await this.blobs.openRead(output.blob_key) : null;
     if (!output || !stream) throw new FtError('not_found', `job '${job.id}' has no output '${filename.slice(0, 100)}'`);
     return { output, stream };
   }

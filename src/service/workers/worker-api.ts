@@ -6,8 +6,9 @@
  *   token can only ever act on (and recover) attempts of its own workers.
  * - Every write and download is fenced (attempt + lease token); the job is derived from the attempt,
  *   never taken from the request, so a valid fence cannot write into another job.
- * - Checkpoint and output uploads are spooled to a scratch file, then go through
- *   AttemptsService.commitCheckpoint / commitOutput (size + sha256 verified, fenced insert).
+ * - Checkpoint and output uploads go through AttemptsService (size + sha256 verified, fenced record):
+ *   on object storage streamed straight into the bucket under a new key (commit*Stream), on local
+ *   disk spooled to a scratch file that is renamed in (commitCheckpoint / commitOutput).
  */
 import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import type { Checkpoint, Job } from '../../domain/types.js';
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport, RemoteRef, RemoteWork, WorkerInfo } from '../../domain/work.js';
 import { randomHex } from '../../lib/ids.js';
 import type { AttemptsService } from '../attempts/attempts-service.js';
+import { listCommittedOutputs } from '../batch/batch-outputs.js';
 import type { ServiceCore } from '../deps.js';
 import { ClaimWaiters } from './worker-claims.js';
 
@@ -41,6 +43,11 @@ export interface Download {
 function mismatch(err: unknown): never {
   if (err instanceof BlobMismatchError) throw new FtError('checksum_mismatch', `the uploaded file does not match its report: ${err.message}`);
   throw err;
+}
+
+/** The request broke off while the fence was checked: nothing is stored (Node 20's pipeline never settles on a source destroyed before it is attached). */
+function destroyedBody(): never {
+  throw new FtError('invalid_parameter', 'the upload ended before its file part could be stored: nothing was stored');
 }
 
 const CLIENT_ID = /^remote:([A-Za-z0-9._-]{1,64}):([0-9a-f]{1,32}):(\d{1,4})$/;
@@ -234,15 +241,22 @@ export class WorkerApi {
     const same = (await this.store.listCheckpoints(job.uuid)).find((c) => c.attempt_id === fence.attempt_id && c.step === report.step && c.sha256 === report.sha256);
     if (same) return same;
     if (this.blobs.streamsUploads) {
-      if (body.destroyed) throw new FtError('invalid_parameter', 'the upload ended before its file part could be stored: nothing was stored');
+      if (body.destroyed) return destroyedBody();
       return this.attempts.commitCheckpointStream(fence, job, report, body).catch(mismatch);
     }
     return this.spooled(body, (path) => this.attempts.commitCheckpoint(fence, job, { ...report, path }).catch(mismatch));
   }
 
+  /** As commitCheckpoint: on object storage streamed straight into the bucket; a retried upload of one already committed is not stored again. */
   async commitOutput(fence: Fence, report: Omit<OutputReport, 'path'>, body: Readable): Promise<boolean> {
     const job = await this.holds(fence);
     if (!job) return this.refused('output', fence, false);
+    const same = (await listCommittedOutputs(this.store, job.uuid)).find((o) => o.attempt_id === fence.attempt_id && o.filename === report.filename && o.sha256 === report.sha256);
+    if (same) return true;
+    if (this.blobs.streamsUploads) {
+      if (body.destroyed) return destroyedBody();
+      return this.attempts.commitOutputStream(fence, job, report, body).catch(mismatch);
+    }
     return this.spooled(body, (path) => this.attempts.commitOutput(fence, job, { ...report, path }).catch(mismatch));
   }
 
@@ -256,7 +270,7 @@ export class WorkerApi {
     const dir = await this.blobs.scratchDir(`remote-uploads/${randomHex(16)}`);
     try {
       const path = join(dir, 'upload');
-      if (body.destroyed) throw new FtError('invalid_parameter', 'the upload ended before its file part could be stored: nothing was stored');
+      if (body.destroyed) return destroyedBody();
       await pipeline(body, createWriteStream(path));
       return await fn(path);
     } finally {

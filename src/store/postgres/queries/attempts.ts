@@ -126,6 +126,16 @@ export async function commitCheckpoint(db: PgDb, f: Fence, k: Checkpoint): Promi
   });
 }
 
+/** The event only while the fence holds and the job may still be written by its worker (a batch output's commit record). */
+export async function appendFencedEvent(db: PgDb, f: Fence, now: number, e: NewEvent): Promise<boolean> {
+  return db.tx(async (c) => {
+    const j = await writableJob(c, f, now);
+    if (!j) return false;
+    await insertEvent(c, String(j.uuid), now, e);
+    return true;
+  });
+}
+
 export async function appendMetrics(db: PgDb, f: Fence, job_uuid: string, step: number, values: Record<string, number>, now: number): Promise<boolean> {
   return db.tx(async (c) => {
     const j = await writableJob(c, f, now);

@@ -103,6 +103,16 @@ export function commitCheckpoint(db: Db, f: Fence, c: Checkpoint): boolean {
   }).immediate();
 }
 
+/** The event only while the fence holds and the job may still be written by its worker (a batch output's commit record). */
+export function appendFencedEvent(db: Db, f: Fence, now: number, e: NewEvent): boolean {
+  return db.transaction(() => {
+    const j = writableJob(db, f, now);
+    if (!j) return false;
+    insertEvent(db, String(j.uuid), now, e);
+    return true;
+  }).immediate();
+}
+
 export function appendMetrics(db: Db, f: Fence, job_uuid: string, step: number, values: Record<string, number>, now: number): boolean {
   return db.transaction(() => {
     const j = writableJob(db, f, now);
