@@ -11,7 +11,7 @@ import type { Checkpoint, EventLevel, Job, JobProgress } from '../../domain/type
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../../domain/work.js';
 import { typeId } from '../../lib/ids.js';
 import type { NewEvent } from '../../store/store.js';
-import { newOutputKey, OUTPUT_EVENT, OUTPUT_NAME } from '../batch/batch-outputs.js';
+import { listCommittedOutputs, newOutputKey, OUTPUT_EVENT, OUTPUT_NAME } from '../batch/batch-outputs.js';
 import { batchResources } from '../batch/batch-resources.js';
 import { datasetPaths } from '../dataset-paths.js';
 import type { ServiceCore } from '../deps.js';
@@ -181,6 +181,11 @@ export class AttemptsService {
    * fence no longer holds, before or after the bytes moved (they are deleted then): a zombie's output
    * is never listed, and no upload ever replaces a committed object.
    */
+  /** Whether this attempt already committed this output (same name and sha256): a retried upload whose answer was lost. */
+  async outputCommitted(fence: Fence, job: Job, r: Pick<OutputReport, 'filename' | 'sha256'>): Promise<boolean> {
+    return (await listCommittedOutputs(this.store, job.uuid)).some((o) => o.attempt_id === fence.attempt_id && o.filename === r.filename && o.sha256 === r.sha256);
+  }
+
   async commitOutput(fence: Fence, job: Job, r: OutputReport): Promise<boolean> {
     if (!OUTPUT_NAME.test(r.filename)) throw new Error(`output filename '${r.filename.slice(0, 80)}' is not a plain file name`);
     if (!(await this.store.fenceHolds(fence, this.clock.now()))) return false;

@@ -21,7 +21,6 @@ import type { Checkpoint, Job } from '../../domain/types.js';
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport, RemoteRef, RemoteWork, WorkerInfo } from '../../domain/work.js';
 import { randomHex } from '../../lib/ids.js';
 import type { AttemptsService } from '../attempts/attempts-service.js';
-import { listCommittedOutputs } from '../batch/batch-outputs.js';
 import type { ServiceCore } from '../deps.js';
 import { ClaimWaiters } from './worker-claims.js';
 
@@ -251,8 +250,7 @@ export class WorkerApi {
   async commitOutput(fence: Fence, report: Omit<OutputReport, 'path'>, body: Readable): Promise<boolean> {
     const job = await this.holds(fence);
     if (!job) return this.refused('output', fence, false);
-    const same = (await listCommittedOutputs(this.store, job.uuid)).find((o) => o.attempt_id === fence.attempt_id && o.filename === report.filename && o.sha256 === report.sha256);
-    if (same) return true;
+    if (await this.attempts.outputCommitted(fence, job, report)) return true;
     if (this.blobs.streamsUploads) {
       if (body.destroyed) return destroyedBody();
       return this.attempts.commitOutputStream(fence, job, report, body).catch(mismatch);
