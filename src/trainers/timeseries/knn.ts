@@ -8,7 +8,9 @@
  *  - int8 (`q8`, what the trainer stores since checkpoint version 2): one byte per value and a scale
  *    per row (kernels/knn-int8.ts); queries are quantised to int16 and the kernel fuses the integer
  *    GEMM with the top-k (kernels.knnTopKInt8). 4× smaller than float32 and ~2× fewer instructions
- *    per multiply-add; SWaT macro-F1 moved by less than 0.005 (docs/benchmarks-swat.md).
+ *    per multiply-add; SWaT macro-F1 moved by less than 0.005 (docs/benchmarks-swat.md). With a PCA
+ *    basis (checkpoint version 3, knn-basis.ts) the search is kernels.knnTopKInt8Pruned: the same
+ *    neighbours and distances bit for bit, with the int8 distance computed for ~1 % of the references.
  *  - float32 (`embeddings`: version-1 checkpoints and models built in memory, e.g. few-shot): dots /
  *    sqDistances as a GEMM, then the same top-k by insertion; predictions as before version 2.
  */
