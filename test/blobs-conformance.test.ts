@@ -2,7 +2,9 @@
  * The blob store conformance suite: the same checks on local disk and on a real S3-protocol server
  * (s3rver, a child process: test/helpers/s3-server.ts). Put, stream get, ranges, delete, list,
  * atomic commit (nothing named before commit), a writer killed mid-write leaving nothing listed,
- * staged and part uploads, local copies for trainers, presigned GETs and their expiry.
+ * staged and part uploads, local copies for trainers, presigned GETs and their expiry. Each backend's
+ * store sits behind a recorder; its last check fails naming any method of `interface BlobStore`
+ * (read from src/blobs/blob-store.ts) that no check called, so a new method cannot go untested.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,7 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { BlobMismatchError, BlobTooLargeError, type BlobStore } from '../src/blobs/blob-store.js';
 import { LocalDiskBlobStore } from '../src/blobs/local-disk.js';
 import { S3BlobStore } from '../src/blobs/s3.js';
+import { interfaceMethods, recording } from './helpers/interface-methods.js';
 import { S3_CREDENTIALS, startS3Server, type S3Server } from './helpers/s3-server.js';
+
+const BLOB_METHODS = interfaceMethods('src/blobs/blob-store.ts', 'BlobStore');
 
 const WRITER = fileURLToPath(new URL('./helpers/blob-writer.js', import.meta.url));
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -51,9 +56,10 @@ function conformance(name: string, open: () => Promise<Backend>): void {
   describe(`blob store conformance: ${name}`, () => {
     let b: Backend;
     let store: BlobStore;
+    const seen = new Set<string>();
     before(async () => {
       b = await open();
-      store = b.store;
+      store = recording(b.store, seen);
     });
     after(() => b.cleanup());
 
@@ -160,6 +166,7 @@ function conformance(name: string, open: () => Promise<Backend>): void {
       const over = await store.writePart('up_1', Readable.from([Buffer.alloc(200)]), { maxBytes: 100, label: 'p3' });
       assert.equal(over.overLimit, true);
       assert.deepEqual((await store.listPartGroups()).get('up_1')?.sort(), [a.name, c.name].sort());
+      assert.deepEqual((await store.listPartGroups(3600_000)).get('up_1'), [], 'written just now: the group, none of its parts old enough');
       const whole = Buffer.concat([p1, p2]);
       const staged = await store.stageParts('up_1', [c.name, a.name], { key: 't8/file' });
       assert.deepEqual({ size: staged.size, sha256: staged.sha256 }, { size: whole.length, sha256: sha(whole) });
@@ -191,6 +198,16 @@ function conformance(name: string, open: () => Promise<Backend>): void {
       const expired = await fetch(old!);
       assert.equal(expired.status, 403);
       assert.match(await expired.text(), /expired/);
+    });
+
+    it('says whether uploads stream straight in (object storage) or land in a scratch file first (local disk)', () => {
+      assert.equal(store.streamsUploads, name !== 'local disk');
+    });
+
+    it('every BlobStore method is called by a check', () => {
+      assert.ok(BLOB_METHODS.length >= 20 && BLOB_METHODS.includes('writePart'), `blob-store.ts parsed to ${BLOB_METHODS.join(', ')}`);
+      const missed = BLOB_METHODS.filter((m) => !seen.has(m));
+      assert.deepEqual(missed, [], `BlobStore methods no check called: ${missed.join(', ')}`);
     });
   });
 }

@@ -1,16 +1,12 @@
 /**
- * What only PostgreSQL has to prove (the shared behaviour is in store-conformance.test.ts): migrations
- * racing from two replicas, many concurrent claimers, retries of retryable failures (a backend killed
- * mid-transaction, a real deadlock), and LISTEN/NOTIFY wake-ups including after the listener's
- * connection is killed; and, until the conformance suite covers direct uploads, the same upload
- * scenario on SQLite and PostgreSQL giving the same answers. Needs FTNODE_TEST_PG_URL (except the
+ * What only PostgreSQL has to prove (the shared behaviour, direct uploads included, is in
+ * store-conformance.test.ts): migrations racing from two replicas, many concurrent claimers, retries
+ * of retryable failures (a backend killed mid-transaction, a real deadlock), and LISTEN/NOTIFY
+ * wake-ups including after the listener's connection is killed. Needs FTNODE_TEST_PG_URL (except the
  * retry-classification and backoff unit tests); every test uses fresh random schemas, dropped after.
  * No sleeps: every wait is on an event (a notification, a barrier, a promise).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import pg from 'pg';
 import type { Job } from '../src/domain/types.js';
@@ -21,8 +17,6 @@ import { CommitOutcomeUnknownError, isRetryable } from '../src/store/postgres/er
 import { migratePg, PG_MIGRATIONS } from '../src/store/postgres/migrations.js';
 import { PgDb } from '../src/store/postgres/pg-db.js';
 import { PostgresStore } from '../src/store/postgres/pg-store.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import type { Store, UploadPart, UploadRecord } from '../src/store/store.js';
 
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -222,62 +216,4 @@ describe('PostgresStore (PostgreSQL only)', { skip: PG_URL ? false : 'FTNODE_TES
     const { job } = await store.createJob(newJob('after-reconnect', T0), ev);
     assert.equal(await woken.promise, job.uuid);
   });
-
-  test('direct uploads and file stats: the same scenario answers the same on SQLite and PostgreSQL', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ftnode-pg-parity-'));
-    const lite = SqliteStore.open(join(dir, 'db.sqlite'));
-    const pgs = open(schema());
-    try {
-      await lite.migrate();
-      await pgs.migrate();
-      assert.deepEqual(await uploadScenario(pgs), await uploadScenario(lite));
-    } finally {
-      await lite.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
 });
-
-/** Every answer of a walk through the upload state machine (open, parts, completing, done, abort, expiry). */
-async function uploadScenario(s: Store): Promise<unknown[]> {
-  const out: unknown[] = [];
-  const up = (id: string, name: string, at: number, num_parts = 3): UploadRecord => ({
-    upload_id: id, org_uuid: 'o', file_id: name, file_uid: `fil_${id}`, file_type: 'application/octet-stream',
-    num_bytes: num_parts * 10, part_size: 10, num_parts, state: 'open', created_at: at, updated_at: at,
-  });
-  const part = (id: string, n: number, token: string, at: number): UploadPart => ({
-    upload_id: id, part_number: n, token, num_bytes: 10, staged_name: `${id}.${n}.${token}`, crc32c: 0xfedcba98, checkpointed: false, created_at: at,
-  });
-  const file = (u: UploadRecord, at: number) => ({
-    file_uid: u.file_uid, org_uuid: 'o', file_id: u.file_id, file_type: u.file_type, num_bytes: u.num_bytes, sha256: 'x',
-    blob_key: `b/${u.file_uid}`, status: 'ready' as const, attributes: { z: 1, a: '\u0000' }, created_at: at, deleted_at: null,
-  });
-  const u1 = up('u1', 'a.bin', T0);
-  out.push(await s.fileStats('o'), await s.beginUpload(u1, false), await s.beginUpload(up('u1b', 'a.bin', T0 + 1), true));
-  out.push(await s.recordUploadPart(part('u1', 0, 't0', T0 + 2), T0 + 2), await s.recordUploadPart(part('u1', 1, 't1', T0 + 3), T0 + 3));
-  out.push(await s.recordUploadPart(part('u1', 1, 't1b', T0 + 4), T0 + 4), await s.listUploadParts('u1'));
-  out.push(await s.checkpointUploadParts('u1', [{ part_number: 1, token: 't1' }], T0 + 5));
-  out.push(await s.checkpointUploadParts('u1', [{ part_number: 0, token: 't0' }, { part_number: 1, token: 't1b' }], T0 + 5));
-  out.push(await s.beginCompleteUpload('u1', [], T0 + 6), await s.recordUploadPart(part('u1', 2, 't2', T0 + 7), T0 + 7));
-  out.push(await s.beginCompleteUpload('u1', [{ part_number: 2, token: 't2' }], T0 + 8));
-  out.push(await s.recordUploadPart(part('u1', 0, 'late', T0 + 9), T0 + 9), await s.beginUpload(up('u1c', 'a.bin', T0 + 9), false));
-  out.push([...(await s.listLiveUploadParts()).entries()], await s.getLiveUpload('o', 'a.bin'));
-  out.push(await s.touchCompletingUpload('u1', 0, T0 + 9), await s.touchCompletingUpload('u1', 1, T0 + 9));
-  await s.reopenUpload('u1', 0, T0 + 10); // a stale token changes nothing
-  out.push(await s.getUpload('u1'));
-  await s.reopenUpload('u1', 1, T0 + 10);
-  out.push(await s.getUpload('u1'), await s.beginCompleteUpload('u1', [], T0 + 11));
-  out.push(await s.finishUpload('u1', 1, file(u1, T0 + 12), T0 + 12), await s.reopenInterruptedUploads(T0 + 12, T0 + 11), await s.reopenInterruptedUploads(T0 + 12, T0 + 12));
-  out.push(await s.beginCompleteUpload('u1', [], T0 + 12));
-  out.push(await s.finishUpload('u1', 3, file(u1, T0 + 12), T0 + 12), await s.finishUpload('u1', 3, file(u1, T0 + 12), T0 + 12));
-  out.push(await s.beginUpload(up('u1d', 'a.bin', T0 + 13), false), await s.fileStats('o'), await s.listUploadParts('u1'));
-  out.push(await s.beginUpload(up('u2', 'b.bin', T0 + 14), false), await s.abortUpload('u2', T0 + 15), await s.abortUpload('u2', T0 + 16), await s.abortUpload('nope', T0));
-  out.push(await s.beginUpload(up('u3', 'c.bin', T0 + 17), false), await s.beginUpload(up('u4', 'c.bin', T0 + 18, 1), false));
-  out.push(await s.expireUploads(T0 + 18, T0 + 19), await s.expireUploads(T0 + 19, T0 + 20));
-  const u5 = up('u5', 'd.bin', T0 + 21, 1);
-  await s.beginUpload(u5, false);
-  await s.recordUploadPart(part('u5', 0, 'x', T0 + 22), T0 + 22);
-  out.push(await s.beginCompleteUpload('u5', [{ part_number: 0, token: 'x' }], T0 + 23), await s.reopenInterruptedUploads(T0 + 24));
-  out.push(await s.deleteCurrentFile('o', 'a.bin', T0 + 30), await s.fileStats('o'), await s.listCollectableFileVersions(10));
-  return out;
-}

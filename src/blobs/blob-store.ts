@@ -3,7 +3,8 @@
  * `files/<org>/<file_uid>`. Every write lands in a temporary name first and becomes visible only by
  * an atomic commit after its size and sha256 are known (and, for imports, verified), so a reader never
  * sees a partial object: a rename on local disk (local-disk.ts), CompleteMultipartUpload on S3 (s3.ts).
- * test/blobs-conformance.test.ts runs the same checks on both.
+ * test/blobs-conformance.test.ts runs the same checks on both and fails when one of these methods is
+ * called by none of them.
  */
 import type { Readable, Transform } from 'node:stream';
 

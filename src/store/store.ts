@@ -1,7 +1,7 @@
 /**
  * The Store interface: one method per use-case, each atomic (one transaction). SQLite and PostgreSQL
- * implement it. test/store-conformance.test.ts runs the same checks on both (most methods); uploads
- * and worker tokens have their own per-backend tests (store-postgres, worker-tokens, files-direct).
+ * implement it. test/store-conformance.test.ts runs the same cases on both and fails when a method
+ * of this interface is called by none of them (docs/testing.md).
  * Every status write is a compare-and-set on the status it read (`WHERE status = <read>`), made only
  * when domain/status.ts allows the action from that status; every write on behalf of an attempt
  * carries its fencing token and is refused once that token has lost its lease.

@@ -8,6 +8,7 @@
  * a database still unreachable after the last try is a StoreUnavailableError (the HTTP edge: 503); a
  * text value PostgreSQL cannot hold (NUL) is the client's 400 (errors.ts).
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { DEFAULT_BACKOFF, retry, type BackoffOptions } from '../../lib/backoff.js';
 import { CommitOutcomeUnknownError, isConnectionError, isRetryable, unavailable, unstorableText } from './errors.js';
@@ -39,6 +40,17 @@ const types = {
     return pg.types.getTypeParser(oid, format as 'text');
   }) as typeof pg.types.getTypeParser,
 };
+
+/** Prepared-statement names by SQL text: the name must be unique per text on a connection, so it is a hash of it. */
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `ft_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    if (statementNames.size < 10_000) statementNames.set(sql, name); // bounded: SQL texts are fixed in code, a few hundred
+  }
+  return name;
+}
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,47}$/; // ≤ 48 so "<schema>.ftnode_work" fits NOTIFY's 63-byte channel names
 
@@ -100,9 +112,14 @@ export class PgDb {
     }));
   }
 
-  /** One read-only statement outside a transaction: safe to retry, it changes nothing. */
+  /**
+   * One read-only statement outside a transaction: safe to retry, it changes nothing. Sent as a named
+   * prepared statement: each pooled connection parses and plans it once, later calls only bind and
+   * execute (the PostgreSQL server shares the replica's cores; docs/benchmarks-core.md has the figures).
+   */
   async read(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return this.withRetry(() => this.checkout(async (c) => (await c.query(sql, params)).rows as Row[]));
+    const name = statementName(sql);
+    return this.withRetry(() => this.checkout(async (c) => (await c.query({ name, text: sql, values: params })).rows as Row[]));
   }
 
   async close(): Promise<void> {
