@@ -5,7 +5,7 @@
  * (tsPreCompilationDeps): a type is a dependency of the design as much as a value is.
  * The table itself is scripts/layers.cjs; test/layers.test.ts checks docs/architecture.md against it.
  */
-const { MAY_IMPORT } = require('./scripts/layers.cjs');
+const { MAY_IMPORT, SERVICE_WINGS, SERVICE_SWEEP } = require('./scripts/layers.cjs');
 
 const layerRules = Object.entries(MAY_IMPORT).map(([layer, allowed]) => ({
   name: `layer-${layer}`,
@@ -15,9 +15,25 @@ const layerRules = Object.entries(MAY_IMPORT).map(([layer, allowed]) => ({
   to: { path: '^(src|web)/', pathNot: `^src/(${[layer, ...allowed].join('|')})/` },
 }));
 
+const wingRules = Object.entries(SERVICE_WINGS).map(([wing, allowed]) => ({
+  name: `service-wing-${wing}`,
+  comment: `src/service/${wing}/ may import only the shared src/service/*.ts${allowed.map((a) => `, src/service/${a}/`).join('')} (docs/architecture.md)`,
+  severity: 'error',
+  from: { path: `^src/service/${wing}/` },
+  to: { path: '^src/service/[^/]+/', pathNot: `^src/service/(${[wing, ...allowed].join('|')})/` },
+}));
+
 module.exports = {
   forbidden: [
     ...layerRules,
+    ...wingRules,
+    {
+      name: 'service-shared',
+      comment: `the shared modules at the top of src/service/ import no wing (the gc sweep, ${SERVICE_SWEEP}, reads every wing's keys)`,
+      severity: 'error',
+      from: { path: '^src/service/[^/]+\\.ts$', pathNot: `^src/service/${SERVICE_SWEEP.replace('.', '\\.')}$` },
+      to: { path: '^src/service/[^/]+/' },
+    },
     {
       name: 'lib-node-only',
       comment: 'src/lib/ holds generic helpers on node built-ins alone (docs/architecture.md)',

@@ -1,9 +1,10 @@
 /**
  * Object storage throughput (docs/benchmarks-s3.md): a 1 GB file through `ftnode serve` on an
  * S3-protocol server (s3rver, its own process) against the AWS SDK putting and getting the same
- * bytes directly to that server in the same run (goal ≥ 0.8×); a direct upload against a simple
- * upload on local disk (goal ≥ 0.9×); the S3 server process's peak RSS (VmHWM) during 4 concurrent
- * 1 GB simple uploads.
+ * bytes directly to that server in the same run (goal ≥ 0.8×), by a simple and by a direct upload
+ * (its parts become UploadParts of one multipart upload); a direct upload against a simple upload
+ * on local disk (goal ≥ 0.9×); the ftnode server process's peak RSS (VmHWM) during 4 concurrent
+ * 1 GB uploads to S3 (simple, then direct).
  *   node dist/bench/s3.js [--size-mb 1000] [--rounds 1] [--concurrency 8] [--dir /tmp]
  * The SDK side uses lib-storage's Upload with the same part size (8 MiB) and parallelism (4) as
  * ftnode's writer, and a streamed GetObject; both sides hash what they download.
@@ -11,6 +12,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { S3_CREDENTIALS, startS3Server } from '../test/helpers/s3-server.js';
@@ -44,19 +46,24 @@ async function main(): Promise<void> {
   const sdk = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   const onS3 = await files.startServer(join(work, 'home-s3'), s3.env('bench'), 'ignore');
   const onDisk = await files.startServer(join(work, 'home-disk'), {}, 'ignore');
-  const secs: Record<string, number[]> = { 'SDK put': [], 'ftnode simple upload (S3)': [], 'SDK get': [], 'ftnode download (S3)': [], 'simple upload (disk)': [], 'direct upload (disk)': [] };
+  const secs: Record<string, number[]> = {
+    'SDK put': [], 'ftnode simple upload (S3)': [], 'ftnode direct upload (S3)': [], 'SDK get': [], 'ftnode download (S3)': [], 'simple upload (disk)': [], 'direct upload (disk)': [],
+  };
+  const phases = { s3: { parts: [] as number[], complete: [] as number[] }, disk: { parts: [] as number[], complete: [] as number[] } };
   let rss = { peakHwmKiB: 0, peakRssKiB: 0, samples: 0 };
+  let rssDirect = { peakHwmKiB: 0, peakRssKiB: 0, samples: 0 };
   try {
     for (let r = 0; r < opts.rounds; r++) {
       secs['SDK put']!.push(await timed(() => new Upload({ client: sdk, params: { Bucket: s3.bucket, Key: `sdk/${r}`, Body: createReadStream(src, { highWaterMark: 1 << 20 }) }, partSize: 8 * 1024 * 1024, queueSize: 4 }).done()));
       secs['ftnode simple upload (S3)']!.push(await timed(() => files.uploadSimple(onS3.url, src, `s3-${r}.txt`)));
+      secs['ftnode direct upload (S3)']!.push(await timed(() => files.uploadDirect(onS3.url, src, `s3-d-${r}.txt`, digest.crc32c, phases.s3)));
       secs['SDK get']!.push(await timed(async () => drainHashed((await sdk.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `sdk/${r}` }))).Body as Readable, dst, digest.sha256)));
       rmSync(dst, { force: true });
       secs['ftnode download (S3)']!.push(await timed(() => files.download(onS3.url, `s3-${r}.txt`, dst, digest.sha256)));
       rmSync(dst, { force: true });
       secs['simple upload (disk)']!.push(await timed(() => files.uploadSimple(onDisk.url, src, `disk-s-${r}.txt`)));
-      secs['direct upload (disk)']!.push(await timed(() => files.uploadDirect(onDisk.url, src, `disk-d-${r}.txt`, digest.crc32c)));
-      for (const [u, n] of [[onS3.url, `s3-${r}.txt`], [onDisk.url, `disk-s-${r}.txt`], [onDisk.url, `disk-d-${r}.txt`]] as const) ok(await send(`${u}/v0.5/files/delete/${n}`, 'DELETE', AUTH), 'delete');
+      secs['direct upload (disk)']!.push(await timed(() => files.uploadDirect(onDisk.url, src, `disk-d-${r}.txt`, digest.crc32c, phases.disk)));
+      for (const [u, n] of [[onS3.url, `s3-${r}.txt`], [onS3.url, `s3-d-${r}.txt`], [onDisk.url, `disk-s-${r}.txt`], [onDisk.url, `disk-d-${r}.txt`]] as const) ok(await send(`${u}/v0.5/files/delete/${n}`, 'DELETE', AUTH), 'delete');
       console.log(`round ${r + 1}: ${Object.entries(secs).map(([k, v]) => `${k} ${v[r]!.toFixed(2)} s`).join(', ')}`);
     }
     // Peak memory of the ftnode process while 4 uploads of the full size stream into the bucket at once.
@@ -64,6 +71,12 @@ async function main(): Promise<void> {
     const t = await timed(() => Promise.all([0, 1, 2, 3].map((i) => files.uploadSimple(onS3.url, src, `conc-${i}.txt`))));
     rss = mem.stop();
     console.log(`4 concurrent uploads: ${t.toFixed(2)} s, server peak RSS ${(rss.peakHwmKiB / 1024).toFixed(0)} MiB`);
+    for (let i = 0; i < 4; i++) ok(await send(`${onS3.url}/v0.5/files/delete/conc-${i}.txt`, 'DELETE', AUTH), 'delete');
+    // VmHWM never goes down: the direct figure is the peak over both runs, and says more only if higher.
+    const memD = sampleMemory(onS3.pid, 20);
+    const td = await timed(() => Promise.all([0, 1, 2, 3].map((i) => files.uploadDirect(onS3.url, src, `conc-d-${i}.txt`, digest.crc32c))));
+    rssDirect = memD.stop();
+    console.log(`4 concurrent direct uploads: ${td.toFixed(2)} s, server peak RSS ${(rssDirect.peakHwmKiB / 1024).toFixed(0)} MiB`);
   } finally {
     onS3.stop();
     onDisk.stop();
@@ -74,12 +87,16 @@ async function main(): Promise<void> {
   const m = Object.fromEntries(Object.entries(secs).map(([k, v]) => [k, median(v)]));
   console.log(table(['path', 'median s', 'MB/s'], Object.entries(m).map(([k, v]) => [k, v.toFixed(2), mb(v)])));
   const up = m['SDK put']! / m['ftnode simple upload (S3)']!;
+  const upDirect = m['SDK put']! / m['ftnode direct upload (S3)']!;
   const down = m['SDK get']! / m['ftnode download (S3)']!;
   const direct = m['simple upload (disk)']! / m['direct upload (disk)']!;
   console.log(`upload through ftnode vs SDK direct: ${ratio(up)} (goal >= 0.8x)`);
+  console.log(`direct upload through ftnode vs SDK direct: ${ratio(upDirect)} (goal >= 0.8x)`);
   console.log(`download through ftnode vs SDK direct: ${ratio(down)} (goal >= 0.8x)`);
+  console.log(`direct upload split (medians): S3 part PUTs ${median(phases.s3.parts).toFixed(2)} s + complete ${median(phases.s3.complete).toFixed(2)} s; disk ${median(phases.disk.parts).toFixed(2)} s + ${median(phases.disk.complete).toFixed(2)} s`);
   console.log(`direct vs simple upload on local disk: ${ratio(direct)} (goal >= 0.9x)`);
-  console.log(`server peak RSS, 4 concurrent ${opts.sizeMb} MB uploads to S3: ${(rss.peakHwmKiB / 1024).toFixed(0)} MiB`);
+  console.log(`server peak RSS, 4 concurrent ${opts.sizeMb} MB uploads to S3: simple ${(rss.peakHwmKiB / 1024).toFixed(0)} MiB, then direct ${(rssDirect.peakHwmKiB / 1024).toFixed(0)} MiB`);
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
 main().catch((err) => {

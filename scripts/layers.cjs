@@ -11,7 +11,7 @@ const MAY_IMPORT = {
   blobs: ['domain', 'lib'],
   service: ['domain', 'lib', 'store', 'blobs'],
   trainers: ['domain', 'lib'],
-  worker: ['domain', 'lib', 'service', 'trainers'],
+  worker: ['domain', 'lib', 'api', 'trainers'],
   api: ['domain'],
   http: ['api', 'service', 'domain', 'lib'],
   client: ['api'],
@@ -19,4 +19,19 @@ const MAY_IMPORT = {
   cli: ['client', 'api', 'app'],
 };
 
-module.exports = { MAY_IMPORT };
+/**
+ * Inside src/service/: which wing (sub-folder) may import which other wings, the "may import" column
+ * of docs/architecture.md's service table. Every wing may import the shared modules at the top of
+ * src/service/ (bus, events, deps, trainer hooks, dataset paths, metrics, auth); those import no
+ * wing, except SERVICE_SWEEP, the `ftnode gc` sweep over every wing's keys.
+ */
+const SERVICE_WINGS = {
+  files: [],
+  jobs: ['files'],
+  batch: ['files', 'jobs'],
+  attempts: ['jobs', 'batch'],
+  workers: ['attempts'],
+};
+const SERVICE_SWEEP = 'blob-gc.ts';
+
+module.exports = { MAY_IMPORT, SERVICE_WINGS, SERVICE_SWEEP };

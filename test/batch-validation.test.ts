@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import { BATCH_SIZE_DEFAULT, CLASSIFIER_DEFAULTS, READER_DEFAULTS } from '../src/service/batch-request.js';
+import { BATCH_SIZE_DEFAULT, CLASSIFIER_DEFAULTS, READER_DEFAULTS } from '../src/api/drafts-batch.js';
 import { ENCODE_BATCH } from '../src/trainers/timeseries/encoder.js';
 import { KNN_DEFAULTS, READER_DEFAULTS as TS_READER } from '../src/trainers/timeseries/config.js';
 import { syntheticCsv, writeSynthetic, type SynthFiles } from '../src/trainers/timeseries/test-helpers.js';

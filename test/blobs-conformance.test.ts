@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { BlobMismatchError, BlobTooLargeError, type BlobStore } from '../src/blobs/blob-store.js';
 import { LocalDiskBlobStore } from '../src/blobs/local-disk.js';
 import { S3BlobStore } from '../src/blobs/s3.js';
+import { crc32c } from '../src/lib/crc32c.js';
 import { interfaceMethods, recording } from './helpers/interface-methods.js';
 import { S3_CREDENTIALS, startS3Server, type S3Server } from './helpers/s3-server.js';
 
@@ -158,24 +159,72 @@ function conformance(name: string, open: () => Promise<Backend>): void {
       assert.deepEqual(await store.listKeys('t7', 0), []);
     });
 
-    it('direct-upload parts: written apart, listed by group, assembled in order, deleted', async () => {
-      const p1 = randomBytes(6 * 1024 * 1024);
-      const p2 = Buffer.from('tail part');
-      const a = await store.writePart('up_1', Readable.from([p2]), { maxBytes: 100, label: 'p2' });
-      const c = await store.writePart('up_1', Readable.from([p1]), { maxBytes: p1.length, label: 'p1' });
-      const over = await store.writePart('up_1', Readable.from([Buffer.alloc(200)]), { maxBytes: 100, label: 'p3' });
+    it('direct-upload parts: written once in place, in any order, read back once through the checks, committed, deleted', async () => {
+      const p0 = randomBytes(6 * 1024 * 1024);
+      const p1 = Buffer.from('tail part');
+      const whole = Buffer.concat([p0, p1]);
+      const w = { partSize: p0.length, numBytes: whole.length };
+      await store.openParts('up_1', { key: 't8/file', ...w });
+      const b1 = await store.writePart('up_1', Readable.from([p1]), { number: 1, length: p1.length, ...w });
+      const a0 = await store.writePart('up_1', Readable.from([p0]), { number: 0, length: p0.length, ...w });
+      const over = await store.writePart('up_1', Readable.from([Buffer.alloc(200)]), { number: 1, length: p1.length, ...w });
       assert.equal(over.overLimit, true);
-      assert.deepEqual((await store.listPartGroups()).get('up_1')?.sort(), [a.name, c.name].sort());
-      assert.deepEqual((await store.listPartGroups(3600_000)).get('up_1'), [], 'written just now: the group, none of its parts old enough');
-      const whole = Buffer.concat([p1, p2]);
-      const staged = await store.stageParts('up_1', [c.name, a.name], { key: 't8/file' });
-      assert.deepEqual({ size: staged.size, sha256: staged.sha256 }, { size: whole.length, sha256: sha(whole) });
-      await staged.commit('t8/file');
+      assert.deepEqual([a0.size, b1.size], [p0.length, p1.length]);
+      assert.deepEqual([...(await store.listPartGroups()).keys()], ['up_1']);
+      assert.deepEqual((await store.listPartGroups(3600_000)).get('up_1'), [], 'written just now: the group, none of its data old enough');
+      const spec = [{ number: 0, name: a0.name, numBytes: p0.length, crc32c: crc32c(p0) }, { number: 1, name: b1.name, numBytes: p1.length, crc32c: crc32c(p1) }];
+      let tapped = 0;
+      const r = await store.stageParts('up_1', spec, { key: 't8/file', tap: (c) => (tapped += c.length) });
+      assert.deepEqual(r.broken, []);
+      assert.deepEqual({ size: r.staged!.size, sha256: r.staged!.sha256, tapped }, { size: whole.length, sha256: sha(whole), tapped: whole.length });
+      await r.staged!.commit('t8/file');
       assert.equal(sha(await readAll(store.readStream('t8/file'))), sha(whole));
-      await store.deleteParts('up_1', [a.name]);
-      assert.deepEqual((await store.listPartGroups()).get('up_1'), [c.name]);
       await store.deleteParts('up_1');
       assert.equal((await store.listPartGroups()).get('up_1'), undefined);
+      assert.equal(sha(await readAll(store.readStream('t8/file'))), sha(whole), 'deleting the parts leaves the object');
+    });
+
+    it('direct-upload parts: bytes that changed after a part was recorded are found at complete, nothing is committed, a re-send fixes it', async () => {
+      const p0 = randomBytes(5 * 1024 * 1024);
+      const p1 = randomBytes(1000);
+      const w = { partSize: p0.length, numBytes: p0.length + p1.length };
+      await store.openParts('up_2', { key: 't8/raced', ...w });
+      const a0 = await store.writePart('up_2', Readable.from([p0]), { number: 0, length: p0.length, ...w });
+      const b1 = await store.writePart('up_2', Readable.from([p1]), { number: 1, length: p1.length, ...w });
+      // a second PUT of part 0 whose record lost the race: its bytes landed, the row kept the first CRC
+      const raced = await store.writePart('up_2', Readable.from([randomBytes(p0.length)]), { number: 0, length: p0.length, ...w });
+      const spec = [{ number: 0, name: a0.name, numBytes: p0.length, crc32c: crc32c(p0) }, { number: 1, name: b1.name, numBytes: p1.length, crc32c: crc32c(p1) }];
+      const bad = await store.stageParts('up_2', spec, { key: 't8/raced' });
+      assert.equal(bad.staged, null);
+      assert.ok(bad.broken.includes(0), `part 0 is broken (${bad.broken})`);
+      assert.ok(!bad.broken.includes(1) || name !== 'local disk', 'on disk only the changed part must be sent again');
+      assert.equal(await store.size('t8/raced'), null, 'nothing committed');
+      assert.ok(raced.size === p0.length);
+      // the client sends the broken parts again
+      const again = new Map<number, string>();
+      for (const n of bad.broken) {
+        const bytes = n === 0 ? p0 : p1;
+        again.set(n, (await store.writePart('up_2', Readable.from([bytes]), { number: n, length: bytes.length, ...w })).name);
+      }
+      const fixed = spec.map((p) => ({ ...p, name: again.get(p.number) ?? p.name }));
+      const ok = await store.stageParts('up_2', fixed, { key: 't8/raced' });
+      assert.deepEqual(ok.broken, []);
+      await ok.staged!.commit('t8/raced');
+      assert.equal(sha(await readAll(store.readStream('t8/raced'))), sha(Buffer.concat([p0, p1])));
+      await store.deleteParts('up_2');
+    });
+
+    it('direct-upload parts: the sweep deletes groups no live upload names, and keeps live ones', async () => {
+      const w = { partSize: 4, numBytes: 4 };
+      await store.openParts('up_live', { key: 't8/live', ...w });
+      await store.openParts('up_dead', { key: 't8/dead', ...w });
+      for (const g of ['up_live', 'up_dead']) await store.writePart(g, Readable.from([Buffer.from('abcd')]), { number: 0, length: 4, ...w });
+      const live = (await store.listPartGroups()).get('up_live')!;
+      await store.sweepParts(new Map([['up_live', name === 'local disk' ? live : []]]), 0);
+      const left = await store.listPartGroups();
+      assert.ok(left.has('up_live'));
+      assert.ok(!left.has('up_dead'));
+      await store.deleteParts('up_live');
     });
 
     it('gives trainers a local path with the bytes, and scratch folders', async () => {

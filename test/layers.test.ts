@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
 const BIN = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
-const { MAY_IMPORT } = createRequire(import.meta.url)(join(ROOT, 'scripts/layers.cjs')) as { MAY_IMPORT: Record<string, string[]> };
+const { MAY_IMPORT, SERVICE_WINGS } = createRequire(import.meta.url)(join(ROOT, 'scripts/layers.cjs')) as { MAY_IMPORT: Record<string, string[]>; SERVICE_WINGS: Record<string, string[]> };
 
 interface Violation {
   from: string;
@@ -56,12 +56,17 @@ test('a planted forbidden edge, type-only edge and cycle are each caught', (t) =
   file('src/domain/job.ts', "import type { Row } from '../store/store.js';\nexport type Job = Row;\n"); // forbidden, type only
   file('src/lib/a.ts', "import { b } from './b.js';\nexport const a = (): number => b() + 1;\n"); // a ↔ b
   file('src/lib/b.ts', "import { a } from './a.js';\nexport const b = (): number => (Math.random() > 2 ? a() : 0);\n");
+  file('src/service/jobs/create.ts', "import { job } from '../jobs.js';\nexport const created = job;\n"); // allowed: a wing → a shared module
+  file('src/service/files/files.ts', "import { created } from '../jobs/create.js';\nexport const f = created;\n"); // forbidden: files/ → jobs/
+  file('src/service/bus.ts', "import { f } from './files/files.js';\nexport const bus = f;\n"); // forbidden: a shared module → a wing
   const { violations } = cruise(dir, ['src']);
   const found = violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`).sort();
   assert.deepEqual(found, [
     'layer-cli: src/cli/main.ts → src/store/store.ts',
     'layer-domain: src/domain/job.ts → src/store/store.ts',
     'no-cycles: src/lib/a.ts → src/lib/b.ts', // a cycle is reported once, from its first module
+    'service-shared: src/service/bus.ts → src/service/files/files.ts',
+    'service-wing-files: src/service/files/files.ts → src/service/jobs/create.ts',
   ]);
 });
 
@@ -79,4 +84,15 @@ test("docs/architecture.md's layer table says what scripts/layers.cjs enforces",
     assert.deepEqual(documented, [...allowed].sort(), `src/${layer}/ may import`);
   }
   assert.deepEqual([...rows.keys()].sort(), Object.keys(MAY_IMPORT).sort());
+});
+
+test("docs/architecture.md's service wing table says what scripts/layers.cjs enforces", () => {
+  const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
+  const rows = new Map<string, string[]>();
+  for (const m of doc.matchAll(/^\| `service\/(\w+)\/` \|[^|]*\| ([^|]*) \|$/gm)) {
+    const cell = m[2]!.trim();
+    rows.set(m[1]!, cell === 'no wing' ? [] : [...cell.matchAll(/`(\w+)\/`/g)].map((x) => x[1]!).sort());
+  }
+  assert.deepEqual([...rows.keys()].sort(), Object.keys(SERVICE_WINGS).sort());
+  for (const [wing, allowed] of Object.entries(SERVICE_WINGS)) assert.deepEqual(rows.get(wing), [...allowed].sort(), `src/service/${wing}/ may import`);
 });

@@ -22,7 +22,7 @@ import { statusOf } from '../src/api/http-status.js';
 import { loadConfig } from '../src/config/config.js';
 import type { FtError } from '../src/domain/errors.js';
 import { ManualClock, type Clock } from '../src/lib/clock.js';
-import { OutputLinks } from '../src/service/batch-links.js';
+import { OutputLinks } from '../src/service/batch/batch-links.js';
 import { writeSynthetic, type SynthFiles } from '../src/trainers/timeseries/test-helpers.js';
 import { Client, startTestApp, TEST_KEY, waitFor, type TestApp } from './helpers/harness.js';
 

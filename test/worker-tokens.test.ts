@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../src/lib/clock.js';
 import { AuthService } from '../src/service/auth-service.js';
-import { WorkerTokenService } from '../src/service/worker-tokens.js';
+import { WorkerTokenService } from '../src/service/workers/worker-tokens.js';
 import { openTestStore } from './helpers/test-store.js';
 
 describe('worker token service', () => {

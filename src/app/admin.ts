@@ -8,7 +8,7 @@ import type { ConfigOverrides } from '../config/config.js';
 import type { ApiKeyRecord, Org, WorkerTokenRecord } from '../domain/types.js';
 import { systemClock } from '../lib/clock.js';
 import { AuthService } from '../service/auth-service.js';
-import { WorkerTokenService } from '../service/worker-tokens.js';
+import { WorkerTokenService } from '../service/workers/worker-tokens.js';
 import type { Store } from '../store/store.js';
 import { collectOrphans, type GcReport } from '../service/blob-gc.js';
 import { appConfig, openBlobStore, openStore } from './app.js';

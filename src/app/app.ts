@@ -15,29 +15,32 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../config/config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { isTerminal, JOB_STATUSES } from '../domain/status.js';
+import { DOWNLOAD_PATHS } from '../api/worker-protocol.js';
 import { registerMetrics } from '../http/metrics.js';
 import { secureDataDir } from './data-dir.js';
 import { registerBatchV05 } from '../http/routes/batch-v05.js';
 import { registerWorkerApi } from '../http/routes/worker-api.js';
 import { buildServer } from '../http/server.js';
-import { AttemptsService } from '../service/attempts-service.js';
+import { AttemptsService } from '../service/attempts/attempts-service.js';
 import { AuthService } from '../service/auth-service.js';
-import { BatchCreator } from '../service/batch-create.js';
-import { OutputLinks } from '../service/batch-links.js';
-import { BatchService } from '../service/batch-service.js';
+import { BatchCreator } from '../service/batch/batch-create.js';
+import { OutputLinks } from '../service/batch/batch-links.js';
+import { BatchService } from '../service/batch/batch-service.js';
 import { Bus } from '../service/bus.js';
-import { FilesService } from '../service/files-service.js';
-import { Finalizer } from '../service/finalize.js';
-import { FleetService } from '../service/fleet.js';
-import { JobCreator } from '../service/job-create.js';
-import { JobsService } from '../service/jobs-service.js';
+import { FilesService } from '../service/files/files-service.js';
+import { Finalizer } from '../service/jobs/finalize.js';
+import { FleetService } from '../service/workers/fleet.js';
+import { JobCreator } from '../service/jobs/job-create.js';
+import { JobsService } from '../service/jobs/jobs-service.js';
+import { ServiceEvents } from '../service/events.js';
+import type { ServiceCore } from '../service/deps.js';
 import { Metrics } from '../service/metrics.js';
-import { observeAttempts, observeRecovery } from '../service/metrics-attempts.js';
-import { Recovery } from '../service/recovery.js';
+import { observeServices } from '../service/metrics-observer.js';
+import { Recovery } from '../service/attempts/recovery.js';
 import type { TrainerHooks } from '../service/trainer-hooks.js';
-import { WorkerApi } from '../service/worker-api.js';
-import { WorkerSessions } from '../service/worker-sessions.js';
-import { WorkerTokenService } from '../service/worker-tokens.js';
+import { WorkerApi } from '../service/workers/worker-api.js';
+import { WorkerSessions } from '../service/workers/worker-sessions.js';
+import { WorkerTokenService } from '../service/workers/worker-tokens.js';
 import { PostgresStore } from '../store/postgres/pg-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -95,10 +98,10 @@ export async function openStore(config: Readonly<Config>, clock: Clock = systemC
 }
 
 /** The configured blob store: an S3-compatible bucket when blobUrl is set, else local disk. */
-export function openBlobStore(config: Readonly<Config>): BlobStore {
+export function openBlobStore(config: Readonly<Config>, clock: Clock = systemClock): BlobStore {
   return config.blobUrl
-    ? new S3BlobStore({ url: config.blobUrl, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3PathStyle, cacheDir: config.blobCacheDir })
-    : new LocalDiskBlobStore(config.artifactsDir);
+    ? new S3BlobStore({ url: config.blobUrl, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3PathStyle, cacheDir: config.blobCacheDir, clock })
+    : new LocalDiskBlobStore(config.artifactsDir, clock);
 }
 
 export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
@@ -106,7 +109,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const logger = opts.logger === undefined ? pino({ level: config.logLevel }) : opts.logger;
   secureDataDir(config);
   const store = await openStore(config, clock, logger);
-  const blobs = openBlobStore(config);
+  const blobs = openBlobStore(config, clock);
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
   const auth = new AuthService(store, clock);
@@ -124,18 +127,21 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     await files.sweepOrphanBlobs(3600_000);
     await files.uploads.recover({ shared: true });
   } else await files.recoverAtBoot(); // temp files of a dead process are garbage; interrupted uploads reopen
-  const finalizer = new Finalizer(store, blobs, config.catalog, clock);
-  const jobs = new JobsService(store, blobs, files, hooks, config.catalog, clock, bus, finalizer);
-  const creator = new JobCreator(store, files, hooks, config.catalog, clock, bus);
-  const metrics = new Metrics();
   const log = logger || null;
-  const attempts = observeAttempts(new AttemptsService(store, blobs, config.catalog, finalizer, clock, bus, { leaseMs: config.leaseMs }), metrics, log, () => clock.now());
-  const recovery = observeRecovery(new Recovery(store, finalizer, clock, bus, { maxAttempts: config.maxAttempts, stopGraceMs: config.stopGraceMs }), metrics, log);
-  const fleet = new FleetService(store, clock, config.heartbeatMs);
+  const events = new ServiceEvents((err) => log?.error({ err }, 'service event listener failed'));
+  const core: ServiceCore = { store, blobs, catalog: config.catalog, clock, bus, events, hooks };
+  const finalizer = new Finalizer(core);
+  const jobs = new JobsService({ ...core, files, finalizer });
+  const creator = new JobCreator({ ...core, files });
+  const metrics = new Metrics();
+  const unobserve = observeServices(events, metrics, log, () => clock.now());
+  const attempts = new AttemptsService({ ...core, finalizer, settings: { leaseMs: config.leaseMs } });
+  const recovery = new Recovery({ ...core, finalizer, settings: { maxAttempts: config.maxAttempts, stopGraceMs: config.stopGraceMs } });
+  const fleet = new FleetService({ ...core, heartbeatMs: config.heartbeatMs });
   const bootstrapKey = await bootstrap(auth, config);
 
   const outputLinks = new OutputLinks(clock, { mode: config.outputRefs, publicUrl: config.publicUrl, ttlMs: config.outputUrlTtlMs, signingKeyFile });
-  const batch = new BatchService(store, blobs, jobs, new BatchCreator(store, blobs, files, hooks, config.catalog, clock, bus), outputLinks);
+  const batch = new BatchService({ ...core, jobs, creator: new BatchCreator({ ...core, files }), links: outputLinks });
   // A database outage is a condition of the deployment, reported by every timer tick: warn, not error.
   const onError = (err: unknown): void => {
     if (!logger) return;
@@ -143,8 +149,8 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     else logger.error({ err }, 'worker error');
   };
   const workerTokens = new WorkerTokenService(store, clock);
-  const workerApi = new WorkerApi(store, blobs, attempts, bus, clock, { lease_ms: config.leaseMs, heartbeat_ms: config.heartbeatMs, claim_wait_ms: config.workerClaimWaitMs }, (op) => metrics.fencedRefusals.inc({ op }));
-  const sessions = new WorkerSessions(store, recovery, bus, clock, { graceMs: config.workerDisconnectGraceMs, pingMs: 15_000 }, onError);
+  const workerApi = new WorkerApi({ ...core, attempts, paths: DOWNLOAD_PATHS, settings: { lease_ms: config.leaseMs, heartbeat_ms: config.heartbeatMs, claim_wait_ms: config.workerClaimWaitMs } });
+  const sessions = new WorkerSessions({ ...core, recovery, settings: { graceMs: config.workerDisconnectGraceMs, pingMs: 15_000 }, onError });
   const unrelay = store instanceof PostgresStore ? await relayNotifications(store, bus, onError) : () => undefined;
   metricGauges(metrics, store, workerApi, sessions, clock, config.heartbeatMs);
   const extraRoutes = [
@@ -152,7 +158,9 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     (app: FastifyInstance) => registerWorkerApi(app, { api: workerApi, sessions, tokens: workerTokens }),
     (app: FastifyInstance) => registerMetrics(app, metrics, { exposure: config.metricsExposure, token: config.metricsToken }),
   ];
-  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes,
+  // 15 min: a client follows the redirect at once; the margin covers clock skew between replica and bucket.
+  const downloadRedirect = config.s3DownloadRedirect ? (key: string, filename: string) => blobs.presignGet(key, 15 * 60_000, new Date(clock.now()), filename) : undefined;
+  const server = await buildServer({ auth, jobs, creator, files, fleet, catalog: config.catalog, maxUploadBytes: config.maxUploadBytes, logger, extraRoutes, downloadRedirect,
     rateLimits: { authFailuresPerMinute: config.authFailuresPerMinute, requestsPerKeyPerMinute: config.requestsPerKeyPerMinute }, now: () => clock.now(),
   });
   const address = await server.listen({ host: config.host, port: config.port });
@@ -202,6 +210,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
       sessions.close();
       unrelay();
       await server.close();
+      unobserve();
       await store.close();
     },
   };

@@ -33,8 +33,12 @@ export interface BlobStore {
   deletePrefix(prefix: string): Promise<void>;
   /** A local path for in-process readers (trainers, validators); remote stores download to a cache first. */
   localPath(key: string): Promise<string>;
-  /** A URL anyone holding it may GET for `ttlMs` from `now` (S3 presigned GET; `now` from the injected clock); null where the store has none (local disk). */
-  presignGet(key: string, ttlMs: number, now?: Date): Promise<string | null>;
+  /**
+   * A URL anyone holding it may GET for `ttlMs` from `now` (S3 presigned GET; `now` from the injected
+   * clock); null where the store has none (local disk). `filename`: the object is served as an
+   * attachment of that name (Content-Disposition).
+   */
+  presignGet(key: string, ttlMs: number, now?: Date, filename?: string): Promise<string | null>;
   /** The URI recorded in records (`file://…` locally, `s3://…` on object storage). */
   uri(key: string): string;
   /** A private scratch folder on the same filesystem (so finished files can be renamed in). */
@@ -51,15 +55,44 @@ export interface BlobStore {
   stage(source: Readable, opts?: StageOptions): Promise<StagedBlob>;
   /** Opens `key` for reading before any byte is sent, so a missing object fails early (null). */
   openRead(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
-  /** Streams one part of a direct upload into the part group `group` (same rules as stage). */
-  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }): Promise<StagedPart>;
-  /** Stages the named parts of a group, concatenated in order, as one temporary object (tap and sha256 as in stage). */
-  stageParts(group: string, names: string[], opts?: StageOptions): Promise<StagedBlob>;
-  /** Deletes the named parts, or the whole group when `names` is omitted. */
-  deleteParts(group: string, names?: string[]): Promise<void>;
+  // ---- direct uploads: one part group per upload (docs/files.md "Storage backends")
+  /**
+   * Parts of a non-last direct-upload part may not be smaller than this (S3: 5 MiB; local disk: 1),
+   * so initiate never offers a part size the backend would refuse at complete.
+   */
+  readonly minPartBytes: number;
+  /**
+   * Prepares the part group of an upload whose object will be `spec.key`. S3: CreateMultipartUpload
+   * under that key, its id kept in the group's marker object so every replica's PUTs join it; local
+   * disk: nothing (the staging file is made by the first byte of a part).
+   */
+  openParts(group: string, spec: PartsSpec): Promise<void>;
+  /**
+   * Writes part `number` (0-based) of a group IN PLACE, once: local disk at `number × partSize` of
+   * the group's one staging file (pwrite), S3 as UploadPart `number + 1` of the group's multipart
+   * upload (a re-sent number replaces the earlier one). Same stream rules as stage (past `length`
+   * bytes are dropped, the source is still read). `name` is what the part's row records.
+   */
+  writePart(group: string, source: Readable, opts: PartWrite): Promise<StagedPart>;
+  /**
+   * Makes the group's parts, in order, the object `opts.key`, reading every byte once through
+   * sha256, `opts.tap` and a re-check of each part's CRC-32C (where known). `broken` lists the parts
+   * whose bytes no longer match their record (a re-sent part that broke off, two racing PUTs of one
+   * part, a staging file or multipart upload that is gone): nothing is committed then, and those
+   * parts must be sent again. Otherwise `staged` is committed with commit(opts.key) or discarded.
+   */
+  stageParts(group: string, parts: PartSpec[], opts: StageOptions & { key: string }): Promise<{ staged: StagedBlob | null; broken: number[] }>;
+  /** Deletes a group's part data (local: the folder; S3: aborts the multipart upload, deletes the marker). */
+  deleteParts(group: string): Promise<void>;
+  /**
+   * Deletes part data no live upload needs: groups not in `live` and, inside a live group, data no
+   * recorded part names (`live` maps upload ids to their rows' part names); with `minAgeMs`, only
+   * what was last written at least that long ago (a PUT in flight elsewhere keeps its bytes fresh).
+   */
+  sweepParts(live: Map<string, string[]>, minAgeMs: number): Promise<void>;
   /** Keys under `prefix` whose bytes were last written at least `minAgeMs` ago (orphan sweeps). */
   listKeys(prefix: string, minAgeMs: number): Promise<string[]>;
-  /** Every part group on disk with the names of its parts last written at least `minAgeMs` ago (startup reconciliation). */
+  /** Every part group with the names of its data last written at least `minAgeMs` ago (tests, sweeps). */
   listPartGroups(minAgeMs?: number): Promise<Map<string, string[]>>;
 }
 
@@ -89,6 +122,30 @@ export interface StagedPart {
   name: string;
   size: number;
   overLimit: boolean;
+}
+
+export interface PartWrite {
+  number: number;
+  partSize: number;
+  /** This part's bytes (`partSize`, or less for the last part). */
+  length: number;
+  /** The whole file's size (the local staging file is sized to it at its first byte). */
+  numBytes: number;
+  tap?: (chunk: Buffer) => void;
+}
+
+export interface PartsSpec {
+  key: string;
+  numBytes: number;
+  partSize: number;
+}
+
+/** One recorded part as stageParts needs it: where it sits and what its bytes must checksum to. */
+export interface PartSpec {
+  number: number;
+  name: string;
+  numBytes: number;
+  crc32c: number | null;
 }
 
 export class BlobTooLargeError extends Error {

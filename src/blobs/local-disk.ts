@@ -12,17 +12,23 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, type StageOptions, type StagedBlob, type StagedPart } from './blob-store.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { PartSpec, PartWrite } from './blob-store.js';
 import {
-  concatPartFiles, deletePartFiles, fsyncPath, listPartFiles, openReadStream, streamToFile, writePartFile, type StreamResult,
+  checkStagingFile, deletePartFiles, fsyncPath, listPartFiles, openReadStream, streamToFile, writePartInPlace, type StreamResult,
 } from './local-staging.js';
 
 export class LocalDiskBlobStore implements BlobStore {
   readonly streamsUploads = false;
+  readonly minPartBytes = 1;
   readonly root: string;
   private readonly tmpDir: string;
   private readonly partsDir: string;
+  /** Part writes in flight in this process, by group: complete waits for them before it reads the staging file. */
+  private readonly writers = new Map<string, Set<Promise<unknown>>>();
 
-  constructor(root: string) {
+  /** `clock` names temporary files and dates the sweeps (file mtimes are compared with it). */
+  constructor(root: string, private readonly clock: Clock = systemClock) {
     this.root = resolve(root);
     this.tmpDir = join(this.root, '.tmp');
     this.partsDir = join(this.root, '.parts');
@@ -36,7 +42,7 @@ export class LocalDiskBlobStore implements BlobStore {
 
   private async tempPath(): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true });
-    return join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    return join(this.tmpDir, `${this.clock.now()}-${randomBytes(8).toString('hex')}`);
   }
 
   private async commit(tmp: string, key: string): Promise<void> {
@@ -128,7 +134,7 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   async listKeys(prefix: string, minAgeMs: number): Promise<string[]> {
-    const cutoff = Date.now() - minAgeMs;
+    const cutoff = this.clock.now() - minAgeMs;
     const out: string[] = [];
     const walk = async (dir: string, key: string): Promise<void> => {
       for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -148,12 +154,13 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   async sweepTemp(olderThanMs: number): Promise<number> {
+    await mkdir(this.tmpDir, { recursive: true }); // the layout exists from the first start (docs/architecture.md)
     let removed = 0;
-    const cutoff = Date.now() - olderThanMs;
+    const cutoff = this.clock.now() - olderThanMs;
     for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
       const p = join(this.tmpDir, name);
       const s = await stat(p).catch(() => null);
-      if (s && s.mtimeMs < cutoff) {
+      if (s && (olderThanMs <= 0 || s.mtimeMs < cutoff)) {
         await rm(p, { force: true, recursive: true });
         removed++;
       }
@@ -196,22 +203,63 @@ export class LocalDiskBlobStore implements BlobStore {
     return openReadStream(this.pathOf(key), range);
   }
 
-  writePart(group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }): Promise<StagedPart> {
-    return writePartFile(this.partsDir, group, source, opts);
+  openParts(): Promise<void> {
+    return Promise.resolve(); // the staging file is created by the first byte of a part
   }
 
-  async stageParts(group: string, names: string[], opts: StageOptions = {}): Promise<StagedBlob> {
-    const tmp = await this.tempPath();
-    const r = await concatPartFiles(this.partsDir, group, names, tmp, opts);
-    return this.staged(tmp, r);
+  async writePart(group: string, source: Readable, opts: PartWrite): Promise<StagedPart> {
+    const w = writePartInPlace(this.partsDir, group, source, opts);
+    const set = this.writers.get(group) ?? new Set<Promise<unknown>>();
+    this.writers.set(group, set);
+    set.add(w);
+    try {
+      return await w;
+    } finally {
+      set.delete(w);
+      if (set.size === 0) this.writers.delete(group);
+    }
   }
 
-  deleteParts(group: string, names?: string[]): Promise<void> {
-    return deletePartFiles(this.partsDir, group, names);
+  async stageParts(group: string, parts: PartSpec[], opts: StageOptions & { key: string }): Promise<{ staged: StagedBlob | null; broken: number[] }> {
+    // A PUT of this upload that started before complete may still be writing here: let it finish
+    // (it cannot be recorded now), so the read below sees every byte it will ever write.
+    await Promise.allSettled([...(this.writers.get(group) ?? [])]);
+    const r = await checkStagingFile(this.partsDir, group, parts, opts);
+    if (r.broken.length > 0) return { staged: null, broken: r.broken };
+    // The staging file itself becomes the object (fsync + rename): nothing is copied. discard()
+    // keeps it, so the parts stay usable for another complete.
+    let done = false;
+    return {
+      broken: [],
+      staged: {
+        size: r.size, sha256: r.sha256, overLimit: false,
+        commit: async (key: string) => {
+          if (done) throw new Error('staged blob already committed or discarded');
+          done = true;
+          await fsyncPath(r.path);
+          await this.commit(r.path, key);
+        },
+        discard: async () => {
+          done = true;
+        },
+      },
+    };
+  }
+
+  deleteParts(group: string): Promise<void> {
+    return deletePartFiles(this.partsDir, group);
+  }
+
+  async sweepParts(live: Map<string, string[]>, minAgeMs: number): Promise<void> {
+    for (const [group, names] of await this.listPartGroups(minAgeMs)) {
+      const keep = live.get(group);
+      if (!keep && minAgeMs <= 0) await deletePartFiles(this.partsDir, group);
+      else await deletePartFiles(this.partsDir, group, names.filter((n) => !keep?.includes(n)));
+    }
   }
 
   listPartGroups(minAgeMs = 0): Promise<Map<string, string[]>> {
-    return listPartFiles(this.partsDir, minAgeMs);
+    return listPartFiles(this.partsDir, minAgeMs, this.clock.now());
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * BlobStore on an S3-compatible bucket (AWS S3, MinIO, Ceph, R2, GCS's S3 interface), configured by
  * `FTNODE_BLOB_URL=s3://bucket/prefix`. Layout under the prefix: `<key>` for committed objects,
- * `.tmp/` for staged objects whose final key was not known yet, `.parts/<group>/` for the parts of
- * direct uploads. Invariants:
+ * `.tmp/` for staged objects whose final key was not known yet, `.parts/<group>/upload` naming the
+ * multipart upload a direct upload's parts join (UploadPart per part PUT). Invariants:
  * - an object is named only when complete: writes stream into a multipart upload under the final
  *   key (s3-sink.ts) and CompleteMultipartUpload, the one step that makes it visible, runs only after
  *   the size, sha256 and checks are known; a crash before it leaves no listed object;
@@ -11,7 +11,8 @@
  *   `<cacheDir>/objects/` (keys are never rewritten: every version has its own key).
  */
 import {
-  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
+  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -19,11 +20,21 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, type StageOptions, type StagedBlob, type StagedPart } from './blob-store.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, type PartSpec, type PartWrite, type PartsSpec, type StageOptions, type StagedBlob, type StagedPart } from './blob-store.js';
 import { hashFile } from './local-disk.js';
+import { PartsChecker } from './parts-check.js';
 import { S3Sink } from './s3-sink.js';
+
+/** The object in a part group naming its multipart upload. */
+const PARTS_MARKER = 'upload';
+
+interface PartsMarker {
+  key: string; // full key of the object the parts become
+  uploadId: string;
+}
 
 export interface S3Settings {
   /** `s3://bucket` or `s3://bucket/prefix`. */
@@ -35,6 +46,8 @@ export interface S3Settings {
   cacheDir: string;
   /** Explicit credentials (tests, benches); else the SDK's standard chain (env, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Names temporary objects and dates the sweeps (object times are the server's wall clock). */
+  clock?: Clock;
 }
 
 export function parseS3Url(url: string): { bucket: string; prefix: string } {
@@ -49,9 +62,19 @@ const isMissing = (err: unknown): boolean => {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 };
 
+/** `attachment; filename="…"` with an ASCII fallback and the UTF-8 name (RFC 6266), as the API's own downloads answer. */
+function attachment(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
 export class S3BlobStore implements BlobStore {
   readonly streamsUploads = true;
+  /** S3 refuses to complete a multipart upload whose non-last part is under 5 MiB (EntityTooSmall). */
+  readonly minPartBytes = 5 * 1024 * 1024;
   readonly client: S3Client;
+  private readonly clock: Clock;
+  private readonly markers = new Map<string, PartsMarker>();
   readonly bucket: string;
   readonly prefix: string;
   private readonly cacheDir: string;
@@ -59,6 +82,7 @@ export class S3BlobStore implements BlobStore {
   constructor(s: S3Settings) {
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(s.url));
     this.cacheDir = resolve(s.cacheDir);
+    this.clock = s.clock ?? systemClock;
     this.client = new S3Client({
       region: s.region ?? 'us-east-1',
       ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -69,6 +93,14 @@ export class S3BlobStore implements BlobStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    // SigV4 signs a Buffer body's sha256 (one more full pass over every byte, ~0.6 s per GB here,
+    // beside our own sha256 of the file); a streamed body is already sent unsigned. Declaring the
+    // payload unsigned keeps Buffer bodies, which the SDK can replay when it retries a part.
+    this.client.middlewareStack.add((next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string>; body?: unknown };
+      if (req.headers && req.body !== undefined && !('x-amz-content-sha256' in req.headers)) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    }, { step: 'build', name: 'ftnodeUnsignedPayload' });
   }
 
   private full(key: string): string {
@@ -77,13 +109,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   private tmpKey(): string {
-    return `${this.prefix}.tmp/${Date.now()}-${randomBytes(8).toString('hex')}`;
-  }
-
-  private partKey(group: string, name: string): string {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(group)) throw new Error(`bad part group name: ${group}`);
-    if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name) || name.startsWith('.')) throw new Error(`bad part name: ${name}`);
-    return `${this.prefix}.parts/${group}/${name}`;
+    return `${this.prefix}.tmp/${this.clock.now()}-${randomBytes(8).toString('hex')}`;
   }
 
   /** Streams `source` into a sink under `fullKey` through a meter; the object is not visible yet. */
@@ -227,14 +253,15 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.bucket}/${this.full(key)}`;
   }
 
-  async presignGet(key: string, ttlMs: number, signingDate?: Date): Promise<string | null> {
+  async presignGet(key: string, ttlMs: number, signingDate?: Date, filename?: string): Promise<string | null> {
     // The signature carries its own start time and lifetime; the server refuses it afterwards (403).
     const seconds = Math.max(1, Math.min(604_800, Math.round(ttlMs / 1000))); // SigV4 allows 1 s to 7 days
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }), { expiresIn: seconds, ...(signingDate ? { signingDate } : {}) });
+    const disposition = filename === undefined ? {} : { ResponseContentDisposition: attachment(filename) };
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key), ...disposition }), { expiresIn: seconds, ...(signingDate ? { signingDate } : {}) });
   }
 
   async listKeys(prefix: string, minAgeMs: number): Promise<string[]> {
-    const cutoff = Date.now() - minAgeMs; // object times are the server's wall clock, as mtimes are on disk
+    const cutoff = this.clock.now() - minAgeMs; // object times are the server's wall clock, as mtimes are on disk
     return (await this.listFull(`${this.full(prefix)}/`))
       .filter((o) => minAgeMs <= 0 || o.mtime <= cutoff)
       .map((o) => o.key.slice(this.prefix.length));
@@ -247,8 +274,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   async sweepTemp(olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    const old = (await this.listFull(`${this.prefix}.tmp/`)).filter((o) => o.mtime < cutoff).map((o) => o.key);
+    const cutoff = this.clock.now() - olderThanMs;
+    const old = (await this.listFull(`${this.prefix}.tmp/`)).filter((o) => olderThanMs <= 0 || o.mtime < cutoff).map((o) => o.key);
     await this.deleteFull(old);
     let removed = old.length;
     // Local downloads interrupted by a crash (`*.part` in the cache).
@@ -256,7 +283,7 @@ export class S3BlobStore implements BlobStore {
       for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
         const p = join(dir, e.name);
         if (e.isDirectory()) await walk(p);
-        else if (e.name.endsWith('.part') && ((await stat(p).catch(() => null))?.mtimeMs ?? Infinity) < cutoff) {
+        else if (e.name.endsWith('.part') && (olderThanMs <= 0 || ((await stat(p).catch(() => null))?.mtimeMs ?? Infinity) < cutoff)) {
           await rm(p, { force: true });
           removed++;
         }
@@ -306,36 +333,168 @@ export class S3BlobStore implements BlobStore {
     };
   }
 
-  async writePart(group: string, source: Readable, opts: { maxBytes: number; label: string; tap?: (chunk: Buffer) => void }): Promise<StagedPart> {
-    const name = `${opts.label}-${Date.now()}-${randomBytes(6).toString('hex')}`;
-    const r = await this.streamInto(this.partKey(group, name), source, { maxBytes: opts.maxBytes, hash: false, tap: opts.tap });
-    if (!r.overLimit) await r.sink.complete();
-    return { name, size: r.size, overLimit: r.overLimit };
+  /** The marker of a part group: the multipart upload its parts join (written at initiate, read by any replica). */
+  private markerKey(group: string): string {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(group)) throw new Error(`bad part group name: ${group}`);
+    return `${this.prefix}.parts/${group}/${PARTS_MARKER}`;
   }
 
-  /** Reads the parts in order through the tap and hash into one new object (see docs/files.md for why a second write on S3). */
-  async stageParts(group: string, names: string[], opts: StageOptions = {}): Promise<StagedBlob> {
-    const keys = names.map((n) => this.partKey(group, n));
-    const client = this.client;
-    const bucket = this.bucket;
-    async function* concat(): AsyncGenerator<Buffer> {
-      for (const Key of keys) {
-        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
-        for await (const chunk of r.Body as Readable) yield chunk as Buffer;
+  private async marker(group: string): Promise<PartsMarker | null> {
+    const hit = this.markers.get(group);
+    if (hit) return hit;
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.markerKey(group) }));
+      const m = JSON.parse(await (r.Body as { transformToString(): Promise<string> }).transformToString()) as PartsMarker;
+      this.markers.set(group, m);
+      return m;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async openParts(group: string, spec: PartsSpec): Promise<void> {
+    const key = this.full(spec.key);
+    const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }));
+    const m: PartsMarker = { key, uploadId: r.UploadId! };
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(group), Body: JSON.stringify(m), ContentType: 'application/json' }));
+    this.markers.set(group, m);
+  }
+
+  /**
+   * UploadPart `number + 1`, streamed (nothing buffered beyond the stream's 1 MiB): the request's
+   * Content-Length is the part's length, so a body that runs short or long aborts the request
+   * instead of storing a wrong part; UploadPart of a number already sent replaces it. The name
+   * recorded is S3's ETag of the part, which CompleteMultipartUpload lists.
+   */
+  async writePart(group: string, source: Readable, opts: PartWrite): Promise<StagedPart> {
+    const m = await this.marker(group);
+    if (!m) throw new Error(`direct upload ${group} has no multipart upload (it ended, or began before this version)`);
+    if (source.destroyed) throw Object.assign(new Error('the upload stream was closed before it could be stored'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    const limit = opts.length;
+    const tap = opts.tap;
+    let size = 0;
+    let over = false;
+    const body = new PassThrough({ highWaterMark: 1 << 20 });
+    const ac = new AbortController();
+    let failed: Error | null = null;
+    const send = this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: m.key, UploadId: m.uploadId, PartNumber: opts.number + 1, Body: body, ContentLength: limit }), { abortSignal: ac.signal });
+    send.catch((err: Error) => {
+      failed ??= err;
+      body.destroy();
+      this.markers.delete(group); // another replica may have renewed the multipart upload: read the marker again next time
+    });
+    const meter = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        if (failed) return cb(failed);
+        if (over || size + chunk.length > limit) {
+          over = true; // keep reading so the HTTP client can read the answer; drop the bytes
+          return cb();
+        }
+        size += chunk.length;
+        tap?.(chunk);
+        if (body.write(chunk)) return cb();
+        const go = (): void => {
+          body.off('drain', go);
+          body.off('close', go);
+          cb(failed);
+        };
+        body.on('drain', go);
+        body.on('close', go);
+      },
+    });
+    const stop = async (): Promise<void> => {
+      ac.abort();
+      body.destroy();
+      await send.catch(() => undefined);
+    };
+    try {
+      await pipeline(source, meter);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    if (over || size !== limit) {
+      await stop();
+      return { name: '', size, overLimit: over };
+    }
+    body.end();
+    const r = await send;
+    return { name: r.ETag ?? '', size, overLimit: false };
+  }
+
+  /**
+   * CompleteMultipartUpload of the recorded parts (their ETags), then one GetObject read through the
+   * checks. S3 removes the parts on completion, so a read that finds a broken part (or a multipart
+   * upload that is gone) deletes the object and opens a fresh multipart upload: every part is then
+   * broken and must be sent again. A completed, checked object that no row names yet (a failure
+   * after this) stays: the next complete finds it, and it dies with the upload or by the orphan sweep.
+   */
+  async stageParts(group: string, parts: PartSpec[], opts: StageOptions & { key: string }): Promise<{ staged: StagedBlob | null; broken: number[] }> {
+    const all = parts.map((p) => p.number);
+    const m = await this.marker(group);
+    if (!m || m.key !== this.full(opts.key)) throw new Error(`direct upload ${group} has no multipart upload for ${opts.key}`);
+    try {
+      await this.client.send(new CompleteMultipartUploadCommand({
+        Bucket: this.bucket, Key: m.key, UploadId: m.uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ ETag: p.name, PartNumber: p.number + 1 })) },
+      }));
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+      if (status < 400 || status >= 500) throw err; // the network or the server: try again later, parts kept
+      // NoSuchUpload: a completion before this one (an assembler that stalled) may have made the
+      // object; InvalidPart: a stored part is not the one recorded. Either way read what is there.
+      if ((await this.size(opts.key)) === null) {
+        await this.renewParts(group, m);
+        return { staged: null, broken: all };
       }
     }
-    return this.stage(Readable.from(concat(), { objectMode: false }), opts);
+    const check = new PartsChecker(parts, opts.hash !== false, opts.tap);
+    const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: m.key }));
+    for await (const chunk of r.Body as Readable) check.update(chunk as Buffer);
+    const res = check.result();
+    if (res.broken.length > 0) {
+      await this.deleteFull([m.key]);
+      await this.renewParts(group, m);
+      return { staged: null, broken: all };
+    }
+    return {
+      broken: [],
+      staged: {
+        size: res.size, sha256: res.sha256, overLimit: false,
+        commit: async (key: string) => {
+          if (key !== opts.key) throw new Error(`staged for ${opts.key}, committed as ${key}`); // already visible: nothing to do
+        },
+        discard: async () => undefined,
+      },
+    };
   }
 
-  async deleteParts(group: string, names?: string[]): Promise<void> {
-    if (names) return this.deleteFull(names.map((n) => this.partKey(group, n)));
-    this.partKey(group, 'x'); // validates the group name
+  /** A fresh multipart upload under the same key, for parts sent again. */
+  private async renewParts(group: string, m: PartsMarker): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: m.key, UploadId: m.uploadId })).catch(() => undefined);
+    this.markers.delete(group);
+    await this.openParts(group, { key: m.key.slice(this.prefix.length), numBytes: 0, partSize: 0 });
+  }
+
+  async deleteParts(group: string): Promise<void> {
+    const m = await this.marker(group);
+    this.markers.delete(group);
+    // s3rver has no AbortMultipartUpload; real servers drop the stored parts here.
+    if (m) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: m.key, UploadId: m.uploadId })).catch(() => undefined);
     await this.deleteFull((await this.listFull(`${this.prefix}.parts/${group}/`)).map((o) => o.key));
+  }
+
+  async sweepParts(live: Map<string, string[]>, minAgeMs: number): Promise<void> {
+    for (const [group, names] of await this.listPartGroups(minAgeMs)) {
+      if (!live.has(group) && (minAgeMs <= 0 || names.includes(PARTS_MARKER))) await this.deleteParts(group);
+    }
   }
 
   async listPartGroups(minAgeMs = 0): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    const cutoff = Date.now() - minAgeMs;
+    const cutoff = this.clock.now() - minAgeMs;
     const base = `${this.prefix}.parts/`;
     for (const o of await this.listFull(base)) {
       const [group, name] = o.key.slice(base.length).split('/');

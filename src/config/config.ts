@@ -19,6 +19,7 @@ export interface Config {
   s3Endpoint: string | null; // http(s) URL of a non-AWS server (MinIO, Ceph, R2); null = AWS's endpoint for the region
   s3Region: string;
   s3PathStyle: boolean; // bucket in the path (http://host/bucket/key), as most self-hosted servers need
+  s3DownloadRedirect: boolean; // file and checkpoint downloads answer 302 to a presigned GET of the object instead of streaming it through the replica
   blobCacheDir: string; // object store only: local copies of objects that trainers and validators read, and scratch folders
   bootstrapKey: string | null; // created on first start when set (like a database root password)
   bootstrapOrg: string;
@@ -70,6 +71,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   FTNODE_S3_ENDPOINT: 's3Endpoint',
   FTNODE_S3_REGION: 's3Region',
   FTNODE_S3_PATH_STYLE: 's3PathStyle',
+  FTNODE_S3_DOWNLOAD_REDIRECT: 's3DownloadRedirect',
   FTNODE_BLOB_CACHE_DIR: 'blobCacheDir',
   FTNODE_BOOTSTRAP_KEY: 'bootstrapKey',
   FTNODE_BOOTSTRAP_ORG: 'bootstrapOrg',
@@ -125,6 +127,7 @@ function defaults(home: string, trainerEntry: string): Config {
     s3Endpoint: null,
     s3Region: 'us-east-1', // the SDK needs one even where the server ignores it (MinIO, s3rver)
     s3PathStyle: false,
+    s3DownloadRedirect: false, // streamed as on disk: clients that cannot reach the bucket keep working
     blobCacheDir: join(home, 'blob-cache'),
     bootstrapKey: null,
     bootstrapOrg: 'default',
@@ -164,10 +167,10 @@ function defaults(home: string, trainerEntry: string): Config {
 }
 
 function coerce(key: keyof Config, raw: unknown): unknown {
-  if (key === 's3PathStyle') {
+  if (key === 's3PathStyle' || key === 's3DownloadRedirect') {
     if (raw === true || raw === 'true' || raw === '1') return true;
     if (raw === false || raw === 'false' || raw === '0') return false;
-    throw new Error(`config: FTNODE_S3_PATH_STYLE must be true or false, got '${String(raw)}'`);
+    throw new Error(`config: ${key === 's3PathStyle' ? 'FTNODE_S3_PATH_STYLE' : 'FTNODE_S3_DOWNLOAD_REDIRECT'} must be true or false, got '${String(raw)}'`);
   }
   if (NUMERIC.has(key)) {
     const n = Number(raw);

@@ -50,3 +50,36 @@ export interface CheckpointReport {
   metrics: Record<string, number>;
   meta: Record<string, unknown>;
 }
+
+/** Where a remote worker downloads a file: a worker-API path (or a presigned URL), with what to verify. */
+export interface RemoteRef {
+  url: string;
+  size: number;
+  sha256: string;
+}
+
+/** ClaimedWork on the wire (the worker API's claim reply): files as refs; the worker turns them into local paths. */
+export interface RemoteWork {
+  job: Job;
+  fence: Fence;
+  attempt_number: number;
+  entry: CatalogEntry;
+  datasets: Array<{ name: string; split: 'train' | 'eval'; files: Array<{ file_id: string; label?: string; ref: RemoteRef }> }>;
+  resume: { checkpoint_id: string; step: number; ref: RemoteRef } | null;
+  resources?: { checkpoint?: { checkpoint_id: string; sha256: string; ref: RemoteRef }; committed_outputs?: Array<{ filename: string; input_file_id: string }> };
+}
+
+/** The worker API's settings as a worker reads them at start (GET /v1/worker/info). */
+export interface WorkerInfo {
+  lease_ms: number;
+  heartbeat_ms: number;
+  claim_wait_ms: number;
+}
+
+/** One line of a worker session stream (GET /v1/worker/session, newline-delimited JSON). */
+export interface SessionLine {
+  type: 'hello' | 'status' | 'ping';
+  job_uuid?: string;
+  attempt_id?: string;
+  status?: string;
+}

@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Catalog } from '../domain/catalog.js';
 import type { AuthService } from '../service/auth-service.js';
-import type { FilesService } from '../service/files-service.js';
-import type { FleetService } from '../service/fleet.js';
-import type { JobCreator } from '../service/job-create.js';
-import type { JobsService } from '../service/jobs-service.js';
+import type { FilesService } from '../service/files/files-service.js';
+import type { FleetService } from '../service/workers/fleet.js';
+import type { JobCreator } from '../service/jobs/job-create.js';
+import type { JobsService } from '../service/jobs/jobs-service.js';
 import type { RateLimits } from './auth.js';
 
 export interface HttpDeps {
@@ -22,6 +22,11 @@ export interface HttpDeps {
   maxUploadBytes: number;
   logger: Logger | false;
   rateLimits: RateLimits;
+  /**
+   * Set when downloads answer with a redirect (FTNODE_S3_DOWNLOAD_REDIRECT on object storage): a
+   * presigned GET of the object served as `filename`, or null to stream it as usual.
+   */
+  downloadRedirect?: (blobKey: string, filename: string) => Promise<string | null>;
   /** The injected clock's now(), for lock-out expiry. */
   now: () => number;
   /** Extra route modules (v0.6, batch, workers API) registered by the composition root. */

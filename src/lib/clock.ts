@@ -1,9 +1,8 @@
 /**
  * Time source for the service: leases, grace budgets, record timestamps, signed-URL expiry and
- * migrations all come from a Clock, so tests move time instead of sleeping. Date.now() is read directly
- * only where the other side is the wall clock itself or no decision rides on it: src/blobs/ (scratch
- * names, and sweeps that compare file mtimes or object-store times) and the CLI and client, which
- * run in the user's process.
+ * migrations all come from a Clock, so tests move time instead of sleeping; the blob stores take it
+ * too (scratch names, and the sweeps that compare file mtimes or object-store times with it).
+ * Date.now() is read directly only in the CLI and client, which run in the user's process.
  */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */

@@ -6,15 +6,16 @@
  * row), and each is checked against the database just before it is reported:
  * - `files/<org>/<file_uid>[.c<token>]`: no unpurged version row names that key;
  * - `checkpoints/<job_uuid>/…`: the job is gone, or none of its checkpoints names the key;
- * - `outputs/<job_uuid>/<name>`: the job is gone, or the output was never committed (a zombie's);
+ * - `outputs/<job_uuid>/<out id>/<name>`: the job is gone, or no listed output names the key (a
+ *   refused upload whose delete failed, or one a later commit of the same name replaced);
  * - `orgs/<org>/inference-configs/<job id>.yaml`: no job of that id in that org.
  * Temporary objects (`.tmp/`, crashed writes) older than the bound go too.
  */
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Store } from '../store/store.js';
-import { listCommittedOutputs, outputKey } from './batch-outputs.js';
-import { inferenceConfigKey } from './finalize.js';
-import { fileUidOfBlobKey } from './files-rules.js';
+import { listCommittedOutputs } from './batch/batch-outputs.js';
+import { inferenceConfigKey } from './jobs/finalize.js';
+import { fileUidOfBlobKey } from './files/files-rules.js';
 
 export interface GcReport {
   orphans: Array<{ key: string; why: string }>;
@@ -52,7 +53,7 @@ async function jobOrphans(store: Store, blobs: BlobStore, minAgeMs: number): Pro
   }
   for (const [uuid, keys] of byJob(await blobs.listKeys('outputs', minAgeMs))) {
     const job = await store.getJobByUuid(uuid);
-    const named = job ? new Set((await listCommittedOutputs(store, uuid)).map((o) => outputKey(uuid, o.filename))) : new Set<string>();
+    const named = job ? new Set((await listCommittedOutputs(store, uuid)).map((o) => o.blob_key)) : new Set<string>();
     for (const k of keys) if (!named.has(k)) out.push({ key: k, why: job ? 'never committed as an output of its job' : 'its job was deleted' });
   }
   for (const k of await blobs.listKeys('orgs', minAgeMs)) {

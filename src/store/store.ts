@@ -2,8 +2,8 @@
  * The Store interface: one method per use-case, each atomic (one transaction). SQLite and PostgreSQL
  * implement it. test/store-conformance.test.ts runs the same cases on both and fails when a method
  * of this interface is called by none of them (docs/testing.md).
- * Every status write is a compare-and-set on the status it read (`WHERE status = <read>`), made only
- * when domain/status.ts allows the action from that status; every write on behalf of an attempt
+ * Every status write is a compare-and-set on the status it read (`WHERE status = <read>`), guarded by
+ * the table's `status IN (allowedFrom(action))` (planned in policy.ts); every write on behalf of an attempt
  * carries its fencing token and is refused once that token has lost its lease.
  */
 import { FtError } from '../domain/errors.js';
@@ -78,7 +78,7 @@ export interface LostAttempt {
   action: 'requeued' | 'failed' | 'stopped' | 'released';
 }
 
-// ---- direct uploads and the files API v0.5 (docs/files.md); implemented in sqlite/sqlite-uploads.ts
+// ---- direct uploads and the files API v0.5 (docs/files.md); implemented in sqlite/queries/uploads.ts, postgres/queries/uploads.ts
 /** open → completing → completed; open → aborted | expired; completing → open when assembly fails. */
 export type UploadState = 'open' | 'completing' | 'completed' | 'aborted' | 'expired';
 
@@ -130,7 +130,7 @@ export interface FileStats {
   last_updated: number | null; // ms of the newest upload or delete in the org
 }
 
-// ---- worker tokens (docs/scaling.md); sqlite/sqlite-workers.ts, postgres/pg-workers.ts
+// ---- worker tokens (docs/scaling.md); sqlite/queries/tokens.ts, postgres/queries/tokens.ts
 export type { WorkerTokenRecord } from '../domain/types.js'; // the record lives in domain/ so http/ can name it
 
 export interface WorkerTokenStore {
@@ -203,6 +203,8 @@ export interface Store extends WorkerTokenStore {
   updateProgress(fence: Fence, now: number, progress: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean>;
   /** Inserts the checkpoint row only while the fence holds (at ckpt.created_at) and the job may still checkpoint. */
   commitCheckpoint(fence: Fence, ckpt: Checkpoint): Promise<boolean>;
+  /** Appends the event only while the fence holds (at `now`) and the job may still write (a batch output's commit record). */
+  appendFencedEvent(fence: Fence, now: number, event: NewEvent): Promise<boolean>;
   /** Ends the attempt (finished) without touching the job status. */
   endAttempt(fence: Fence, now: number): Promise<void>;
   /** Whether the fence still holds at `now` (active attempt, current token, lease not expired). */
@@ -226,7 +228,7 @@ export interface Store extends WorkerTokenStore {
   getCheckpoint(job_uuid: string, id: string): Promise<Checkpoint | null>;
   latestCheckpoint(job_uuid: string): Promise<Checkpoint | null>;
 
-  // files API v0.5 and direct uploads (sqlite/sqlite-uploads.ts)
+  // files API v0.5 and direct uploads (<dialect>/queries/uploads.ts, files.ts)
   fileStats(org_uuid: string): Promise<FileStats>;
   /**
    * Initiate, atomically: file_exists when the name has a current file; busy when an upload of the
@@ -249,8 +251,12 @@ export interface Store extends WorkerTokenStore {
    * this complete_token (a stalled assembler whose upload was reopened and completed again).
    */
   finishUpload(upload_id: string, complete_token: number, file: Omit<FileRecord, 'file_index' | 'is_current'>, now: number): Promise<FileRecord | null>;
-  /** completing → open (assembly failed or the checksum did not match); the parts stay. Fenced like finishUpload. */
-  reopenUpload(upload_id: string, complete_token: number, now: number): Promise<void>;
+  /**
+   * completing → open (assembly failed or the checksum did not match); the parts stay, except those
+   * in `drop` (part number and token: their bytes changed after they were recorded), which are
+   * forgotten in the same transaction. Fenced like finishUpload.
+   */
+  reopenUpload(upload_id: string, complete_token: number, now: number, drop?: PartRef[]): Promise<void>;
   /** The assembler's heartbeat: updated_at = now while still completing under this token; false otherwise. */
   touchCompletingUpload(upload_id: string, complete_token: number, now: number): Promise<boolean>;
   /** open → aborted; returns the state before (null: no such upload). */

@@ -96,7 +96,7 @@ export type TrainerMessage =
     }
   /**
    * A complete batch output file in work_dir (batch jobs): the worker verifies size + sha256 and
-   * commits it as `outputs/<job uuid>/<filename>` (fenced: nothing is committed after a cancel).
+   * commits it under a new key in `outputs/<job uuid>/` (fenced: nothing is committed after a cancel).
    */
   | { type: 'output'; filename: string; path: string; size: number; sha256: string; input_file_id: string }
   /** The training loop is over; what follows is the final evaluation (job → FINALIZING). */

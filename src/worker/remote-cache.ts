@@ -14,7 +14,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { randomHex } from '../lib/ids.js';
-import type { RemoteRef } from '../service/worker-api.js';
+import type { RemoteRef } from '../domain/work.js';
 import { isTransient, RemoteHttpError, type WorkerHttp } from './remote-http.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;

@@ -2,13 +2,14 @@
  * The remote worker's session with the control plane (GET /v1/worker/session, newline-delimited
  * JSON): status pushes for the jobs this process runs, so a cancel reaches the trainer in
  * milliseconds rather than at the next heartbeat; and presence, so a killed worker's attempts are
- * recovered within seconds rather than a lease later (service/worker-sessions.ts). The stream is
+ * recovered within seconds rather than a lease later (service/workers/worker-sessions.ts). The stream is
  * reopened whenever it breaks (backoff 100 ms … 2 s, moving across server URLs), and treated as
  * broken when nothing, not even a ping (every 15 s), arrived for 45 s. Heartbeats still carry the
  * status, so a push lost while reconnecting costs at most one heartbeat interval.
  */
 import type { JobStatus } from '../domain/status.js';
-import type { SessionLine } from '../service/worker-sessions.js';
+import { workerPath } from '../api/worker-protocol.js';
+import type { SessionLine } from '../domain/work.js';
 import type { WorkerHttp } from './remote-http.js';
 import type { StatusFeed } from './work-source.js';
 
@@ -52,7 +53,7 @@ export class RemoteSession implements StatusFeed {
       };
       try {
         feed();
-        const res = await this.http.fetch(`/v1/worker/session?prefix=${encodeURIComponent(this.prefix)}`, { signal: AbortSignal.any([this.ac.signal, silence.signal]) });
+        const res = await this.http.fetch(`${workerPath('session')}?prefix=${encodeURIComponent(this.prefix)}`, { signal: AbortSignal.any([this.ac.signal, silence.signal]) });
         if (!res.ok || !res.body) throw new Error(`session answered ${res.status}: ${await res.text()}`);
         this.opened++;
         let buf = '';
@@ -93,7 +94,7 @@ export class RemoteSession implements StatusFeed {
    */
   async end(): Promise<void> {
     const until = performance.now() + 2_000; // a stopping worker does not wait long for a control plane that is down
-    await this.http.json('/v1/worker/session/end', { prefix: this.prefix }, { until: () => until, timeoutMs: 5_000 }).catch(this.onError);
+    await this.http.json(workerPath('sessionEnd'), { prefix: this.prefix }, { until: () => until, timeoutMs: 5_000 }).catch(this.onError);
     this.ac.abort();
     await this.loop?.catch(() => undefined);
   }

@@ -8,17 +8,19 @@
  * deadline — last acknowledged heartbeat send time + leaseMs, never later than the server's — has not
  * passed; after it the write counts as refused and the heartbeat reports the lease lost, so the
  * runner kills the trainer: a worker cut off from the control plane stops on its own.
+ * The fenced calls are built from the protocol table (api/worker-protocol.ts): one generated method
+ * per row, except heartbeat, written out below because it keeps the local lease deadline.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { FENCED, FENCED_NAMES, workerPath, ROUTES, type FencedMethods } from '../api/worker-protocol.js';
 import { isTerminal, type JobStatus } from '../domain/status.js';
-import type { Checkpoint, EventLevel, Job, JobProgress, WorkerRecord } from '../domain/types.js';
-import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
+import type { Checkpoint, Job, WorkerRecord } from '../domain/types.js';
+import type { CheckpointReport, ClaimedWork, Fence, OutputReport, RemoteWork, WorkerInfo } from '../domain/work.js';
 import { randomHex } from '../lib/ids.js';
-import type { RemoteWork, WorkerInfo } from '../service/worker-api.js';
 import type { RemoteCache } from './remote-cache.js';
 import { isTransient, RemoteHttpError, WorkerAuthError, type WorkerHttp } from './remote-http.js';
 import type { WorkSource } from './work-source.js';
@@ -33,6 +35,9 @@ export interface RemoteSourceOptions {
   onFatal?: (err: Error) => void;
 }
 
+/** The fenced writes are defined in the constructor, one per row of the protocol table. */
+export interface RemoteWorkSource extends FencedMethods {}
+
 export class RemoteWorkSource implements WorkSource {
   readonly leaseMs: number;
   private readonly leases = new Map<string, number>(); // attempt id → local lease deadline (performance.now)
@@ -44,6 +49,18 @@ export class RemoteWorkSource implements WorkSource {
 
   constructor(private readonly http: WorkerHttp, private readonly o: RemoteSourceOptions) {
     this.leaseMs = o.info.lease_ms;
+    for (const name of FENCED_NAMES) {
+      if (name in this) continue; // written out below
+      const op = FENCED[name] as (typeof FENCED)[typeof name] & { body: (...a: unknown[]) => Record<string, unknown> };
+      const path = workerPath(name);
+      const method = async (fence: Fence, ...rest: unknown[]): Promise<unknown> => {
+        const args = op.job === null ? rest : rest.slice(1); // the job (or its uuid) is the server's to find from the attempt
+        const result = await this.write(fence, path, op.body(...args), op.refused as unknown, (r: Record<string, unknown>) => r[op.reply]);
+        if ('ends' in op) this.settled(fence, name, result as Job | null);
+        return result;
+      };
+      Object.defineProperty(this, name, { value: method });
+    }
   }
 
   private deadline(attempt_id: string): number {
@@ -56,7 +73,7 @@ export class RemoteWorkSource implements WorkSource {
     while (!this.claims.signal.aborted) {
       let work: RemoteWork | null;
       try {
-        work = (await this.http.json<{ work: RemoteWork | null }>('/v1/worker/claim', { worker_id, wait_ms: wait }, { signal: this.claims.signal, timeoutMs: wait + 15_000 })).work;
+        work = (await this.http.json<{ work: RemoteWork | null }>(workerPath('claim'), { worker_id, wait_ms: wait }, { signal: this.claims.signal, timeoutMs: wait + 15_000 })).work;
       } catch (err) {
         if (this.claims.signal.aborted) return null;
         throw err;
@@ -115,8 +132,8 @@ export class RemoteWorkSource implements WorkSource {
     const a = fence.attempt_id;
     const sent = performance.now();
     try {
-      const r = await this.http.json<{ status: JobStatus | null }>('/v1/worker/heartbeat', { fence }, { until: () => 0, timeoutMs: this.o.info.heartbeat_ms });
-      if (r.status === null) {
+      const r = await this.http.json<{ status: JobStatus | null }>(workerPath('heartbeat'), { fence }, { until: () => 0, timeoutMs: this.o.info.heartbeat_ms });
+      if ((r as Record<string, unknown>)[FENCED.heartbeat.reply] === null) {
         this.leases.delete(a);
         this.o.log?.warn({ attempt_id: a }, 'lease lost');
         return null;
@@ -165,34 +182,6 @@ export class RemoteWorkSource implements WorkSource {
     }
   }
 
-  progress(fence: Fence, _job: Job, progress: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean> {
-    return this.write(fence, '/v1/worker/progress', { progress, hyperparameters: hyperparameters ?? null }, false, (r: { ok: boolean }) => r.ok);
-  }
-
-  metrics(fence: Fence, _job: Job, step: number, values: Record<string, number>): Promise<boolean> {
-    return this.write(fence, '/v1/worker/metrics', { step, values }, false, (r: { ok: boolean }) => r.ok);
-  }
-
-  event(fence: Fence, _job: Job, level: EventLevel, type: string, message: string, data?: Record<string, unknown>): Promise<boolean> {
-    return this.write(fence, '/v1/worker/events', { level, type, message, data: data ?? null }, false, (r: { ok: boolean }) => r.ok);
-  }
-
-  advance(fence: Fence, action: 'start_training' | 'finalize', event: { level: EventLevel; type: string; message: string }, progress?: JobProgress): Promise<Job | null> {
-    return this.write(fence, '/v1/worker/advance', { action, event, progress: progress ?? null }, null, (r: { job: Job | null }) => r.job);
-  }
-
-  async finish(fence: Fence): Promise<Job | null> {
-    const job = await this.write(fence, '/v1/worker/finish', {}, null, (r: { job: Job | null }) => r.job);
-    this.settled(fence, 'finish', job);
-    return job;
-  }
-
-  async fail(fence: Fence, code: string, message: string): Promise<Job | null> {
-    const job = await this.write(fence, '/v1/worker/fail', { code, message }, null, (r: { job: Job | null }) => r.job);
-    this.settled(fence, `fail ${code}`, job);
-    return job;
-  }
-
   private settled(fence: Fence, what: string, job: Job | null): void {
     this.leases.delete(fence.attempt_id);
     const log = this.o.log?.child({ attempt_id: fence.attempt_id, ...(job ? { job_id: job.id, job_uuid: job.uuid } : {}) });
@@ -202,22 +191,22 @@ export class RemoteWorkSource implements WorkSource {
 
   async commitCheckpoint(fence: Fence, _job: Job, r: CheckpointReport): Promise<Checkpoint | null> {
     const report = { step: r.step, name: r.name, size: r.size, sha256: r.sha256, metrics: r.metrics, meta: r.meta };
-    const res = await this.upload(fence, 'checkpoints', report, r.path);
-    const c = (res?.checkpoint ?? null) as Checkpoint | null;
+    const res = await this.upload(fence, 'commitCheckpoint', report, r.path);
+    const c = (res?.[ROUTES.commitCheckpoint.reply] ?? null) as Checkpoint | null;
     if (!c) this.o.log?.warn({ attempt_id: fence.attempt_id, step: r.step }, 'checkpoint refused (the lease was lost)');
     return c;
   }
 
   async commitOutput(fence: Fence, _job: Job, r: OutputReport): Promise<boolean> {
-    const res = await this.upload(fence, 'outputs', { filename: r.filename, size: r.size, sha256: r.sha256, input_file_id: r.input_file_id }, r.path);
-    return res?.ok === true;
+    const res = await this.upload(fence, 'commitOutput', { filename: r.filename, size: r.size, sha256: r.sha256, input_file_id: r.input_file_id }, r.path);
+    return res?.[ROUTES.commitOutput.reply] === true;
   }
 
   /** Multipart `report` + `file`, streamed from disk (a fresh body per try); null = not delivered before the lease deadline. */
-  private async upload(fence: Fence, kind: 'checkpoints' | 'outputs', report: Record<string, unknown>, path: string): Promise<Record<string, unknown> | null> {
+  private async upload(fence: Fence, op: 'commitCheckpoint' | 'commitOutput', report: Record<string, unknown>, path: string): Promise<Record<string, unknown> | null> {
     const boundary = `ftnode-${randomHex(24)}`;
     try {
-      const r = await this.http.upload(`/v1/worker/attempts/${fence.attempt_id}/${kind}`, {
+      const r = await this.http.upload(workerPath(op, { attempt_id: fence.attempt_id }), {
         'x-ftnode-lease-token': String(fence.lease_token), 'content-type': `multipart/form-data; boundary=${boundary}`,
       }, () => multipart(boundary, JSON.stringify(report), path), () => this.deadline(fence.attempt_id));
       if (r.status < 200 || r.status > 299) throw new RemoteHttpError(r.status, r.text);
@@ -243,7 +232,7 @@ export class RemoteWorkSource implements WorkSource {
       const [id, w] = next.value;
       this.registrations.delete(id);
       const until = performance.now() + this.o.info.heartbeat_ms; // the next registration comes one heartbeat later anyway
-      await this.http.json('/v1/worker/workers', { worker: w }, { until: () => until, timeoutMs: 10_000 }).catch((err: unknown) => {
+      await this.http.json(workerPath('register'), { worker: w }, { until: () => until, timeoutMs: 10_000 }).catch((err: unknown) => {
         if (err instanceof WorkerAuthError) this.o.onFatal?.(err);
         else this.o.log?.warn({ err, worker_id: id }, 'registration not delivered');
       });
@@ -252,7 +241,7 @@ export class RemoteWorkSource implements WorkSource {
 
   async unregister(id: string): Promise<void> {
     const until = performance.now() + 2_000;
-    await this.http.json(`/v1/worker/workers/${encodeURIComponent(id)}`, undefined, { method: 'DELETE', until: () => until, timeoutMs: 5_000 });
+    await this.http.json(workerPath('unregister', { worker_id: id }), undefined, { method: 'DELETE', until: () => until, timeoutMs: 5_000 });
   }
 
   /** Claims in flight return null at once (shutdown); writes of running attempts go on. */

@@ -12,7 +12,8 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock } from '../lib/clock.js';
-import type { WorkerInfo } from '../service/worker-api.js';
+import { workerPath } from '../api/worker-protocol.js';
+import type { WorkerInfo } from '../domain/work.js';
 import { WorkerPool } from './pool.js';
 import { RemoteCache } from './remote-cache.js';
 import { WorkerAuthError, WorkerHttp } from './remote-http.js';
@@ -53,7 +54,7 @@ export function defaultNode(cacheDir: string): string {
 export async function startRemoteWorker(o: RemoteWorkerOptions): Promise<RemoteWorker> {
   const closed = new AbortController();
   const http = new WorkerHttp(o.urls.map((u) => u.replace(/\/+$/, '')), o.token, closed.signal);
-  const info = await http.json<WorkerInfo>('/v1/worker/info'); // waits (retrying) for a control plane that is still starting
+  const info = await http.json<WorkerInfo>(workerPath('info')); // waits (retrying) for a control plane that is still starting
   const node = o.node ?? defaultNode(o.cacheDir);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(node)) throw new Error(`node name '${node}' must be 1-64 of [A-Za-z0-9._-]`);
   const workDir = join(o.cacheDir, 'work');

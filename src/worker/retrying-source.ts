@@ -11,10 +11,11 @@
  * that refuses StoreUnavailableError.outcomeUnknown: a COMMIT lost in flight may have landed, and a
  * checkpoint committed twice would be listed twice). A checkpoint or output whose record could not
  * be written is moved back where the trainer left it (BlobStore.returnFile), so the retry imports
- * it again. Every write stays fenced by the attempt's lease token.
+ * it again. Every write stays fenced by the attempt's lease token. Which fenced calls are retried is
+ * the protocol table's `retried` (api/worker-protocol.ts); the rest pass through unchanged.
  */
-import type { JobStatus } from '../domain/status.js';
-import type { Checkpoint, EventLevel, Job, JobProgress } from '../domain/types.js';
+import { FENCED, FENCED_NAMES, type FencedMethods } from '../api/worker-protocol.js';
+import type { Checkpoint, Job } from '../domain/types.js';
 import type { CheckpointReport, ClaimedWork, Fence, OutputReport } from '../domain/work.js';
 import { backoffDelay } from '../lib/backoff.js';
 import type { WorkSource } from './work-source.js';
@@ -30,8 +31,17 @@ export interface RetryingOptions {
 
 const BACKOFF = { baseMs: 100, maxMs: 1_000 };
 
+/** The fenced methods are defined in the constructor, one per row of the protocol table. */
+export interface RetryingWorkSource extends FencedMethods {}
+
 export class RetryingWorkSource implements WorkSource {
-  constructor(private readonly inner: WorkSource, private readonly o: RetryingOptions) {}
+  constructor(private readonly inner: WorkSource, private readonly o: RetryingOptions) {
+    for (const name of FENCED_NAMES) {
+      const call = (inner[name] as (...a: unknown[]) => Promise<unknown>).bind(inner);
+      const method = FENCED[name].retried ? (...a: unknown[]) => this.again(name, () => call(...a)) : call;
+      Object.defineProperty(this, name, { value: method });
+    }
+  }
 
   get leaseMs(): number {
     return this.inner.leaseMs;
@@ -55,34 +65,13 @@ export class RetryingWorkSource implements WorkSource {
   claim(worker_id: string): Promise<ClaimedWork | null> {
     return this.inner.claim(worker_id);
   }
-  heartbeat(fence: Fence): Promise<JobStatus | null> {
-    return this.inner.heartbeat(fence);
-  }
   scratchDir(job: Job, attempt_number: number): Promise<string> {
     return this.inner.scratchDir(job, attempt_number);
-  }
-  progress(fence: Fence, job: Job, p: JobProgress, hyperparameters?: Record<string, unknown>): Promise<boolean> {
-    return this.again('progress', () => this.inner.progress(fence, job, p, hyperparameters));
-  }
-  metrics(fence: Fence, job: Job, step: number, values: Record<string, number>): Promise<boolean> {
-    return this.again('metrics', () => this.inner.metrics(fence, job, step, values));
-  }
-  event(fence: Fence, job: Job, level: EventLevel, type: string, message: string, data?: Record<string, unknown>): Promise<boolean> {
-    return this.again('event', () => this.inner.event(fence, job, level, type, message, data));
-  }
-  advance(fence: Fence, action: 'start_training' | 'finalize', event: { level: EventLevel; type: string; message: string }, progress?: JobProgress): Promise<Job | null> {
-    return this.again('advance', () => this.inner.advance(fence, action, event, progress));
   }
   commitCheckpoint(fence: Fence, job: Job, report: CheckpointReport): Promise<Checkpoint | null> {
     return this.again('commitCheckpoint', () => this.inner.commitCheckpoint(fence, job, report));
   }
   commitOutput(fence: Fence, job: Job, report: OutputReport): Promise<boolean> {
     return this.again('commitOutput', () => this.inner.commitOutput(fence, job, report));
-  }
-  finish(fence: Fence, job_uuid: string): Promise<Job | null> {
-    return this.again('finish', () => this.inner.finish(fence, job_uuid));
-  }
-  fail(fence: Fence, code: string, message: string): Promise<Job | null> {
-    return this.again('fail', () => this.inner.fail(fence, code, message));
   }
 }

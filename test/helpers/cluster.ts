@@ -1,7 +1,7 @@
 /**
  * A small ftnode deployment of real processes for tests and benchmarks of the scale-out path:
  * N `ftnode serve` replicas on one PostgreSQL schema sharing one home (artifacts, config, signing
- * key), each on a fixed port so a restarted replica comes back at the same URL, and M `ftnode worker`
+ * key) or each with its own (object storage: s3-cluster.ts), each on a fixed port so a restarted replica comes back at the same URL, and M `ftnode worker`
  * processes pointed at every replica, each with its own cache folder kept across restarts (same node:
  * a restarted worker recovers its previous run's attempts at once). Any process can be SIGKILLed and
  * restarted. A client that fails over between the replicas.
@@ -109,6 +109,13 @@ export class Cluster {
   async killWorker(i: number): Promise<void> {
     const w = this.workers[i]!;
     await w.proc?.kill();
+    w.proc = null;
+  }
+
+  /** Graceful: SIGTERM (the worker says goodbye; its attempts are recovered at once). */
+  async stopWorker(i: number): Promise<void> {
+    const w = this.workers[i]!;
+    await w.proc?.stop();
     w.proc = null;
   }
 

@@ -1,8 +1,9 @@
 /**
  * The lifecycle scenarios (docs/spec.md#lifecycle) at the HTTP level, with real trainer processes held at gates so
  * every race is deterministic: happy path, stop and cancel from every status, repeated and concurrent
- * calls, failures. Shared by the in-process worker (test/lifecycle.test.ts) and remote `ftnode worker`
- * processes (test/lifecycle-remote.test.ts): the same scenarios must pass on both.
+ * calls, failures. Shared by the in-process worker (test/lifecycle.test.ts), remote `ftnode worker`
+ * processes (test/lifecycle-remote.test.ts) and the multi-host topology of replicas, PostgreSQL and a
+ * bucket (test/lifecycle-s3.test.ts): the same scenarios must pass on all three.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -46,7 +47,7 @@ export function lifecycleScenarios(target: () => LifecycleTarget): void {
       assert.equal(job.inference_config_path, null);
       const done = await target().client.waitStatus(job.id, ['COMPLETED', 'FAILED']);
       assert.equal(done.status, 'COMPLETED');
-      assert.match(done.inference_config_path, /^file:\/\/.*inference-configs\/job-plain-\d+\.yaml$/);
+      assert.match(done.inference_config_path, /^(file|s3):\/\/.*inference-configs\/job-plain-\d+\.yaml$/);
       const events = (await target().client.get(`/v0.5/fine-tune/jobs/${job.id}/events?order=asc&limit=-1`)).body.data.map((e: any) => e.type);
       for (const type of ['job_registered', 'attempt_started', 'training_started', 'finalizing', 'job_completed']) assert.ok(events.includes(type), `missing ${type} in ${events}`);
       const ckpts = (await target().client.get(`/v0.5/fine-tune/jobs/${job.id}/checkpoints`)).body.data;

@@ -39,7 +39,9 @@ export const attemptCases: Case[] = [
       assert.equal(await s.fenceHolds(fence, T0 + 2_800), false, 'the lease ends at its expiry instant');
       assert.equal((await s.fencedTransition(fence, 'start_training', T0 + 1_850, ev))?.status, 'RUNNING');
       assert.equal(await s.commitCheckpoint(fence, f.checkpoint(c.job.uuid, fence, 1, T0 + 1_860)), true);
+      assert.equal(await s.appendFencedEvent(fence, T0 + 1_870, { ...ev, type: 'output_committed' }), true);
       assert.equal(await s.heartbeat(fence, T0 + 3_000, LEASE), null, 'expired');
+      assert.equal(await s.appendFencedEvent(fence, T0 + 3_000, { ...ev, type: 'output_committed' }), false, 'no fenced event after expiry');
       assert.equal(await s.commitCheckpoint(fence, f.checkpoint(c.job.uuid, fence, 2, T0 + 3_000)), false, 'no commit after expiry');
       const lost = await s.reapLostAttempts(T0 + 3_000, 3);
       assert.deepEqual(lost.map((l) => [l.action, l.job.status, l.attempt.id]), [['requeued', 'REGISTERED', c.attempt.id]]);
@@ -57,7 +59,9 @@ export const attemptCases: Case[] = [
       assert.equal(await s.fencedTransition(zombie, 'fail', T0 + 3_002, ev), null);
       assert.equal(await s.appendMetrics(zombie, c.job.uuid, 3, { loss: 1 }, T0 + 3_002), false);
       assert.equal(await s.updateProgress(zombie, T0 + 3_002, { step: 3, total_steps: null, epoch: null, phase: null, eta_seconds: null }), false);
+      assert.equal(await s.appendFencedEvent(zombie, T0 + 3_002, { ...ev, type: 'output_committed' }), false);
       assert.deepEqual((await s.listCheckpoints(c.job.uuid)).map((k) => k.step), [1]);
+      assert.equal((await s.listEvents(c.job.uuid, { limit: -1 })).filter((e) => e.type === 'output_committed').length, 1, "only the live attempt's fenced event");
       assert.equal((await s.getJobByUuid(c.job.uuid))?.status, 'STARTING', 'the live attempt owns the job');
     },
   },

@@ -115,6 +115,23 @@ export const uploadCases: Case[] = [
     },
   },
   {
+    name: 'a reopen forgets the parts it names (number and token) in the same write, and only under its token; a re-sent part is kept',
+    async run({ s, f }) {
+      await f.upload({ upload_id: 'upd', file_id: 'drop.bin', num_parts: 3 });
+      for (const n of [0, 1, 2]) await f.putPart('upd', n, `t${n}`, T0);
+      const c = await s.beginCompleteUpload('upd', [0, 1, 2].map((n) => ({ part_number: n, token: `t${n}` })), T0 + 1);
+      assert.ok(c.ok);
+      await s.reopenUpload('upd', c.complete_token + 1, T0 + 2, [{ part_number: 0, token: 't0' }]);
+      assert.equal((await s.listUploadParts('upd')).length, 3, 'not its token: nothing forgotten');
+      assert.equal((await s.getUpload('upd'))?.state, 'completing');
+      await s.reopenUpload('upd', c.complete_token, T0 + 3, [{ part_number: 1, token: 't1' }, { part_number: 2, token: 'an older token' }]);
+      assert.equal((await s.getUpload('upd'))?.state, 'open');
+      assert.deepEqual((await s.listUploadParts('upd')).map((p) => p.part_number), [0, 2], 'part 1 forgotten; part 2 was not that token');
+      const again = await s.beginCompleteUpload('upd', [], T0 + 4);
+      assert.ok(!again.ok && again.missing.includes(1), 'complete now names it missing');
+    },
+  },
+  {
     name: 'abort ends an open upload once; expiry takes open uploads idle before the cutoff; reconciliation lists the live uploads\' part files',
     async run({ s, f }) {
       await f.upload({ upload_id: 'u2', file_id: 'b.bin' });

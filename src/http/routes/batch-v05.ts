@@ -8,14 +8,15 @@
  */
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { draftBatch } from '../../api/drafts-batch.js';
 import { BATCH_STATUS_WORDS, batchEventDto, batchJobDto, outputDto, progressEntryDto } from '../../api/dto-batch.js';
 import { parseLimitOffset, throwIfAny } from '../../api/query.js';
 import { ErrorEnvelopeSchema } from '../../api/schemas.js';
 import type { ErrorDetail } from '../../domain/errors.js';
 import type { JobStatus } from '../../domain/status.js';
-import { SIGNED_OUTPUT_ROUTE } from '../../service/batch-links.js';
-import type { CommittedOutput } from '../../service/batch-outputs.js';
-import type { BatchService } from '../../service/batch-service.js';
+import { SIGNED_OUTPUT_ROUTE } from '../../service/batch/batch-links.js';
+import type { CommittedOutput } from '../../service/batch/batch-outputs.js';
+import type { BatchService } from '../../service/batch/batch-service.js';
 
 const BASE = '/v0.5/batch/jobs';
 const tags = ['batch v0.5'];
@@ -57,7 +58,7 @@ export function registerBatchV05(app: FastifyInstance, batch: BatchService): voi
   const org = (req: { principal: { org: { uuid: string } } }): string => req.principal.org.uuid;
 
   app.post(BASE, { schema: { tags, body: { type: 'object', description: '{name, pipeline_type, pipeline_key, pipeline_version?, inputs: {port: [items]}, parameters: {worker: {parallelism, config}}}' }, response: { 201: { type: 'object', additionalProperties: true }, ...errors } } }, async (req, reply) =>
-    reply.code(201).send(batchJobDto(await batch.create(org(req), req.body))));
+    reply.code(201).send(batchJobDto(await batch.create(org(req), draftBatch(req.body, batch.catalog), req.body))));
 
   app.get<{ Querystring: Query }>(BASE, { schema: { tags } }, async (req) => {
     const problems: ErrorDetail[] = [];
@@ -91,7 +92,7 @@ export function registerBatchV05(app: FastifyInstance, batch: BatchService): voi
     const { offset, limit } = pageQuery(req.query);
     const r = await batch.outputs(org(req), req.params.job_id, offset, limit);
     const base = requestBase(req);
-    const refs = await Promise.all(r.items.map((o) => batch.outputRef(r.job, o.filename, base)));
+    const refs = await Promise.all(r.items.map((o) => batch.outputRef(r.job, o, base)));
     return { total: r.total, offset, limit, outputs: r.items.map((o, i) => outputDto(o, refs[i]!)) };
   });
 

@@ -14,7 +14,7 @@ import { withHttpStatus } from '../../api/http-status.js';
 import { clampedInt, throwIfAny } from '../../api/query.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { FileRecord } from '../../domain/types.js';
-import type { PendingFile } from '../../service/files-service.js';
+import type { PendingFile } from '../../service/files/files-service.js';
 import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
 import type { HttpDeps } from '../deps.js';
 import { registerUploadsV05 } from './uploads-v05.js';
@@ -143,6 +143,9 @@ async function download(req: FastifyRequest, reply: FastifyReply, deps: HttpDeps
     reply.header('content-range', `bytes */${f.num_bytes}`);
     throw withHttpStatus(new FtError('invalid_parameter', `range '${req.headers.range}' is outside the file's ${f.num_bytes} bytes`), 416);
   }
+  // Straight from the bucket when configured: the client re-sends its Range to the presigned URL.
+  const to = await deps.downloadRedirect?.(f.blob_key, f.file_id);
+  if (to) return reply.redirect(to, 302);
   const stream = await deps.files.openBytes(f, range ?? undefined);
   const ascii = f.file_id.replace(/[^\x20-\x7e]|["\\]/g, '_');
   reply

@@ -4,6 +4,7 @@
  * through /v0.5/fine-tune/jobs.
  */
 import type { FastifyInstance } from 'fastify';
+import { draftV06 } from '../../api/drafts-v06.js';
 import { checkpointDtoV06, eventDtoV06, jobDtoV06, list } from '../../api/dto-v06.js';
 import { parseAfter, parseLimitOffset, throwIfAny } from '../../api/query.js';
 import { CreateJobV06 } from '../../api/schemas-v06.js';
@@ -20,26 +21,7 @@ export function registerFineTuningV06(app: FastifyInstance, deps: HttpDeps): voi
   const { jobs, creator } = deps;
 
   app.post<{ Body: CreateJobV06 }>(BASE, { schema: { tags, body: CreateJobV06, response: errors } }, async (req, reply) => {
-    const b = req.body;
-    const type = b.method?.type ?? 'head';
-    const config = { ...b, seed: b.seed ?? 0, method: { ...(b.method ?? {}), type } };
-    const idem = req.headers['idempotency-key'];
-    const { job, created } = await creator.create({
-      org_uuid: req.principal.org.uuid,
-      api_version: 'v0.6',
-      client_id: b.id,
-      name: b.name ?? `${b.model}-${type}-fine-tune`,
-      model: b.model,
-      config,
-      datasets: [
-        { name: 'training_files', split: 'train', files: b.training_files.map((f) => ({ file_id: f.file_id, label: f.label })) },
-        { name: 'validation_files', split: 'eval', files: b.validation_files.map((f) => ({ file_id: f.file_id, label: f.label })) },
-      ],
-      request: b,
-      idempotency_key: typeof idem === 'string' && idem ? idem.slice(0, 255) : undefined,
-      id_prefix: 'ftj_',
-      model_kind: 'timeseries',
-    });
+    const { job, created } = await creator.create(draftV06(req.principal.org.uuid, req.body, req.headers['idempotency-key']));
     return reply.code(created ? 201 : 200).send(jobDtoV06(job));
   });
 

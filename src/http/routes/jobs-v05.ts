@@ -3,11 +3,11 @@
  * checkpoints (+ download), inference config and predict (extensions: docs/spec.md#extensions-and-v06).
  */
 import type { FastifyInstance } from 'fastify';
+import { draftV05 } from '../../api/drafts-v05.js';
 import { checkpointDto, eventDto, jobDto } from '../../api/dto.js';
 import { parseAfter, parseLimitOffset, parseStatuses, throwIfAny } from '../../api/query.js';
 import { CreateJobV05, ErrorEnvelopeSchema, JobIdParams, JobRecord, ListQuery, PredictBody } from '../../api/schemas.js';
 import { FtError, type ErrorDetail } from '../../domain/errors.js';
-import { DEFAULT_MODEL_ID } from '../../domain/catalog.js';
 import { JobJsonCache } from '../job-json-cache.js';
 import type { HttpDeps } from '../deps.js';
 import { streamEvents, streamOrgJobs } from './sse.js';
@@ -31,28 +31,7 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
   const { jobs, creator } = deps;
 
   app.post<{ Body: CreateJobV05 }>(BASE, { schema: { tags, body: CreateJobV05, response: { 200: JobRecord, 201: JobRecord, ...errors } } }, async (req, reply) => {
-    const body = req.body;
-    if (body === undefined || body === null || typeof body !== 'object') throw new FtError('missing_parameter', 'the request body must be a JSON object with name and config');
-    const problems: ErrorDetail[] = [];
-    if ('hyperparameters' in body || 'hyperparameters' in body.config) {
-      problems.push({ code: 'invalid_parameter', message: 'hyperparameters are not accepted: epochs, learning rate and batch size are chosen from the dataset size (see the job events and metrics)' });
-    }
-    const model = body.config.model ?? DEFAULT_MODEL_ID;
-    const idem = req.headers['idempotency-key'];
-    const { job, created } = await creator.create({
-      org_uuid: req.principal.org.uuid,
-      api_version: 'v0.5',
-      client_id: body.id,
-      name: body.name,
-      model,
-      config: { ...body.config, model },
-      datasets: body.config.datasets.map((d) => ({ name: d.name, split: d.split, files: d.file_ids.map((file_id) => ({ file_id })) })),
-      request: { name: body.name, id: body.id, config: body.config },
-      idempotency_key: typeof idem === 'string' && idem ? idem.slice(0, 255) : undefined,
-      id_prefix: 'ftj-',
-      model_kind: 'text',
-      problems, // reported together with the model kind, id, model and file checks
-    });
+    const { job, created } = await creator.create(draftV05(req.principal.org.uuid, req.body, req.headers['idempotency-key']));
     return reply.code(created ? 201 : 200).send(jobDto(job));
   });
 
@@ -102,6 +81,8 @@ export function registerJobsV05(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get<{ Params: IdParams & { ckp_id: string } }>(`${BASE}/:job_id/checkpoints/:ckp_id/download`, { schema: { tags } }, async (req, reply) => {
     const { checkpoint } = await jobs.checkpoint(req.principal.org.uuid, req.params.job_id, req.params.ckp_id);
+    const to = await deps.downloadRedirect?.(checkpoint.blob_key, `${checkpoint.id}.ckpt`);
+    if (to) return reply.header('x-checksum-sha256', checkpoint.sha256).redirect(to, 302);
     return reply
       .header('content-type', 'application/octet-stream')
       .header('content-length', checkpoint.num_bytes)

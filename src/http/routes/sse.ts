@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventDto, jobDto } from '../../api/dto.js';
 import { isTerminal } from '../../domain/status.js';
 import type { Job } from '../../domain/types.js';
-import type { JobsService } from '../../service/jobs-service.js';
+import type { JobsService } from '../../service/jobs/jobs-service.js';
 import { StoreUnavailableError } from '../../domain/unavailable.js';
 
 const KEEPALIVE_MS = 15_000;

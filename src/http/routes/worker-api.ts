@@ -5,17 +5,20 @@
  * in the body, or the attempt in the path and the token in `x-ftnode-lease-token`; a refusal is a
  * normal answer (`ok: false`, `job: null`, `checkpoint: null`: the lease is gone, stop), not an error.
  * Downloads stream with `content-length` and `x-ftnode-sha256`, which the worker verifies.
+ * Every route is a row of the protocol table (api/worker-protocol.ts): the fenced JSON calls are
+ * registered from it in one loop, the others by name with the table's method and path.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
-import { checkpointReportOf, eventOf, hyperparametersOf, metricsOf, outputReportOf, progressOf, registrationOf } from '../../api/worker-reports.js';
+import { FENCED, FENCED_NAMES, fenceOf, ROUTES, WORKER_API_PREFIX, type RouteName } from '../../api/worker-protocol.js';
+import { registrationOf } from '../../api/worker-reports.js';
 import { FtError } from '../../domain/errors.js';
 import type { Fence } from '../../domain/work.js';
 import type { WorkerTokenRecord } from '../../domain/types.js';
-import { WorkerApi, type Download } from '../../service/worker-api.js';
-import type { WorkerSessions } from '../../service/worker-sessions.js';
-import type { WorkerTokenService } from '../../service/worker-tokens.js';
+import { WorkerApi, type Download } from '../../service/workers/worker-api.js';
+import type { WorkerSessions } from '../../service/workers/worker-sessions.js';
+import type { WorkerTokenService } from '../../service/workers/worker-tokens.js';
 import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
 import { drainBody } from '../drain.js';
 
@@ -33,12 +36,6 @@ declare module 'fastify' {
 
 type Body = Record<string, any>;
 const hide = { hide: true };
-
-function fenceOf(v: unknown): Fence {
-  const f = v as Partial<Fence> | undefined;
-  if (!f || typeof f.attempt_id !== 'string' || !Number.isSafeInteger(f.lease_token)) throw new FtError('invalid_parameter', 'fence must be {attempt_id: string, lease_token: integer}');
-  return { attempt_id: f.attempt_id, lease_token: f.lease_token! };
-}
 
 function pathFence(req: FastifyRequest): Fence {
   return fenceOf({ attempt_id: (req.params as Body).attempt_id, lease_token: Number(req.headers['x-ftnode-lease-token']) });
@@ -127,9 +124,15 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
       return mapped;
     };
 
-    w.get('/info', { schema: hide }, async () => d.api.info());
+    /** A table row's method and path, under the plugin's /v1/worker prefix. */
+    const route = (name: RouteName, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void => {
+      const r = ROUTES[name];
+      w.route({ method: r.method, url: r.path, schema: hide, handler });
+    };
 
-    w.post('/claim', { schema: hide }, async (req, reply) => {
+    route('info', async () => d.api.info());
+
+    route('claim', async (req, reply) => {
       const b = body(req);
       const id = workerId(req, b.worker_id);
       const gone = new AbortController();
@@ -142,60 +145,41 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
       }
     });
 
-    w.post('/heartbeat', { schema: hide }, async (req) => ({ status: await d.api.heartbeat(fenceOf(body(req).fence)) }));
-    w.post('/progress', { schema: hide }, async (req) => {
-      const b = body(req);
-      return { ok: await d.api.progress(fenceOf(b.fence), progressOf(b.progress), hyperparametersOf(b.hyperparameters)) };
-    });
-    w.post('/metrics', { schema: hide }, async (req) => {
-      const b = body(req);
-      const m = metricsOf(b.step, b.values);
-      return { ok: await d.api.metrics(fenceOf(b.fence), m.step, m.values) };
-    });
-    w.post('/events', { schema: hide }, async (req) => {
-      const b = body(req);
-      return { ok: await d.api.event(fenceOf(b.fence), eventOf({ level: b.level, type: b.type, message: b.message, data: b.data })) };
-    });
-    w.post('/advance', { schema: hide }, async (req) => {
-      const b = body(req);
-      if (b.action !== 'start_training' && b.action !== 'finalize') throw new FtError('invalid_parameter', 'action must be start_training or finalize');
-      return { job: await d.api.advance(fenceOf(b.fence), b.action, eventOf(b.event), b.progress == null ? undefined : progressOf(b.progress)) };
-    });
-    w.post('/finish', { schema: hide }, async (req) => ({ job: await d.api.finish(fenceOf(body(req).fence)) }));
-    w.post('/fail', { schema: hide }, async (req) => {
-      const b = body(req);
-      return { job: await d.api.fail(fenceOf(b.fence), String(b.code), String(b.message)) };
-    });
+    for (const name of FENCED_NAMES) {
+      const op = FENCED[name];
+      w.post(op.path, { schema: hide }, async (req) => {
+        const b = body(req);
+        const [fence, ...args] = op.args(b, () => fenceOf(b.fence));
+        return { [op.reply]: await d.api.fenced(name, op.job, fence, args, op.refused) };
+      });
+    }
 
-    w.get('/attempts/:attempt_id/files/:file_uid', { schema: hide }, async (req, reply) =>
-      sendDownload(reply, await d.api.datasetFile(pathFence(req), (req.params as Body).file_uid)));
-    w.get('/attempts/:attempt_id/checkpoints/:checkpoint_id', { schema: hide }, async (req, reply) =>
-      sendDownload(reply, await d.api.checkpointFile(pathFence(req), (req.params as Body).checkpoint_id)));
-    w.get('/attempts/:attempt_id/resources/checkpoint', { schema: hide }, async (req, reply) =>
-      sendDownload(reply, await d.api.resourceCheckpoint(pathFence(req))));
+    route('datasetFile', async (req, reply) => sendDownload(reply, await d.api.datasetFile(pathFence(req), (req.params as Body).file_uid)));
+    route('checkpointFile', async (req, reply) => sendDownload(reply, await d.api.checkpointFile(pathFence(req), (req.params as Body).checkpoint_id)));
+    route('resourceCheckpoint', async (req, reply) => sendDownload(reply, await d.api.resourceCheckpoint(pathFence(req))));
 
-    w.post('/attempts/:attempt_id/checkpoints', { schema: hide }, async (req) => {
+    route('commitCheckpoint', async (req) => {
       const fence = pathFence(req);
-      const checkpoint = await upload(req, (r, file) => d.api.commitCheckpoint(fence, checkpointReportOf(r), file));
-      return { checkpoint };
+      const { report, reply } = ROUTES.commitCheckpoint;
+      return { [reply]: await upload(req, (r, file) => d.api.commitCheckpoint(fence, report(r), file)) };
     });
-    w.post('/attempts/:attempt_id/outputs', { schema: hide }, async (req) => {
+    route('commitOutput', async (req) => {
       const fence = pathFence(req);
-      const ok = await upload(req, (r, file) => d.api.commitOutput(fence, outputReportOf(r), file));
-      return { ok };
+      const { report, reply } = ROUTES.commitOutput;
+      return { [reply]: await upload(req, (r, file) => d.api.commitOutput(fence, report(r), file)) };
     });
 
-    w.post('/workers', { schema: hide }, async (req) => {
+    route('register', async (req) => {
       const r = body(req).worker as Body | undefined;
       await d.api.register(workerId(req, r?.id), registrationOf(r));
       return { ok: true };
     });
-    w.delete('/workers/:worker_id', { schema: hide }, async (req) => {
+    route('unregister', async (req) => {
       await d.api.unregister(workerId(req, (req.params as Body).worker_id));
       return { ok: true };
     });
 
-    w.get('/session', { schema: hide }, async (req, reply) => {
+    route('session', async (req, reply) => {
       const prefix = prefixOf(req, (req.query as Body).prefix);
       reply.hijack();
       const res = reply.raw;
@@ -210,9 +194,9 @@ export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): voi
         res.end();
       }
     });
-    w.post('/session/end', { schema: hide }, async (req) => {
+    route('sessionEnd', async (req) => {
       await d.sessions.recoverNow(prefixOf(req, body(req).prefix));
       return { ok: true };
     });
-  }, { prefix: '/v1/worker' });
+  }, { prefix: WORKER_API_PREFIX });
 }

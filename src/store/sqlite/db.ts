@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Migration } from '../migration-files.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -37,10 +38,11 @@ function memoizePrepare(db: Db): void {
   };
 }
 
-export function migrateSqlite(db: Db, now: number): void {
+/** Applies the pending migrations (default: all of ./migrations), one IMMEDIATE transaction each. */
+export function migrateSqlite(db: Db, now: number, migrations: readonly Migration[] = SQLITE_MIGRATIONS): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
   const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
-  for (const m of SQLITE_MIGRATIONS) {
+  for (const m of migrations) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);

@@ -1,6 +1,6 @@
 /**
- * The batch-msc trainer's view of a batch job's stored config (written by the service's
- * batch-request.ts / batch-create.ts; docs/batch.md): reader, knn classifier, batch size,
+ * The batch-msc trainer's view of a batch job's stored config (checked by api/drafts-batch.ts, stored
+ * by service/batch/batch-create.ts; docs/batch.md): reader, knn classifier, batch size,
  * parallelism, seed and the output file name of each input. The reader and classifier fields go
  * through the time-series trainer's own parseConfig (as a knn config), so both trainers accept
  * exactly the same values; problems name the batch request's field paths.

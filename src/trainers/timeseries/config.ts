@@ -56,6 +56,13 @@ export interface KnnSettings {
 
 export interface TsConfig {
   method: 'head' | 'knn';
+  /**
+   * head only: true when the request sets none of encoder, hidden_units, instance_norm and
+   * num_features; the trainer then chooses encoder × hidden units itself by a blocked validation on
+   * the latest part of its training files (select.ts). Any of those keys opts out: the others take
+   * their fixed defaults (MiniRocket, 64 units), exactly as before the automatic choice existed.
+   */
+  auto: boolean;
   reader: ReaderSettings;
   encoder: EncoderSettings;
   head: HeadSettings;
@@ -63,7 +70,9 @@ export interface TsConfig {
 }
 
 /**
- * Head defaults, measured on SWaT (docs/benchmarks-swat.md): a 64-unit ReLU layer with strong
+ * Head defaults, measured on SWaT (docs/benchmarks-swat.md). hiddenUnits (and the MiniRocket
+ * encoder) apply only when the request fixes the encoder or width: otherwise select.ts chooses
+ * both (cfg.auto). A 64-unit ReLU layer with strong
  * decoupled weight decay (2: each AdamW step at lr 1e-3 shrinks weights by 0.2 %) generalised best
  * out of time; logistic regression or weight decay 0.01 overfit within 1–2 epochs (train loss
  * 0.001) and varied ±0.04 macro-F1 across seeds. lr 1e-3 is Archetype's fixed rate.
@@ -80,6 +89,8 @@ export const KNN_DEFAULTS = { nNeighbors: 5, metric: 'cosine', weights: 'uniform
 export const READER_DEFAULTS = { windowSize: 128, stepSize: 4, timestampColumn: 'timestamp' } as const;
 
 const HEAD_KEYS = ['batch_size', 'n_epochs', 'learning_rate', 'weight_decay', 'hidden_units', 'patience', 'instance_norm', 'num_features', 'encoder'];
+/** Keys that fix the head's encoder or width: setting any of them turns the automatic choice off. */
+export const AUTO_KEYS = ['encoder', 'hidden_units', 'instance_norm', 'num_features'];
 const KNN_KEYS = ['batch_size', 'n_neighbors', 'metric', 'weights', 'normalize_embeddings', 'instance_norm', 'num_features', 'encoder'];
 
 type Obj = Record<string, unknown>;
@@ -192,5 +203,6 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
     weights: type === 'knn' ? c.oneOf(hp, 'weights', hpPath, ['uniform', 'distance'] as const, KNN_DEFAULTS.weights) : KNN_DEFAULTS.weights,
     normalizeEmbeddings: type === 'knn' ? c.bool(hp, 'normalize_embeddings', hpPath, KNN_DEFAULTS.normalizeEmbeddings) : KNN_DEFAULTS.normalizeEmbeddings,
   };
-  return { config: { method: type, reader, encoder, head, knn }, problems: c.problems, warnings: c.warnings };
+  const auto = type === 'head' && AUTO_KEYS.every((k) => hp[k] === undefined || hp[k] === null);
+  return { config: { method: type, auto, reader, encoder, head, knn }, problems: c.problems, warnings: c.warnings };
 }

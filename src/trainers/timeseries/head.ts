@@ -66,25 +66,51 @@ function reluInPlace(h: Float32Array): void {
   for (let i = 0; i < h.length; i++) if (h[i]! < 0) h[i] = 0;
 }
 
+/**
+ * The first layer of a hidden-layer head computed elsewhere (head-pool.ts: its units split over
+ * threads); it must return exactly what linearForward / linearBackwardAdamW on m.layers[0] would.
+ */
+export interface FirstLayer {
+  /** Pre-activations [n, hidden] of x [n, inDim] into out. */
+  forward(x: Float32Array, n: number, out: Float32Array): Promise<void>;
+  /** The AdamW update of layer 0 from its output gradient dz [n, hidden] (no input gradient). */
+  backward(x: Float32Array, dz: Float32Array, n: number): void;
+}
+
 /** Class probabilities [n, K] for standardized embeddings x [n, D]. */
-export function headProba(m: HeadModel, x: Float32Array, n: number): Float32Array {
+export function headProba(m: HeadModel, x: Float32Array, n: number, first0?: Float32Array): Float32Array {
   const k = getKernels();
   let a = x;
   let d = m.inDim;
   m.layers.forEach((L, i) => {
-    a = k.linearForward(a, n, d, L.w, L.b, L.outDim);
+    a = i === 0 && first0 ? first0 : k.linearForward(a, n, d, L.w, L.b, L.outDim);
     if (i < m.layers.length - 1) reluInPlace(a);
     d = L.outDim;
   });
   return softmaxRows(a, n, m.nClasses);
 }
 
+/** Rows per chunk of headProbaBatched: intermediate buffers stay small. */
+const PROBA_CHUNK = 1024;
+
 /** Probabilities for many rows, in chunks of 1,024 so intermediate buffers stay small. */
 export function headProbaBatched(m: HeadModel, x: Float32Array, n: number): Float32Array {
   const out = new Float32Array(n * m.nClasses);
-  for (let from = 0; from < n; from += 1024) {
-    const to = Math.min(n, from + 1024);
+  for (let from = 0; from < n; from += PROBA_CHUNK) {
+    const to = Math.min(n, from + PROBA_CHUNK);
     out.set(headProba(m, x.subarray(from * m.inDim, to * m.inDim), to - from), from * m.nClasses);
+  }
+  return out;
+}
+
+/** headProbaBatched with the first layer computed by `first` (the same numbers). */
+export async function headProbaBatchedWith(m: HeadModel, x: Float32Array, n: number, first: FirstLayer): Promise<Float32Array> {
+  const out = new Float32Array(n * m.nClasses);
+  for (let from = 0; from < n; from += PROBA_CHUNK) {
+    const to = Math.min(n, from + PROBA_CHUNK);
+    const a0 = new Float32Array((to - from) * m.hidden);
+    await first.forward(x.subarray(from * m.inDim, to * m.inDim), to - from, a0);
+    out.set(headProba(m, x.subarray(from * m.inDim, to * m.inDim), to - from, a0), from * m.nClasses);
   }
   return out;
 }
@@ -110,6 +136,17 @@ export function headWorkspace(m: HeadModel, maxBatch: number): HeadWorkspace {
 /** One AdamW step on the first n rows of ws.x; returns the batch's mean cross-entropy. */
 export function headTrainStep(m: HeadModel, ws: HeadWorkspace, y: ArrayLike<number>, n: number, opt: Omit<AdamOptions, keyof typeof ADAM_BETAS>): number {
   const k = getKernels();
+  const L0 = m.layers[0]!;
+  k.linearForward(ws.x.subarray(0, n * m.inDim), n, L0.inDim, L0.w, L0.b, L0.outDim, ws.acts[0]!);
+  return headTrainRest(m, ws, y, n, opt);
+}
+
+/**
+ * One AdamW step given layer 0's pre-activations in ws.acts[0] (computed by the caller: here or by
+ * head-pool.ts's threads); `first` updates layer 0 when given, else the kernels do it here.
+ */
+export function headTrainRest(m: HeadModel, ws: HeadWorkspace, y: ArrayLike<number>, n: number, opt: Omit<AdamOptions, keyof typeof ADAM_BETAS>, first?: FirstLayer): number {
+  const k = getKernels();
   const full: AdamOptions = { ...ADAM_BETAS, ...opt };
   const K = m.nClasses;
   const last = m.layers.length - 1;
@@ -117,7 +154,7 @@ export function headTrainStep(m: HeadModel, ws: HeadWorkspace, y: ArrayLike<numb
   let a = ws.x.subarray(0, n * m.inDim);
   m.layers.forEach((L, i) => {
     inputs.push(a);
-    k.linearForward(a, n, L.inDim, L.w, L.b, L.outDim, ws.acts[i]!);
+    if (i > 0) k.linearForward(a, n, L.inDim, L.w, L.b, L.outDim, ws.acts[i]!);
     a = ws.acts[i]!.subarray(0, n * L.outDim);
     if (i < last) reluInPlace(a);
   });
@@ -135,7 +172,8 @@ export function headTrainStep(m: HeadModel, ws: HeadWorkspace, y: ArrayLike<numb
     const input = inputs[li]!;
     const dx = li > 0 ? ws.grads[li - 1]!.subarray(0, n * L.inDim) : undefined;
     L.adam.t++;
-    k.linearBackwardAdamW(input, ws.grads[li]!.subarray(0, n * L.outDim), n, L.inDim, L.outDim, L.w, L.b, L.adam, full, dx);
+    if (li === 0 && first) first.backward(input, ws.grads[0]!.subarray(0, n * L.outDim), n);
+    else k.linearBackwardAdamW(input, ws.grads[li]!.subarray(0, n * L.outDim), n, L.inDim, L.outDim, L.w, L.b, L.adam, full, dx);
     // ReLU backward: the gradient flows only where the hidden activation was positive.
     if (dx) for (let i = 0; i < dx.length; i++) if (input[i]! <= 0) dx[i] = 0;
   }

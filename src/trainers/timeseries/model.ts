@@ -59,6 +59,22 @@ export interface TsModel {
   seed: number;
   metrics: Record<string, number>;
   kernels: string;
+  /**
+   * The head's automatic choice (select.ts), header key `selection` (absent when the request fixed
+   * the encoder or width, so such checkpoints are byte for byte as before): the winner, every
+   * candidate's macro-F1 on the training files' latest block, the rule's margin, window counts.
+   */
+  selection?: SelectionRecord;
+}
+
+export interface SelectionRecord {
+  encoder: string;
+  hidden_units: number;
+  margin: number;
+  n_fit_windows: number;
+  n_held_windows: number;
+  held_out_fraction: number;
+  scores: Array<{ encoder: string; hidden_units: number; macro_f1: number; epoch: number }>;
 }
 
 const ROCKET_ARRAYS = ['kernelIndex', 'dilation', 'padding', 'channelOffsets', 'channelIndices', 'biasOffsets', 'biases'] as const;
@@ -74,6 +90,7 @@ export function serializeModel(m: TsModel): Buffer {
     reader: { window_size: m.reader.windowSize, step_size: m.reader.stepSize, data_columns: m.reader.dataColumns, timestamp_column: m.reader.timestampColumn },
     encoder: { instance_norm: m.encoder.instanceNorm, n_channels: m.encoder.rocket.nChannels, window_len: m.encoder.rocket.windowLen, n_features: m.encoder.rocket.nFeatures, ...(m.encoder.windowStats ? { window_stats: true } : {}) },
     epoch: m.epoch, seed: m.seed, metrics: m.metrics, kernels: m.kernels,
+    ...(m.selection ? { selection: m.selection } : {}),
   };
   if (m.head) {
     const hm = m.head.model;
@@ -131,6 +148,7 @@ export function deserializeModel(buf: Buffer): TsModel {
     channelStats: { mean: f32('channel_mean'), std: f32('channel_std') },
     encoder: { instanceNorm: m.encoder.instance_norm, rocket, features: { mean: f32('feature_mean'), std: f32('feature_std') }, ...(m.encoder.window_stats === true ? { windowStats: true } : {}) },
     epoch: m.epoch, seed: m.seed, metrics: m.metrics ?? {}, kernels: m.kernels,
+    ...(m.selection ? { selection: m.selection as SelectionRecord } : {}),
   };
   if (m.head) {
     const h = m.head;

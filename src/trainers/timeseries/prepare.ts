@@ -36,25 +36,36 @@ export function configOrThrow(raw: Record<string, unknown>, ctx?: TrainContext):
   return parsed.config;
 }
 
-/** Loads data and the encoder. `onReady` runs once window counts are known (e.g. to emit hyperparameters). */
-export async function prepare(ctx: TrainContext, onReady: (p: { nTrain: number; nVal: number; cfg: TsConfig }) => BatchHook): Promise<Prepared | null> {
+/**
+ * Loads data and the encoder. `beforeFit` (not on resume) may change cfg from the raw training data
+ * before anything is fitted (the head's automatic choice); false means a stop arrived. `onReady`
+ * runs once window counts are known (e.g. to emit hyperparameters).
+ */
+export async function prepare(
+  ctx: TrainContext, onReady: (p: { nTrain: number; nVal: number; cfg: TsConfig; resumed: TsModel | null }) => BatchHook,
+  beforeFit?: (data: LoadedData, cfg: TsConfig) => Promise<boolean>,
+): Promise<Prepared | null> {
   const cfg = configOrThrow(ctx.spec.config, ctx);
   const resumed = ctx.spec.resume ? await loadModel(ctx.spec.resume.path) : null;
   if (resumed) {
     // A resumed attempt continues the stored model: its reader settings and columns win.
     cfg.reader = { ...cfg.reader, ...resumed.reader };
+    // ... and so do its encoder kind and width (an automatic choice is not made again).
+    cfg.encoder.windowStats = resumed.encoder.windowStats === true;
+    if (resumed.head) cfg.head.hiddenUnits = resumed.head.model.hidden;
     ctx.emit({ type: 'log', level: 'info', message: `resuming from ${ctx.spec.resume!.checkpoint_id} (epoch ${resumed.epoch})` });
   }
   const data = await loadData(ctx.spec.datasets, cfg.reader, resumed?.reader.dataColumns);
   if (resumed && resumed.labels.join('\u0000') !== data.labels.join('\u0000')) {
     throw new InvalidDatasetError({ file_id: 'training_files', message: `labels (${data.labels.join(', ')}) differ from the checkpoint's (${resumed.labels.join(', ')})` });
   }
+  if (!resumed && beforeFit && !(await beforeFit(data, cfg))) return null;
   const channelStats = resumed?.channelStats ?? fitChannelStats(data.train.series);
   for (const s of [...data.train.series, ...data.val.series]) applyChannelStats(s, channelStats);
   const L = cfg.reader.windowSize;
   const trainWs = new WindowSet(data.train.series, L, cfg.reader.stepSize);
   const valWs = new WindowSet(data.val.series, L, cfg.reader.stepSize);
-  const hook = onReady({ nTrain: trainWs.count, nVal: valWs.count, cfg });
+  const hook = onReady({ nTrain: trainWs.count, nVal: valWs.count, cfg, resumed });
   ctx.emit({ type: 'log', level: 'info', message: `${trainWs.count} training and ${valWs.count} validation windows of ${L}×${trainWs.channels}; kernels ${getKernels().name}` });
 
   const seed = ctx.spec.seed;

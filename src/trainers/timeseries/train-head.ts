@@ -12,9 +12,11 @@
  */
 import type { TrainContext } from '../builtin.js';
 import { chooseHeadSchedule } from './hparams.js';
-import { headProbaBatched, headToKernelMemory, headTrainStep, headWorkspace, initHead } from './head.js';
+import { headToKernelMemory, headWorkspace, initHead } from './head.js';
+import { HeadPool, headProbaOn, headStep } from './head-pool.js';
 import { evalMetrics } from './metrics.js';
-import { serializeModel, type TsModel } from './model.js';
+import { serializeModel, type SelectionRecord, type TsModel } from './model.js';
+import { HELD_OUT_FRACTION, selectHead } from './select.js';
 import { getKernels } from './numeric.js';
 import { DEFAULT_NUM_FEATURES, embedWindows } from './encoder.js';
 import { prepare, tick } from './prepare.js';
@@ -27,11 +29,42 @@ export type TrainResult = { reason: 'completed' | 'stopped'; step: number; metri
 const REPORTS_PER_EPOCH = 10;
 
 export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
+  const pools: HeadPool[] = [];
+  try {
+    return await trainHeadOn(ctx, pools);
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
+
+async function trainHeadOn(ctx: TrainContext, pools: HeadPool[]): Promise<TrainResult> {
   let schedule = { batchSize: 0, nEpochs: 0 };
   let totalSteps = 0;
   let stepsPerEpoch = 1;
   const stopHook = async (): Promise<boolean> => (await tick(), ctx.stopRequested());
-  const p = await prepare(ctx, ({ nTrain, nVal, cfg }) => {
+  let selection: SelectionRecord | undefined;
+  // The automatic choice of encoder × width (select.ts), before anything of the final run is fitted.
+  const choose = async (data: Parameters<typeof selectHead>[0], cfg: Parameters<typeof selectHead>[1]): Promise<boolean> => {
+    if (!cfg.auto) return true;
+    const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
+    const r = await selectHead(data, cfg, ctx.spec.seed, stopHook, log);
+    if (r === null) return false;
+    if (typeof r === 'string') {
+      log(`automatic choice skipped (${r}): MiniRocket encoder, ${cfg.head.hiddenUnits} hidden units`);
+      return true;
+    }
+    cfg.encoder.windowStats = r.chosen.encoder === 'window_stats';
+    cfg.head.hiddenUnits = r.chosen.hiddenUnits;
+    selection = {
+      encoder: r.chosen.encoder, hidden_units: r.chosen.hiddenUnits, margin: +r.margin.toFixed(4), n_fit_windows: r.nFit, n_held_windows: r.nHeld,
+      held_out_fraction: HELD_OUT_FRACTION,
+      scores: r.scores.map((c) => ({ encoder: c.encoder, hidden_units: c.hiddenUnits, macro_f1: +c.macroF1.toFixed(4), epoch: c.epoch })),
+    };
+    log(`automatic choice: ${r.chosen.encoder} encoder, ${r.chosen.hiddenUnits} hidden units (the simplest within ${r.margin.toFixed(4)} macro-F1 of the best)`);
+    return true;
+  };
+  const p = await prepare(ctx, ({ nTrain, nVal, cfg, resumed }) => {
+    if (resumed) selection = resumed.selection; // a resumed run keeps the choice that made its model
     schedule = chooseHeadSchedule(nTrain, cfg.head);
     stepsPerEpoch = Math.max(1, Math.ceil(nTrain / schedule.batchSize));
     totalSteps = stepsPerEpoch * schedule.nEpochs;
@@ -42,10 +75,14 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
       n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
       // Only when asked for, so the default message stays as it was.
       ...(cfg.encoder.windowStats ? { encoder: 'window_stats', instance_norm: false, num_features: '3 per data column' } : {}),
+      ...(selection ? {
+        encoder: selection.encoder, selection: 'automatic', selection_margin: selection.margin,
+        selection_scores: selection.scores.map((c) => `${c.encoder}/${c.hidden_units}: ${c.macro_f1}`).join(', '),
+      } : {}),
     } });
     ctx.emit({ type: 'progress', step: 0, total_steps: totalSteps, epoch: 0, phase: 'encoding' });
     return stopHook;
-  });
+  }, choose);
   if (!p) return { reason: 'stopped', step: 0 };
   const { cfg, trainWs } = p;
   const F = p.encoder.rocket.nFeatures;
@@ -63,11 +100,14 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
   const yb = new Int32Array(schedule.batchSize);
   const reportEvery = Math.max(1, Math.floor(stepsPerEpoch / REPORTS_PER_EPOCH));
   const opt = { lr: cfg.head.learningRate, weightDecay: cfg.head.weightDecay };
+  // The hidden layer's units split over the cores (head-pool.ts; the same floats as one thread).
+  const pool = HeadPool.create(model, schedule.batchSize, opt);
+  if (pool) pools.push(pool);
 
   const snapshot = (epoch: number, metrics: Record<string, number>): TsModel => ({
     method: 'head', labels: p.data.labels, channelStats: p.channelStats, encoder: p.encoder,
     reader: { ...cfg.reader, dataColumns: p.data.columns }, head: { model, settings: cfg.head },
-    epoch, seed, metrics, kernels: getKernels().name,
+    epoch, seed, metrics, kernels: getKernels().name, ...(selection ? { selection } : {}),
   });
   // The encoder is frozen: embed the validation windows once, not at every evaluation (~0.5 s each on SWaT).
   const xVal = await embedWindows(p.valWs, identity(p.valWs.count), p.encoder, stopHook);
@@ -76,12 +116,13 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
     const step = epoch * stepsPerEpoch; // the AdamW step the evaluated weights reached
     ctx.emit({ type: 'eval_start', step });
     await tick();
-    const probs = headProbaBatched(model, xVal, p.valWs.count);
+    const probs = await headProbaOn(pool, model, xVal, p.valWs.count);
     const metrics = { ...evalMetrics(probs, p.yVal, K), epoch, ...(Number.isFinite(trainLoss) ? { train_loss: trainLoss } : {}) };
     ctx.emit({ type: 'eval_end', step, metrics });
     return metrics;
   };
   const commit = async (epoch: number, metrics: Record<string, number>): Promise<void> => {
+    await pool?.sync(); // the threads' rows of the first layer into the model
     await ctx.writeCheckpoint(epoch, serializeModel(snapshot(epoch, metrics)), metrics, `step_${epoch}`);
     committed = true;
   };
@@ -101,7 +142,7 @@ export async function trainHead(ctx: TrainContext): Promise<TrainResult> {
         work.x.set(p.xTrain.subarray(r * F, (r + 1) * F), i * F);
         yb[i] = p.yTrain[r]!;
       }
-      const loss = headTrainStep(model, work, yb, bs, opt);
+      const loss = await headStep(pool, model, work, yb, bs, opt);
       lossSum += loss;
       lossN++;
       epochLoss += loss;
