@@ -6,6 +6,7 @@ export { gemmNT } from "./dense";
 export { denseBackwardAdamW } from "./dense-backward";
 export { sqDistances } from "./distance";
 export { knnTopKInt8 } from "./knn-int8";
+export { knnPrunedInt8 } from "./knn-pruned";
 
 /** First byte the host may use (end of the static data; 16-byte aligned by the host). */
 export function heapBase(): usize {

@@ -8,11 +8,14 @@
  *    ratio, and the two checkpoints checked byte-equal (same model, same predictions);
  * 2. rebuilds the float32 knn of the same run (the training embeddings again, through the stored
  *    encoder; their int8 codes are checked equal to the checkpoint's) and writes it as a version-1
- *    checkpoint: the format before int8, the baseline;
+ *    checkpoint: the format before int8, the baseline; and writes the int8 checkpoint without its
+ *    PCA basis as version 2 (`knn_int8_full`: the full int8 search, before the pruned one);
  * 3. batch inference (batch-msc classifyFile, the batch pipeline's code) of each checkpoint on the
  *    --infer files (default `_tune_`) at step 1, on the main thread and on a pool of --threads
  *    threads: windows/s, and every ratio against the head (and 2 threads against 1) of this run;
- *    pooled outputs are checked byte-equal to the main thread's;
+ *    pooled outputs are checked byte-equal to the main thread's, and the pruned search's (version 3)
+ *    to the full int8 search's (version 2); load seconds of each checkpoint (the version-3 load
+ *    projects the references on the basis);
  * 4. macro-F1 of float32 and int8 knn on the --infer and --score files (default `_nshot_`): the
  *    quantisation is fixed in advance (nothing is selected on these files).
  * Out-of-time proxy: --train '_train_[012]' --val _train_3 --infer _tune_.
@@ -149,7 +152,21 @@ async function main(): Promise<void> {
     }
     const head = trained.head!, knn = trained.knn!;
     Object.assign(report, { head_checkpoint_mb: +(head.bytes / 1e6).toFixed(1), knn_int8_checkpoint_mb: +(knn.bytes / 1e6).toFixed(1) });
-    const models: Record<string, { path: string; m: TsModel }> = { head: { path: head.path, m: await loadModel(head.path) }, knn_int8: { path: knn.path, m: await loadModel(knn.path) } };
+    const timedLoad = async (name: string, p: string): Promise<{ path: string; m: TsModel }> => {
+      const t0 = performance.now(), c0 = process.cpuUsage();
+      const m = await loadModel(p);
+      report[`${name}_load_seconds`] = +((performance.now() - t0) / 1000).toFixed(2);
+      report[`${name}_load_cpu_seconds`] = +cpuSince(c0).toFixed(2);
+      return { path: p, m };
+    };
+    const models: Record<string, { path: string; m: TsModel }> = { head: await timedLoad('head', head.path), knn_int8: await timedLoad('knn_int8', knn.path) };
+    {
+      const v3 = models.knn_int8!.m;
+      const p = join(work, 'knn-int8-full.ckpt');
+      await writeFile(p, serializeModel({ ...v3, knn: { ...v3.knn!, basis: null, projected: undefined } }));
+      models.knn_int8_full = await timedLoad('knn_int8_full', p);
+      report.knn_int8_full_checkpoint_mb = +((await stat(p)).size / 1e6).toFixed(1);
+    }
     if (o.f32) {
       const f32 = await float32Knn(models.knn_int8!.m, files(o.train));
       const p = join(work, 'knn-f32.ckpt');
@@ -158,8 +175,10 @@ async function main(): Promise<void> {
       report.knn_f32_checkpoint_mb = +((await stat(p)).size / 1e6).toFixed(1);
     }
     const inferFiles = files(o.infer), scoreFiles = files(o.score);
+    const outputs1: Record<string, string[]> = {};
     for (const [name, { path, m }] of Object.entries(models)) {
       const one = await infer(work, `${name}-1`, m, inferFiles, inlinePredictor(m));
+      outputs1[name] = one.outputs;
       report[`${name}_windows_per_s_1t`] = Math.round(one.windows / one.seconds);
       report[`${name}_windows_per_cpu_s_1t`] = Math.round(one.windows / one.cpu);
       report.windows = one.windows;
@@ -178,11 +197,15 @@ async function main(): Promise<void> {
       report[`${name}_macro_f1_infer`] = scoreOutputs(inferFiles, one.outputs);
       if (name !== 'head' && scoreFiles.length > 0) report[`${name}_macro_f1_score`] = scoreOutputs(scoreFiles, (await infer(work, `${name}-s`, m, scoreFiles, inlinePredictor(m))).outputs);
     }
+    if (outputs1.knn_int8!.join() !== outputs1.knn_int8_full!.join()) throw new Error('the pruned int8 search (version 3) predicted differently from the full int8 search (version 2)');
+    report.pruned_outputs_equal_full = true;
     const r = (a: string, b: string): number | undefined => (typeof report[a] === 'number' && typeof report[b] === 'number' ? +((report[a] as number) / (report[b] as number)).toFixed(2) : undefined);
     report.ratio_knn_int8_vs_head_1t = r('knn_int8_windows_per_s_1t', 'head_windows_per_s_1t');
     report.ratio_knn_int8_vs_head_per_cpu_s = r('knn_int8_windows_per_cpu_s_1t', 'head_windows_per_cpu_s_1t');
     report.ratio_knn_int8_vs_head_pool = r(`knn_int8_windows_per_s_${o.threads}t`, `head_windows_per_s_${o.threads}t`);
     report.ratio_knn_int8_vs_f32_1t = r('knn_int8_windows_per_s_1t', 'knn_f32_windows_per_s_1t');
+    report.ratio_knn_int8_full_vs_head_per_cpu_s = r('knn_int8_full_windows_per_cpu_s_1t', 'head_windows_per_cpu_s_1t');
+    report.ratio_knn_pruned_vs_full_per_cpu_s = r('knn_int8_windows_per_cpu_s_1t', 'knn_int8_full_windows_per_cpu_s_1t');
     report.ratio_knn_int8_pool_vs_head_1t = r(`knn_int8_windows_per_s_${o.threads}t`, 'head_windows_per_s_1t');
     report.checkpoint_ratio_int8_vs_f32 = r('knn_int8_checkpoint_mb', 'knn_f32_checkpoint_mb');
     if (o.f32) {

@@ -7,9 +7,9 @@
  *   then       zero padding to a multiple of 8 bytes (data start)
  *   data       each tensor at data start + offset (offsets 8-byte aligned), `length` elements,
  *              dtype "f32" (IEEE-754 float32), "i32" (int32), little-endian, or "i8" (int8; written
- *              only by header version 2, the int8 knn vectors).
+ *              only by header versions 2 and 3, the int8 knn vectors).
  * What the header and tensors mean for a trained model, and its versions, are defined in model.ts;
- * the container itself did not change with version 2 (a reader that meets an unknown dtype says so).
+ * the container itself did not change with versions 2 and 3 (a reader that meets an unknown dtype says so).
  */
 
 import { open } from 'node:fs/promises';

@@ -8,12 +8,15 @@
  *  - int8 (`q8`, what the trainer stores since checkpoint version 2): one byte per value and a scale
  *    per row (kernels/knn-int8.ts); queries are quantised to int16 and the kernel fuses the integer
  *    GEMM with the top-k (kernels.knnTopKInt8). 4× smaller than float32 and ~2× fewer instructions
- *    per multiply-add; SWaT macro-F1 moved by less than 0.005 (docs/benchmarks-swat.md).
+ *    per multiply-add; SWaT macro-F1 moved by less than 0.005 (docs/benchmarks-swat.md). With a PCA
+ *    basis (checkpoint version 3, knn-basis.ts) the search is kernels.knnTopKInt8Pruned: the same
+ *    neighbours and distances bit for bit, with the int8 distance computed for ~1 % of the references.
  *  - float32 (`embeddings`: version-1 checkpoints and models built in memory, e.g. few-shot): dots /
  *    sqDistances as a GEMM, then the same top-k by insertion; predictions as before version 2.
  */
 import type { KnnSettings } from './config.js';
-import { getKernels, int8RefsFromCodes, quantizeQueries, quantizeRows, type Int8Refs } from './numeric.js';
+import { fitKnnBasis, type KnnBasis } from './knn-basis.js';
+import { getKernels, int8RefsFromCodes, projectQueries, projectRefs, quantizeQueries, quantizeRows, type Int8Refs, type ProjectedRefs } from './numeric.js';
 
 export interface KnnModel {
   settings: KnnSettings;
@@ -24,6 +27,12 @@ export interface KnnModel {
   embeddings: Float32Array | null;
   /** The int8 reference vectors (normalised before quantisation); null for a float32 model. */
   q8?: Int8Refs | null;
+  /** The PCA basis of q8 (version 3): the search then skips provably far references (knn-basis.ts). */
+  basis?: KnnBasis | null;
+  /** q8 projected on the basis, computed on first use (not stored: 39k × 256 floats is 40 MB). */
+  projected?: ProjectedRefs;
+  /** The last query's neighbours: the next call's first query measures them first (speed only). */
+  lastNeighbours?: Int32Array;
   labels: Int32Array;
 }
 
@@ -48,11 +57,27 @@ export function buildKnn(settings: KnnSettings, embeddings: Float32Array, n: num
   return { settings, dim, n, nClasses, embeddings, labels };
 }
 
-/** The int8 form of a float32 model (its float rows are dropped: the int8 model is what is stored). */
-export function quantizeKnn(m: KnnModel): KnnModel {
+/**
+ * The int8 form of a float32 model (its float rows are dropped: the int8 model is what is stored),
+ * with the PCA basis of its codes (seeded) unless `basis` is false (a version-2 model).
+ */
+export function quantizeKnn(m: KnnModel, seed = 0, basis = true): KnnModel {
   if (!m.embeddings) return m;
   const { codes, scale } = quantizeRows(m.embeddings, m.n, m.dim);
-  return { ...m, embeddings: null, q8: int8RefsFromCodes(codes, m.n, m.dim, scale) };
+  const q8 = int8RefsFromCodes(codes, m.n, m.dim, scale);
+  return withProjection({ ...m, embeddings: null, q8, basis: basis ? fitKnnBasis(q8, seed) : null });
+}
+
+/**
+ * Projects the int8 references on the model's basis (when it has one): 39k × 256 × 1,008
+ * multiply-adds, done once when a model is built or loaded rather than in its first prediction.
+ */
+export function withProjection(m: KnnModel): KnnModel {
+  if (m.q8 && m.basis && !m.projected) {
+    const k = getKernels();
+    m.projected = projectRefs(m.q8, m.basis.rows, m.basis.P, k.dots.bind(k));
+  }
+  return m;
 }
 
 /** Class probabilities [nq, K] for standardized query embeddings (normalised here when needed). */
@@ -103,9 +128,16 @@ function knnProbaInt8(m: KnnModel, refs: Int8Refs, q: Float32Array, nq: number):
   const out = new Float32Array(nq * K);
   const bestD = new Float64Array(kk);
   const kern = getKernels();
+  const dots = kern.dots.bind(kern);
+  withProjection(m);
   for (let from = 0; from < nq; from += QUERY_CHUNK) {
     const to = Math.min(nq, from + QUERY_CHUNK);
-    const top = kern.knnTopKInt8(refs, quantizeQueries(q.subarray(from * m.dim, to * m.dim), to - from, m.dim, refs), kk, euclid);
+    const qq = quantizeQueries(q.subarray(from * m.dim, to * m.dim), to - from, m.dim, refs);
+    let top;
+    if (m.basis && m.projected) {
+      top = kern.knnTopKInt8Pruned(m.projected, projectQueries(qq, m.projected, m.basis.rows, dots), kk, euclid, m.lastNeighbours?.length === kk ? m.lastNeighbours : undefined);
+      m.lastNeighbours = top.idx.slice((to - from - 1) * kk, (to - from) * kk);
+    } else top = kern.knnTopKInt8(refs, qq, kk, euclid);
     for (let i = 0; i < to - from; i++) {
       for (let r = 0; r < kk; r++) bestD[r] = euclid ? Math.sqrt(top.dist[i * kk + r]!) : top.dist[i * kk + r]!;
       vote(m, bestD, top.idx.subarray(i * kk, (i + 1) * kk), out.subarray((from + i) * K, (from + i + 1) * K));

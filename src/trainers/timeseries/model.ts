@@ -8,11 +8,13 @@
  * Tensors: channel_mean/std [C]; rocket_* (RocketParams arrays); feature_mean/std [F];
  *   head: l<i>_w, l<i>_b and the AdamW moments l<i>_mw, l<i>_vw, l<i>_mb, l<i>_vb (kept so a resumed
  *   run continues exactly where the checkpoint was taken); knn: knn_labels [n] and either
- *   knn_embeddings [n, F] f32 (version 1) or knn_codes [n, F] i8 + knn_scales [n] f32 (version 2).
- * Versions: 1 = every head checkpoint and float32 knn; 2 = int8 knn vectors (the knn trainer's
- * checkpoints since then: 39k × 1,008 values are 39 MB instead of 157 MB). A head checkpoint is still
- * written as version 1, byte for byte as before; both versions load; any other version is refused
- * with a message naming it.
+ *   knn_embeddings [n, F] f32 (version 1) or knn_codes [n, F] i8 + knn_scales [n] f32 (version 2),
+ *   plus (version 3) knn_basis_codes [P, F] i8 + knn_basis_scales [P] f32 and knn.basis_rows = P.
+ * Versions: 1 = every head checkpoint and float32 knn; 2 = int8 knn vectors (39k × 1,008 values are
+ * 39 MB instead of 157 MB); 3 = int8 knn vectors with their PCA basis (knn-basis.ts: 258 KB more,
+ * the search skips provably far references), what the knn trainer writes now. A head checkpoint is
+ * still written as version 1, byte for byte as before; all three load (a version-2 knn is searched
+ * in full, as before); any other version is refused with a message naming it.
  * A batch job's few-shot model (few-shot.ts) adds `few_shot {settings, n_channels, window_len,
  * n_classes, n}` and few_shot_* tensors; it is only ever serialized to reach batch threads (never a
  * job's checkpoint), its encoder is an empty MiniRocket and its channel stats are the identity.
@@ -23,7 +25,8 @@ import { decodeContainer, encodeContainer, type Tensor } from './checkpoint.js';
 import { embedWindows, type EncoderParams, type FeatureStats } from './encoder.js';
 import { fewShotFromMeta, fewShotMeta, fewShotProba, type FewShotModel } from './few-shot.js';
 import { headProbaBatched, type HeadModel } from './head.js';
-import { knnProba, type KnnModel } from './knn.js';
+import { knnProba, withProjection, type KnnModel } from './knn.js';
+import { basisFromCodes } from './knn-basis.js';
 import { int8RefsFromCodes, type RocketParams } from './numeric.js';
 import type { ChannelStats, WindowSet } from './windows.js';
 
@@ -31,7 +34,9 @@ export const CHECKPOINT_FORMAT = 'ftnode-timeseries';
 export const CHECKPOINT_VERSION = 1;
 /** The version of a checkpoint holding int8 knn vectors. */
 export const CHECKPOINT_VERSION_INT8_KNN = 2;
-export const CHECKPOINT_VERSIONS_READ = [CHECKPOINT_VERSION, CHECKPOINT_VERSION_INT8_KNN];
+/** int8 knn vectors and their PCA basis. */
+export const CHECKPOINT_VERSION_KNN_BASIS = 3;
+export const CHECKPOINT_VERSIONS_READ = [CHECKPOINT_VERSION, CHECKPOINT_VERSION_INT8_KNN, CHECKPOINT_VERSION_KNN_BASIS];
 
 export interface StoredReader {
   windowSize: number;
@@ -80,7 +85,7 @@ export function serializeModel(m: TsModel): Buffer {
   t.feature_mean = m.encoder.features.mean;
   t.feature_std = m.encoder.features.std;
   const meta: Record<string, unknown> = {
-    format: CHECKPOINT_FORMAT, version: m.knn?.q8 ? CHECKPOINT_VERSION_INT8_KNN : CHECKPOINT_VERSION, trainer: 'timeseries', stand_in: true, method: m.method,
+    format: CHECKPOINT_FORMAT, version: !m.knn?.q8 ? CHECKPOINT_VERSION : m.knn.basis ? CHECKPOINT_VERSION_KNN_BASIS : CHECKPOINT_VERSION_INT8_KNN, trainer: 'timeseries', stand_in: true, method: m.method,
     labels: m.labels,
     reader: { window_size: m.reader.windowSize, step_size: m.reader.stepSize, data_columns: m.reader.dataColumns, timestamp_column: m.reader.timestampColumn },
     encoder: { instance_norm: m.encoder.instanceNorm, n_channels: m.encoder.rocket.nChannels, window_len: m.encoder.rocket.windowLen, n_features: m.encoder.rocket.nFeatures, ...(m.encoder.windowStats ? { window_stats: true } : {}) },
@@ -93,12 +98,16 @@ export function serializeModel(m: TsModel): Buffer {
     hm.layers.forEach((l, i) => Object.assign(t, { [`l${i}_w`]: l.w, [`l${i}_b`]: l.b, [`l${i}_mw`]: l.adam.mW, [`l${i}_vw`]: l.adam.vW, [`l${i}_mb`]: l.adam.mb, [`l${i}_vb`]: l.adam.vb }));
   }
   if (m.knn) {
-    meta.knn = { n: m.knn.n, dim: m.knn.dim, settings: m.knn.settings };
+    meta.knn = { n: m.knn.n, dim: m.knn.dim, settings: m.knn.settings, ...(m.knn.q8 && m.knn.basis ? { basis_rows: m.knn.basis.P } : {}) };
     const q8 = m.knn.q8;
     if (q8) {
       // Stored unpadded [n, F]: the padding to 16 is the kernel's business (int8RefsFromCodes redoes it).
       t.knn_codes = q8.dPad === q8.d ? q8.codes.subarray(0, q8.n * q8.d) : unpad(q8.codes, q8.n, q8.d, q8.dPad);
       t.knn_scales = q8.scale;
+      if (m.knn.basis) {
+        t.knn_basis_codes = m.knn.basis.codes;
+        t.knn_basis_scales = m.knn.basis.scale;
+      }
     } else if (m.knn.embeddings) t.knn_embeddings = m.knn.embeddings;
     t.knn_labels = m.knn.labels;
   }
@@ -118,7 +127,7 @@ export function deserializeModel(buf: Buffer): TsModel {
   const m = meta as any;
   if (m.format !== CHECKPOINT_FORMAT) throw new Error(`unsupported checkpoint format ${m.format} v${m.version}`);
   if (!CHECKPOINT_VERSIONS_READ.includes(m.version)) {
-    throw new Error(`unsupported ${CHECKPOINT_FORMAT} checkpoint version ${JSON.stringify(m.version)}: this ftnode reads versions ${CHECKPOINT_VERSIONS_READ.join(' and ')}`);
+    throw new Error(`unsupported ${CHECKPOINT_FORMAT} checkpoint version ${JSON.stringify(m.version)}: this ftnode reads versions ${CHECKPOINT_VERSIONS_READ.slice(0, -1).join(', ')} and ${CHECKPOINT_VERSIONS_READ.at(-1)}`);
   }
   const f32 = (name: string): Float32Array => {
     const v = tensors[name];
@@ -153,10 +162,16 @@ export function deserializeModel(buf: Buffer): TsModel {
   if (m.knn) {
     const settings = m.knn.settings as KnnSettings;
     const base = { settings, dim: m.knn.dim, n: m.knn.n, nClasses: model.labels.length, labels: i32('knn_labels') };
-    if (m.version === CHECKPOINT_VERSION_INT8_KNN) {
+    if (m.version === CHECKPOINT_VERSION_INT8_KNN || m.version === CHECKPOINT_VERSION_KNN_BASIS) {
       const codes = tensors.knn_codes;
       if (!(codes instanceof Int8Array) || codes.length !== base.n * base.dim) throw new Error('checkpoint lacks i8 tensor knn_codes');
-      model.knn = { ...base, embeddings: null, q8: int8RefsFromCodes(codes, base.n, base.dim, f32('knn_scales')) };
+      model.knn = { ...base, embeddings: null, q8: int8RefsFromCodes(codes, base.n, base.dim, f32('knn_scales')), basis: null };
+      if (m.version === CHECKPOINT_VERSION_KNN_BASIS) {
+        const P = m.knn.basis_rows as number, bc = tensors.knn_basis_codes;
+        if (!Number.isInteger(P) || P < 16 || P % 16 !== 0 || !(bc instanceof Int8Array) || bc.length !== P * base.dim) throw new Error('version-3 checkpoint lacks i8 tensor knn_basis_codes of knn.basis_rows rows');
+        model.knn.basis = basisFromCodes(bc, f32('knn_basis_scales'), P, base.dim);
+        withProjection(model.knn);
+      }
     } else model.knn = { ...base, embeddings: f32('knn_embeddings') };
   }
   if (m.few_shot) model.fewShot = fewShotFromMeta(m.few_shot, tensors);

@@ -8,7 +8,8 @@
  * Step units: progress and eval steps count embedding batches (the evaluation is at the last one);
  * the checkpoint is step 1.
  * The reference vectors are quantised to int8 before the evaluation (knn.ts quantizeKnn), so the
- * reported metrics are those of the stored checkpoint (version 2, 1 byte per value).
+ * reported metrics are those of the stored checkpoint (version 3: 1 byte per value, and the PCA
+ * basis that lets the search skip provably far references, knn-basis.ts).
  */
 import type { TrainContext } from '../builtin.js';
 import { buildKnn, quantizeKnn } from './knn.js';
@@ -46,7 +47,7 @@ export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
   ctx.emit({ type: 'progress', step: total, total_steps: total, epoch: 1 });
   const K = p.data.labels.length;
   const F = p.encoder.rocket.nFeatures;
-  const knn = quantizeKnn(buildKnn(p.cfg.knn, p.xTrain, p.trainWs.count, F, p.yTrain, K));
+  const knn = quantizeKnn(buildKnn(p.cfg.knn, p.xTrain, p.trainWs.count, F, p.yTrain, K), ctx.spec.seed);
   const model: TsModel = {
     method: 'knn', labels: p.data.labels, channelStats: p.channelStats, encoder: p.encoder,
     reader: { ...p.cfg.reader, dataColumns: p.data.columns }, knn, epoch: 1, seed: ctx.spec.seed, metrics: {}, kernels: getKernels().name,

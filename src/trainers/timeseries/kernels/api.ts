@@ -46,6 +46,12 @@ export interface Kernels {
    */
   knnTopKInt8(refs: Int8Refs, queries: Int16Queries, k: number, euclidean: boolean): TopK;
   /**
+   * The same neighbours and distances as knnTopKInt8 (knn-pruned.ts): references whose PCA bound
+   * proves them farther than the current k-th are never measured. seeds: k reference indices to
+   * measure first for the first query (the previous call's last neighbours; −1 = none).
+   */
+  knnTopKInt8Pruned(refs: ProjectedRefs, queries: ProjectedQueries, k: number, euclidean: boolean, seeds?: Int32Array): PrunedTopK;
+  /**
    * A zeroed Float32Array of `length` that the kernels read and write in place, without copying
    * (added with the wasm kernels). For the wasm kernels it lives in their WebAssembly memory (a
    * SharedArrayBuffer that never detaches); for the reference it is a plain array. Use it for
@@ -57,6 +63,8 @@ export interface Kernels {
 
 export type { Int8Refs, Int16Queries, TopK } from './knn-int8.js';
 import type { Int8Refs, Int16Queries, TopK } from './knn-int8.js';
+export type { ProjectedQueries, ProjectedRefs, PrunedTopK } from './knn-pruned.js';
+import type { ProjectedQueries, ProjectedRefs, PrunedTopK } from './knn-pruned.js';
 
 export interface AdamState {
   mW: Float32Array;

@@ -12,6 +12,8 @@ export { fitRocket, type FitRocketOptions } from './rocket-fit.js';
 export { referenceKernels } from './reference.js';
 export { int8RefsFromCodes, padDim, quantizeQueries, quantizeRows } from './knn-int8.js';
 export type { Int8Refs, Int16Queries, TopK } from './knn-int8.js';
+export { projectQueries, projectRefs } from './knn-pruned.js';
+export type { ProjectedQueries, ProjectedRefs, PrunedTopK } from './knn-pruned.js';
 
 let wasmOrFallback: Kernels | undefined;
 

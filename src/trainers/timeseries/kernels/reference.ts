@@ -7,6 +7,7 @@
 import type { AdamOptions, AdamState, Kernels, RocketParams } from './api.js';
 import { convolveGroup, validateParams } from './rocket-spec.js';
 import { knnTopKInt8Reference } from './knn-int8.js';
+import { knnTopKInt8PrunedReference } from './knn-pruned.js';
 
 function rocketTransform(params: RocketParams, windows: Float32Array, n: number): Float32Array {
   validateParams(params);
@@ -142,5 +143,6 @@ export const referenceKernels: Kernels = {
   sqDistances,
   dots,
   knnTopKInt8: knnTopKInt8Reference,
+  knnTopKInt8Pruned: knnTopKInt8PrunedReference,
   alloc: (length: number) => new Float32Array(length),
 };

@@ -33,6 +33,10 @@ export interface WasmExports {
   sqDistances(a: number, na: number, b: number, nb: number, d: number, out: number, ldo: number, work: number): void;
   knnTopKInt8(q: number, nq: number, qScale: number, qNorm2: number, r: number, nr: number, rScale: number, rNorm2: number,
     dPad: number, k: number, euclid: number, outIdx: number, outDist: number, work: number): void;
+  knnPrunedInt8(q: number, nq: number, qScale: number, qNorm2: number, qMargin: number, qLo: number, qLoScale: number, qHi: number, qRes: number,
+    r: number, nr: number, rScale: number, rNorm2: number, rLo: number, rMeta: number, rHi: number, rRes2: number,
+    dPad: number, P: number, L2: number, k: number, euclid: number, seeds: number, mark: number, stamp0: number,
+    outIdx: number, outDist: number, work: number): number;
 }
 
 /**

@@ -5,7 +5,8 @@
  * through 32 MiB of scratch (STREAM_BYTES); the backward pass stages a whole layer at once (it needs
  * all of x, dy and W; 64×10k weights + moments ≈ 7.7 MB).
  */
-import type { AdamOptions, AdamState, Int16Queries, Int8Refs, Kernels, RocketParams, TopK } from './api.js';
+import type { AdamOptions, AdamState, Int16Queries, Int8Refs, Kernels, ProjectedQueries, ProjectedRefs, PrunedTopK, RocketParams, TopK } from './api.js';
+import { LEVEL1, levelsOf } from './knn-pruned.js';
 import { checkAdam, checkDims, checkLen } from './reference.js';
 import { WasmMemory } from './wasm-memory.js';
 import { wasmRocketTransform } from './wasm-rocket.js';
@@ -83,9 +84,7 @@ const KNN_QUERY_CHUNK = 256;
 /** Must match RB in assembly/knn-int8.ts. */
 const KNN_REF_BLOCK = 128;
 
-function knnTopK(mem: WasmMemory, refs: Int8Refs, q: Int16Queries, k: number, euclidean: boolean): TopK {
-  checkDims({ n: refs.n, dPad: refs.dPad, nq: q.n, k });
-  if (k < 1 || refs.dPad % 16 !== 0 || refs.codes.length < refs.n * refs.dPad || q.codes.length < q.n * refs.dPad) throw new RangeError('knnTopKInt8: bad shapes');
+function resident(mem: WasmMemory, refs: Int8Refs): ResidentRefs {
   let map = residentRefs.get(mem);
   if (!map) residentRefs.set(mem, (map = new WeakMap()));
   let r = map.get(refs);
@@ -96,6 +95,13 @@ function knnTopK(mem: WasmMemory, refs: Int8Refs, q: Int16Queries, k: number, eu
     mem.view(Float32Array, r.norm2, refs.n).set(refs.norm2.subarray(0, refs.n));
     map.set(refs, r);
   }
+  return r;
+}
+
+function knnTopK(mem: WasmMemory, refs: Int8Refs, q: Int16Queries, k: number, euclidean: boolean): TopK {
+  checkDims({ n: refs.n, dPad: refs.dPad, nq: q.n, k });
+  if (k < 1 || refs.dPad % 16 !== 0 || refs.codes.length < refs.n * refs.dPad || q.codes.length < q.n * refs.dPad) throw new RangeError('knnTopKInt8: bad shapes');
+  const r = resident(mem, refs);
   const idx = new Int32Array(q.n * k), dist = new Float32Array(q.n * k);
   const chunk = Math.min(KNN_QUERY_CHUNK, q.n);
   const s = mem.scratch();
@@ -111,6 +117,110 @@ function knnTopK(mem: WasmMemory, refs: Int8Refs, q: Int16Queries, k: number, eu
     dist.set(mem.view(Float32Array, dp, n * k), i0 * k);
   }
   return { idx, dist };
+}
+
+/** The projections of a reference set in this module's memory, in the kernel's layouts (assembly/knn-pruned.ts). */
+interface ResidentProj { lo: number; meta: number; hi: number; res2: number; mark: number; stamp: number }
+const residentProj = new WeakMap<WasmMemory, WeakMap<ProjectedRefs, ResidentProj>>();
+/**
+ * int16 codes of the projected components (the first L2, and the rest, each with its own scale):
+ * ‖codes‖ ≤ 32,000, so q·r of two rows stays below 2³⁰. Rounding moves a dot product by at most
+ * (√w/2)/32,000 · (2 + …) · ‖x‖‖y‖ over w components: 2.5e-4 for 64, 4.4e-4 for 192, both inside
+ * the search margin (knn-pruned.ts PRUNE_MARGIN).
+ */
+const LO_NORM = 32000;
+
+/** Rows x [n, P] → int16 codes of their components e0 ≤ e < e1 [n, e1 − e0] and one scale per row. */
+function quantizeLo(x: Float32Array, n: number, P: number, e0: number, e1: number): { codes: Int16Array; scale: Float32Array } {
+  const w = e1 - e0;
+  const codes = new Int16Array(n * w), scale = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let e = e0; e < e1; e++) s += x[i * P + e]! ** 2;
+    if (s === 0) continue;
+    const f = LO_NORM / Math.sqrt(s);
+    scale[i] = 1 / f;
+    for (let e = e0; e < e1; e++) codes[i * w + e - e0] = Math.round(x[i * P + e]! * f);
+  }
+  return { codes, scale };
+}
+
+function residentProjection(mem: WasmMemory, pr: ProjectedRefs, L2: number): ResidentProj {
+  let map = residentProj.get(mem);
+  if (!map) residentProj.set(mem, (map = new WeakMap()));
+  let rp = map.get(pr);
+  if (rp) return rp;
+  const n = pr.refs.n, P = pr.P, nb = Math.ceil(n / 4), hi = P - L2;
+  rp = { lo: mem.allocBytes(nb * L2 * 8), meta: mem.allocBytes(nb * 64), hi: mem.allocBytes(Math.max(16, 2 * n * hi)), res2: mem.allocBytes(8 * n), mark: mem.allocBytes(8 * n), stamp: 0 };
+  const { codes, scale } = quantizeLo(pr.proj, n, P, 0, L2);
+  const lo = mem.view(Int16Array, rp.lo, nb * L2 * 4);
+  lo.fill(0);
+  // Block b, pair p: [r0 c2p, r0 c2p+1, r1 c2p, r1 c2p+1, …] for references 4b … 4b+3.
+  for (let j = 0; j < n; j++) {
+    const b = j >> 2, l = j & 3;
+    for (let e = 0; e < L2; e++) lo[b * L2 * 4 + (e >> 1) * 8 + l * 2 + (e & 1)] = codes[j * L2 + e]!;
+  }
+  const meta = mem.view(Float32Array, rp.meta, nb * 16);
+  meta.fill(0);
+  for (let j = 0; j < n; j++) {
+    const b = j >> 2, l = j & 3;
+    meta[b * 16 + l] = pr.res[j * 3]!;
+    meta[b * 16 + 4 + l] = pr.res[j * 3 + 1]!;
+    meta[b * 16 + 8 + l] = pr.refs.norm2[j]!;
+    meta[b * 16 + 12 + l] = scale[j]!;
+  }
+  const h = quantizeLo(pr.proj, n, P, L2, P);
+  mem.view(Int16Array, rp.hi, n * hi).set(h.codes);
+  const r2 = mem.view(Float32Array, rp.res2, 2 * n);
+  for (let j = 0; j < n; j++) { r2[2 * j] = pr.res[j * 3 + 2]!; r2[2 * j + 1] = h.scale[j]!; }
+  mem.view(Int32Array, rp.mark, 2 * n).fill(-1);
+  map.set(pr, rp);
+  return rp;
+}
+
+function knnPruned(mem: WasmMemory, pr: ProjectedRefs, pq: ProjectedQueries, k: number, euclidean: boolean, seeds?: Int32Array): PrunedTopK {
+  const refs = pr.refs, q = pq.q, P = pr.P, n = refs.n;
+  checkDims({ n, dPad: refs.dPad, nq: q.n, k, P });
+  if (k < 1 || P % 16 !== 0 || P < LEVEL1 || pr.proj.length < n * P || pq.proj.length < q.n * P || q.codes.length < q.n * refs.dPad) throw new RangeError('knnTopKInt8Pruned: bad shapes');
+  const L2 = levelsOf(P)[1], hi = P - L2;
+  const r = resident(mem, refs);
+  const rp = residentProjection(mem, pr, L2);
+  const idx = new Int32Array(q.n * k), dist = new Float32Array(q.n * k);
+  let exact = 0;
+  const chunk = Math.min(KNN_QUERY_CHUNK, q.n);
+  const s = mem.scratch();
+  const qp = s.reserve(2 * chunk * refs.dPad), qsp = s.reserve(4 * chunk), qnp = s.reserve(4 * chunk), mp = s.reserve(4 * chunk);
+  const lop = s.reserve(2 * chunk * L2), losp = s.reserve(4 * chunk), hip = s.reserve(Math.max(16, 2 * chunk * hi)), resp = s.reserve(16 * chunk), sp = s.reserve(4 * k);
+  const ip = s.reserve(4 * chunk * k), dp = s.reserve(4 * chunk * k), wp = s.reserve(16);
+  const seedView = (): Int32Array => mem.view(Int32Array, sp, k);
+  seedView().fill(-1);
+  if (seeds) seedView().set(seeds.subarray(0, k));
+  for (let i0 = 0; i0 < q.n; i0 += chunk) {
+    const m = Math.min(chunk, q.n - i0);
+    if (rp.stamp + m >= 2 ** 30) { mem.view(Int32Array, rp.mark, 2 * n).fill(-1); rp.stamp = 0; }
+    mem.view(Int16Array, qp, m * refs.dPad).set(q.codes.subarray(i0 * refs.dPad, (i0 + m) * refs.dPad));
+    mem.view(Float32Array, qsp, m).set(q.scale.subarray(i0, i0 + m));
+    mem.view(Float32Array, qnp, m).set(q.norm2.subarray(i0, i0 + m));
+    mem.view(Float32Array, mp, m).set(pq.margin.subarray(i0, i0 + m));
+    const part = pq.proj.subarray(i0 * P, (i0 + m) * P);
+    const { codes, scale } = quantizeLo(part, m, P, 0, L2);
+    mem.view(Int16Array, lop, m * L2).set(codes);
+    mem.view(Float32Array, losp, m).set(scale);
+    const h = quantizeLo(part, m, P, L2, P);
+    mem.view(Int16Array, hip, m * hi).set(h.codes);
+    const rv = mem.view(Float32Array, resp, 4 * m);
+    for (let i = 0; i < m; i++) {
+      for (let l = 0; l < 3; l++) rv[4 * i + l] = pq.res[3 * (i0 + i) + l]!;
+      rv[4 * i + 3] = h.scale[i]!;
+    }
+    exact += mem.exports.knnPrunedInt8(qp, m, qsp, qnp, mp, lop, losp, hip, resp, r.codes, n, r.scale, r.norm2, rp.lo, rp.meta, rp.hi, rp.res2,
+      refs.dPad, P, L2, k, euclidean ? 1 : 0, sp, rp.mark, rp.stamp, ip, dp, wp);
+    rp.stamp += m;
+    idx.set(mem.view(Int32Array, ip, m * k), i0 * k);
+    dist.set(mem.view(Float32Array, dp, m * k), i0 * k);
+    seedView().set(idx.subarray((i0 + m - 1) * k, (i0 + m) * k)); // the next chunk's query 0 starts from these
+  }
+  return { idx, dist, exact };
 }
 
 export interface WasmKernelOptions {
@@ -149,6 +259,7 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
       return out;
     },
     knnTopKInt8: (refs, queries, k, euclidean) => knnTopK(mem, refs, queries, k, euclidean),
+    knnTopKInt8Pruned: (refs, queries, k, euclidean, seeds) => knnPruned(mem, refs, queries, k, euclidean, seeds),
     alloc: (length: number) => mem.alloc(length),
   };
 }
