@@ -41,25 +41,35 @@ export interface StreamResult {
   overLimit: boolean;
 }
 
-/** Streams `source` into `path` (see the header for the invariants). */
-export async function streamToFile(path: string, source: Readable, opts: StageOptions = {}): Promise<StreamResult> {
-  const hash = opts.hash === false ? null : createHash('sha256');
-  const limit = opts.maxBytes ?? Number.POSITIVE_INFINITY;
-  const tap = opts.tap;
-  let size = 0;
-  let over = false;
-  const meter = new Transform({
+/**
+ * Counts the bytes passing through and hands each to `onChunk`; past `limit` it keeps reading but
+ * drops the bytes (so the client's body is consumed and it gets an answer, not a reset).
+ */
+function byteMeter(limit: number, onChunk: (chunk: Buffer) => void): { stream: Transform; readonly size: number; readonly over: boolean } {
+  const state = { size: 0, over: false };
+  const stream = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      if (over || size + chunk.length > limit) {
-        over = true; // keep reading, drop the bytes
+      if (state.over || state.size + chunk.length > limit) {
+        state.over = true;
         return cb();
       }
-      size += chunk.length;
-      hash?.update(chunk);
-      tap?.(chunk);
+      state.size += chunk.length;
+      onChunk(chunk);
       cb(null, chunk);
     },
   });
+  return { stream, get size() { return state.size; }, get over() { return state.over; } };
+}
+
+/** Streams `source` into `path` (see the header for the invariants). */
+export async function streamToFile(path: string, source: Readable, opts: StageOptions = {}): Promise<StreamResult> {
+  const hash = opts.hash === false ? null : createHash('sha256');
+  const tap = opts.tap;
+  const m = byteMeter(opts.maxBytes ?? Number.POSITIVE_INFINITY, (chunk) => {
+    hash?.update(chunk);
+    tap?.(chunk);
+  });
+  const meter = m.stream;
   // stream.pipeline never settles for a source destroyed before it is attached (Node 20): the
   // multipart parser destroys a part whose body broke off, possibly while we were opening the file.
   if (source.destroyed) throw Object.assign(new Error('the upload stream was closed before it could be stored'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
@@ -71,8 +81,8 @@ export async function streamToFile(path: string, source: Readable, opts: StageOp
     await rm(path, { force: true });
     throw err;
   }
-  if (over) await rm(path, { force: true });
-  return { size, sha256: hash ? hash.digest('hex') : '', overLimit: over };
+  if (m.over) await rm(path, { force: true });
+  return { size: m.size, sha256: hash ? hash.digest('hex') : '', overLimit: m.over };
 }
 
 export async function fsyncPath(path: string): Promise<void> {
@@ -204,25 +214,14 @@ async function writevAll(fd: number, bufs: Buffer[], position: number): Promise<
 export async function writePartInPlace(partsRoot: string, group: string, source: Readable, opts: PartWrite): Promise<{ name: string; size: number; overLimit: boolean }> {
   const path = join(partDir(partsRoot, group), STAGING_NAME);
   const limit = opts.length;
-  let size = 0;
-  let over = false;
   const tap = opts.tap;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (over || size + chunk.length > limit) {
-        over = true; // keep reading, drop the bytes
-        return cb();
-      }
-      size += chunk.length;
-      tap?.(chunk);
-      cb(null, chunk);
-    },
-  });
+  const m = byteMeter(limit, (chunk) => tap?.(chunk));
+  const meter = m.stream;
   if (source.destroyed) throw Object.assign(new Error('the upload stream was closed before it could be stored'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
   const writer = new InPlaceWriter(path, opts.number * opts.partSize, opts.numBytes);
   await pipeline(source, meter, writer);
-  if (!over && size === 0 && limit === 0) await writer.touch(); // the one empty part of an empty file
-  return { name: STAGING_NAME, size, overLimit: over };
+  if (!m.over && m.size === 0 && limit === 0) await writer.touch(); // the one empty part of an empty file
+  return { name: STAGING_NAME, size: m.size, overLimit: m.over };
 }
 
 /**

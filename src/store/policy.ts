@@ -8,6 +8,7 @@
  */
 import { ACTIVE_STATUSES, JOB_STATUSES, TERMINAL_STATUSES, allowedFrom, isTerminal, targetOf, type JobAction, type JobStatus } from '../domain/status.js';
 import type { Attempt, Checkpoint, FileRecord, Job, JobError } from '../domain/types.js';
+import { uuid as newUuid } from '../lib/ids.js';
 import type { NewEvent, TransitionPatch, UploadState } from './store.js';
 
 // ---- value lists of the status columns (CHECK constraints of migration 7)
@@ -115,4 +116,12 @@ export function settleLost(j: Job, attempt: Attempt, max_attempts: number): Lost
     return { action: 'requeued', write: retry, patch: {}, event: { level: 'warn', type: 'attempt_lost', message: `${lostMsg}; job re-queued to resume from its last committed checkpoint`, data } };
   }
   return { action: 'released', clearCurrent: current, event: current ? { level: 'warn', type: 'attempt_lost', message: lostMsg, data } : null };
+}
+
+/** The attempt a claim opens: the job's next number, the lease token one above the last (the fence). */
+export function newAttempt(job: Job, worker_id: string, last_lease_token: number, now: number, lease_ms: number): Attempt {
+  return {
+    id: newUuid(), job_uuid: job.uuid, number: job.attempts + 1, worker_id, lease_token: last_lease_token + 1,
+    lease_expires_at: now + lease_ms, state: 'active', started_at: now, ended_at: null,
+  };
 }

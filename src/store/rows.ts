@@ -4,6 +4,7 @@
  */
 import type { JobStatus } from '../domain/status.js';
 import type { ApiKeyRecord, Attempt, Checkpoint, FileRecord, Job, JobEvent, JobView, MetricEntry, WorkerRecord } from '../domain/types.js';
+import type { UploadPart, UploadRecord, UploadState } from './store.js';
 
 type Row = Record<string, unknown>;
 
@@ -165,5 +166,22 @@ export function workerFromRow(r: Row): WorkerRecord {
     active_jobs: num(r.active_jobs),
     last_seen_at: num(r.last_seen_at),
     started_at: num(r.started_at),
+  };
+}
+
+export function uploadFromRow(r: Row): UploadRecord {
+  return {
+    upload_id: String(r.upload_id), org_uuid: String(r.org_uuid), file_id: String(r.file_id), file_uid: String(r.file_uid),
+    file_type: String(r.file_type), num_bytes: Number(r.num_bytes), part_size: Number(r.part_size), num_parts: Number(r.num_parts),
+    state: r.state as UploadState, created_at: Number(r.created_at), updated_at: Number(r.updated_at),
+  };
+}
+
+/** `checkpointed` is BOOLEAN on PostgreSQL and 0/1 on SQLite. */
+export function partFromRow(r: Row): UploadPart {
+  return {
+    upload_id: String(r.upload_id), part_number: Number(r.part_number), token: String(r.token), num_bytes: Number(r.num_bytes),
+    staged_name: String(r.staged_name), crc32c: r.crc32c === null || r.crc32c === undefined ? null : Number(r.crc32c),
+    checkpointed: r.checkpointed === true || Number(r.checkpointed) === 1, created_at: Number(r.created_at),
   };
 }

@@ -13,8 +13,7 @@
  */
 import type { JobAction, JobStatus } from '../../../domain/status.js';
 import type { Attempt, Checkpoint, Job, JobProgress } from '../../../domain/types.js';
-import { uuid as newUuid } from '../../../lib/ids.js';
-import { CLAIMABLE, EVENTS, planWrite, settleLost, workerMayWrite } from '../../policy.js';
+import { CLAIMABLE, EVENTS, newAttempt, planWrite, settleLost, workerMayWrite } from '../../policy.js';
 import { attemptFromRow, checkpointFromRow, jobFromRow } from '../../rows.js';
 import type { ClaimResult, Fence, LostAttempt, NewEvent, TransitionPatch } from '../../store.js';
 import { one, type PgDb, type Q, type Row } from '../pg-db.js';
@@ -54,11 +53,8 @@ export async function claimJob(db: PgDb, worker_id: string, now: number, lease_m
     if (!r) return null;
     const job = jobFromRow(r);
     const w = planWrite('claim', job.status)!;
-    const token = Number(r.lease_token) + 1;
-    const attempt: Attempt = {
-      id: newUuid(), job_uuid: job.uuid, number: job.attempts + 1, worker_id, lease_token: token,
-      lease_expires_at: now + lease_ms, state: 'active', started_at: now, ended_at: null,
-    };
+    const attempt = newAttempt(job, worker_id, Number(r.lease_token), now, lease_ms);
+    const token = attempt.lease_token;
     const params: unknown[] = [w.to, now, token, attempt.id, job.uuid, w.from];
     const claimed = one(await c.query(
       `UPDATE jobs SET status = $1, updated_at = $2, attempts = attempts + 1, lease_token = $3, current_attempt_id = $4, error = NULL

@@ -7,8 +7,7 @@
  */
 import type { JobAction, JobStatus } from '../../../domain/status.js';
 import type { Attempt, Checkpoint, Job, JobProgress } from '../../../domain/types.js';
-import { uuid as newUuid } from '../../../lib/ids.js';
-import { CLAIMABLE, EVENTS, planWrite, settleLost, workerMayWrite } from '../../policy.js';
+import { CLAIMABLE, EVENTS, newAttempt, planWrite, settleLost, workerMayWrite } from '../../policy.js';
 import { attemptFromRow, checkpointFromRow, jobFromRow } from '../../rows.js';
 import type { ClaimResult, Fence, LostAttempt, NewEvent, TransitionPatch } from '../../store.js';
 import type { Db } from '../db.js';
@@ -40,11 +39,8 @@ export function claimJob(db: Db, worker_id: string, now: number, lease_ms: numbe
     if (!r) return null;
     const job = jobFromRow(r);
     const w = planWrite('claim', job.status)!;
-    const token = Number(r.lease_token) + 1;
-    const attempt: Attempt = {
-      id: newUuid(), job_uuid: job.uuid, number: job.attempts + 1, worker_id, lease_token: token,
-      lease_expires_at: now + lease_ms, state: 'active', started_at: now, ended_at: null,
-    };
+    const attempt = newAttempt(job, worker_id, Number(r.lease_token), now, lease_ms);
+    const token = attempt.lease_token;
     const guard = inList('status', w.guard);
     const ok = db
       .prepare(`UPDATE jobs SET status = ?, updated_at = ?, attempts = attempts + 1, lease_token = ?, current_attempt_id = ?, error = NULL

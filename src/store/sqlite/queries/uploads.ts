@@ -9,27 +9,12 @@
  */
 import type { FileRecord } from '../../../domain/types.js';
 import { LIVE_UPLOAD_STATES } from '../../policy.js';
+import { partFromRow, uploadFromRow } from '../../rows.js';
 import type {
   BeginUploadResult, BeginCompleteResult, PartRef, PartsRefusal, PartsResult, UploadPart, UploadRecord, UploadState,
 } from '../../store.js';
 import type { Db } from '../db.js';
 import { inLiterals, insertFileVersionRow, type Row } from './steps.js';
-
-function uploadFromRow(r: Row): UploadRecord {
-  return {
-    upload_id: String(r.upload_id), org_uuid: String(r.org_uuid), file_id: String(r.file_id), file_uid: String(r.file_uid),
-    file_type: String(r.file_type), num_bytes: Number(r.num_bytes), part_size: Number(r.part_size), num_parts: Number(r.num_parts),
-    state: r.state as UploadState, created_at: Number(r.created_at), updated_at: Number(r.updated_at),
-  };
-}
-
-function partFromRow(r: Row): UploadPart {
-  return {
-    upload_id: String(r.upload_id), part_number: Number(r.part_number), token: String(r.token), num_bytes: Number(r.num_bytes),
-    staged_name: String(r.staged_name), crc32c: r.crc32c === null || r.crc32c === undefined ? null : Number(r.crc32c),
-    checkpointed: Number(r.checkpointed) === 1, created_at: Number(r.created_at),
-  };
-}
 
 /** Raised inside a transaction to roll it back and report why. */
 class Refused extends Error {
