@@ -31,8 +31,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const clock = new ManualClock();
         const a = counting(store);
         const b = counting(store);
-        const here = new AuthService(a.store, clock);
-        const there = new AuthService(b.store, clock);
+        const here = new AuthService({ store: a.store, clock });
+        const there = new AuthService({ store: b.store, clock });
         const { key, record, org } = await here.createKey('acme', 'k');
         const other = await here.createKey('acme', 'other');
         const bearer = `Bearer ${key}`;
@@ -67,7 +67,7 @@ test('the cache is bounded: past 10,000 keys the oldest is forgotten and looked 
   try {
     const clock = new ManualClock();
     const c = counting(store);
-    const auth = new AuthService(c.store, clock);
+    const auth = new AuthService({ store: c.store, clock });
     const org = await store.ensureOrg('big', clock.now());
     const keys = Array.from({ length: 10_001 }, (_, i) => `sk_${String(i).padStart(40, '0')}`);
     for (const [i, key] of keys.entries()) {

@@ -24,8 +24,8 @@ async function setup() {
   const blobs = new LocalDiskBlobStore(join(dir, 'artifacts'));
   const clock = new ManualClock(Date.now()); // part files get real mtimes: keep the clock near them
   const opts = { partBytes: 8, urlTtlMs: 3600_000, ttlMs: 24 * 3600_000, maxBytes: 1 << 20, publicUrl: null, signingKeyFile: join(dir, 'sign.key') };
-  const replica = () => new UploadsService(store, blobs, clock, opts, () => undefined);
-  const files = new FilesService(store, blobs, clock, { maxUploadBytes: 1 << 20, uploads: opts });
+  const replica = () => new UploadsService({ store, blobs, clock, options: opts, onFileReplaced: () => undefined });
+  const files = new FilesService({ store, blobs, clock, options: { maxUploadBytes: 1 << 20, uploads: opts } });
   return { dir, store, clock, files, a: replica(), b: replica(), partsDir: join(dir, 'artifacts', '.parts'), artifacts: join(dir, 'artifacts') };
 }
 

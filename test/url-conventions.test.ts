@@ -318,7 +318,7 @@ describe('settings', () => {
       const key = join(dir, 'sign.key');
       const c = new ManualClock(Date.parse('2026-05-01T00:00:00Z'));
       const job = { id: 'job_01', uuid: randomUUID() };
-      const links = (mode: 'auto' | 'relative' | 'presigned', publicUrl: string | null): OutputLinks => new OutputLinks(c, { mode, publicUrl, ttlMs: 3600_000, signingKeyFile: key });
+      const links = (mode: 'auto' | 'relative' | 'presigned', publicUrl: string | null): OutputLinks => new OutputLinks({ clock: c, options: { mode, publicUrl, ttlMs: 3600_000, signingKeyFile: key } });
       assert.equal(links('auto', null).ref(job, 'a.csv', 'http://h:1'), '/batch/jobs/job_01/outputs/a.csv');
       assert.equal(links('relative', 'https://ft.example.com').ref(job, 'a.csv', 'http://h:1'), '/batch/jobs/job_01/outputs/a.csv');
       const exp = Date.parse('2026-05-01T01:00:00Z') / 1000;

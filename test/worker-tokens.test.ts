@@ -16,7 +16,7 @@ describe('worker token service', () => {
     const { store, done } = await openTestStore('sqlite', 'wt');
     try {
       const clock = new ManualClock();
-      const tokens = new WorkerTokenService(store, clock);
+      const tokens = new WorkerTokenService({ store, clock });
       const { token, record } = await tokens.create('gpu-1');
       assert.match(token, /^wk_[A-Za-z0-9]{40}$/);
       assert.match(record.id, /^wkt_[0-9a-f]{8}$/);
@@ -27,7 +27,7 @@ describe('worker token service', () => {
       assert.deepEqual(listed.map((t) => [t.id, t.name, t.prefix, t.revoked_at]), [[record.id, 'gpu-1', token.slice(0, 7), null]]);
       assert.ok(!JSON.stringify(listed).includes(token));
       // A worker token is not an API key, and an API key is not a worker token.
-      const auth = new AuthService(store, clock);
+      const auth = new AuthService({ store, clock });
       assert.equal(await auth.authenticate(`Bearer ${token}`), null);
       const { key } = await auth.createKey('org-a');
       assert.equal(await tokens.authenticate(`Bearer ${key}`), null);

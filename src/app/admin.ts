@@ -26,31 +26,31 @@ async function withStore<T>(overrides: ConfigOverrides, fn: (store: Store) => Pr
 
 /** A new API key for an organization (created if new); the plain key is returned once, stored hashed. */
 export function createApiKey(overrides: ConfigOverrides, org: string, name?: string): Promise<{ key: string; record: ApiKeyRecord; org: Org }> {
-  return withStore(overrides, (store) => new AuthService(store, systemClock).createKey(org, name));
+  return withStore(overrides, (store) => new AuthService({ store, clock: systemClock }).createKey(org, name));
 }
 
 /** An organization's keys (prefixes only), revoked ones included. */
 export function listApiKeys(overrides: ConfigOverrides, org: string): Promise<ApiKeyRecord[]> {
-  return withStore(overrides, async (store) => new AuthService(store, systemClock).listKeys((await store.ensureOrg(org, systemClock.now())).uuid));
+  return withStore(overrides, async (store) => new AuthService({ store, clock: systemClock }).listKeys((await store.ensureOrg(org, systemClock.now())).uuid));
 }
 
 /** Revokes one of an organization's keys; false when it has no active key with that id. */
 export function revokeApiKey(overrides: ConfigOverrides, org: string, id: string): Promise<boolean> {
-  return withStore(overrides, async (store) => new AuthService(store, systemClock).revokeKey((await store.ensureOrg(org, systemClock.now())).uuid, id));
+  return withStore(overrides, async (store) => new AuthService({ store, clock: systemClock }).revokeKey((await store.ensureOrg(org, systemClock.now())).uuid, id));
 }
 
 /** A new worker token (printed once by the CLI, stored hashed). */
 export function createWorkerToken(overrides: ConfigOverrides, name?: string): Promise<{ token: string; record: WorkerTokenRecord }> {
-  return withStore(overrides, (store) => new WorkerTokenService(store, systemClock).create(name));
+  return withStore(overrides, (store) => new WorkerTokenService({ store, clock: systemClock }).create(name));
 }
 
 export function listWorkerTokens(overrides: ConfigOverrides): Promise<WorkerTokenRecord[]> {
-  return withStore(overrides, (store) => new WorkerTokenService(store, systemClock).list());
+  return withStore(overrides, (store) => new WorkerTokenService({ store, clock: systemClock }).list());
 }
 
 /** Revokes a worker token; false when there is no active token with that id. */
 export function revokeWorkerToken(overrides: ConfigOverrides, id: string): Promise<boolean> {
-  return withStore(overrides, (store) => new WorkerTokenService(store, systemClock).revoke(id));
+  return withStore(overrides, (store) => new WorkerTokenService({ store, clock: systemClock }).revoke(id));
 }
 
 /** `ftnode gc`: the blob store's objects that no record names, older than `minAgeMs` (service/blob-gc.ts); deleted unless dryRun. */

@@ -112,13 +112,16 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const blobs = openBlobStore(config, clock);
   const bus = new Bus();
   const hooks = opts.hooks ?? builtinTrainerHooks;
-  const auth = new AuthService(store, clock);
+  const auth = new AuthService({ store, clock });
   const signingKeyFile = config.uploadSigningKeyFile ?? join(config.home, 'upload-signing.key'); // part URLs and presigned output refs
-  const files = new FilesService(store, blobs, clock, {
-    maxUploadBytes: config.maxUploadBytes,
-    uploads: {
-      partBytes: config.uploadPartBytes, urlTtlMs: config.uploadUrlTtlMs, ttlMs: config.uploadTtlMs, maxBytes: config.maxDirectUploadBytes,
-      publicUrl: config.publicUrl, signingKeyFile,
+  const files = new FilesService({
+    store, blobs, clock,
+    options: {
+      maxUploadBytes: config.maxUploadBytes,
+      uploads: {
+        partBytes: config.uploadPartBytes, urlTtlMs: config.uploadUrlTtlMs, ttlMs: config.uploadTtlMs, maxBytes: config.maxDirectUploadBytes,
+        publicUrl: config.publicUrl, signingKeyFile,
+      },
     },
   });
   if (store instanceof PostgresStore) {
@@ -140,7 +143,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const fleet = new FleetService({ ...core, heartbeatMs: config.heartbeatMs });
   const bootstrapKey = await bootstrap(auth, config);
 
-  const outputLinks = new OutputLinks(clock, { mode: config.outputRefs, publicUrl: config.publicUrl, ttlMs: config.outputUrlTtlMs, signingKeyFile });
+  const outputLinks = new OutputLinks({ clock, options: { mode: config.outputRefs, publicUrl: config.publicUrl, ttlMs: config.outputUrlTtlMs, signingKeyFile } });
   const batch = new BatchService({ ...core, jobs, creator: new BatchCreator({ ...core, files }), links: outputLinks });
   // A database outage is a condition of the deployment, reported by every timer tick: warn, not error.
   const onError = (err: unknown): void => {
@@ -148,7 +151,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     if (err instanceof StoreUnavailableError) logger.warn({ err: err.message }, 'background task skipped: database unavailable');
     else logger.error({ err }, 'worker error');
   };
-  const workerTokens = new WorkerTokenService(store, clock);
+  const workerTokens = new WorkerTokenService({ store, clock });
   const workerApi = new WorkerApi({ ...core, attempts, paths: DOWNLOAD_PATHS, settings: { lease_ms: config.leaseMs, heartbeat_ms: config.heartbeatMs, claim_wait_ms: config.workerClaimWaitMs } });
   const sessions = new WorkerSessions({ ...core, recovery, settings: { graceMs: config.workerDisconnectGraceMs, pingMs: 15_000 }, onError });
   const unrelay = store instanceof PostgresStore ? await relayNotifications(store, bus, onError) : () => undefined;

@@ -12,6 +12,7 @@ import type { ApiKeyRecord, Org } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
 import { uuid } from '../lib/ids.js';
 import type { Store } from '../store/store.js';
+import type { ServiceCore } from './deps.js';
 
 /** Revocation reaches every replica within this (docs/scaling.md); the cache lifetime, on the injected clock. */
 export const KEY_CACHE_MS = 1_000;
@@ -37,7 +38,12 @@ export interface Principal {
 export class AuthService {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
 
-  constructor(private readonly store: Store, private readonly clock: Clock) {}
+  private readonly store: Store;
+  private readonly clock: Clock;
+
+  constructor(d: Pick<ServiceCore, 'store' | 'clock'>) {
+    ({ store: this.store, clock: this.clock } = d);
+  }
 
   async createKey(orgName: string, name = 'default', plain = generateApiKey()): Promise<{ key: string; record: ApiKeyRecord; org: Org }> {
     const org = await this.store.ensureOrg(orgName, this.clock.now());

@@ -16,6 +16,7 @@ import { FtError, type ErrorDetail } from '../../domain/errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { OUTPUT_NAME } from './batch-outputs.js';
 import { loadOrCreateSigningKey, serverRoot, UrlSigner } from '../files/uploads-signing.js';
+import type { ServiceCore } from '../deps.js';
 
 export type OutputRefMode = 'auto' | 'relative' | 'presigned';
 
@@ -38,10 +39,12 @@ export class OutputLinks {
   readonly objectStoreRefs: boolean;
   private readonly signer: UrlSigner;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly opts: OutputLinkOptions,
-  ) {
+  private readonly clock: Clock;
+  private readonly opts: OutputLinkOptions;
+
+  constructor(d: Pick<ServiceCore, 'clock'> & { options: OutputLinkOptions }) {
+    ({ clock: this.clock, options: this.opts } = d);
+    const opts = this.opts;
     this.mode = opts.mode === 'auto' ? (opts.publicUrl ? 'presigned' : 'relative') : opts.mode;
     this.objectStoreRefs = opts.mode !== 'relative';
     this.signer = new UrlSigner(loadOrCreateSigningKey(opts.signingKeyFile));

@@ -18,6 +18,7 @@ import { Base64Decoder } from './files-base64.js';
 import { inspectorFor } from './files-inspect.js';
 import { checkFileName, fileBlobKey, fileUidOfBlobKey, resolveContentType, SIMPLE_UPLOAD_TYPES, tooLarge } from './files-rules.js';
 import { UploadsService, type UploadsOptions } from './uploads-service.js';
+import type { ServiceCore } from '../deps.js';
 
 export interface FilesOptions {
   maxUploadBytes: number; // simple and base64 uploads (base64: counted on the encoded text)
@@ -39,14 +40,14 @@ export class FilesService {
   private gcRun: Promise<void> | null = null;
   private gcAgain = false;
 
-  constructor(
-    private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly clock: Clock,
-    opts: FilesOptions,
-  ) {
-    this.maxUploadBytes = opts.maxUploadBytes;
-    this.uploads = new UploadsService(store, blobs, clock, opts.uploads, () => this.scheduleGarbage());
+  private readonly store: Store;
+  private readonly blobs: BlobStore;
+  private readonly clock: Clock;
+
+  constructor(d: Pick<ServiceCore, 'store' | 'blobs' | 'clock'> & { options: FilesOptions }) {
+    ({ store: this.store, blobs: this.blobs, clock: this.clock } = d);
+    this.maxUploadBytes = d.options.maxUploadBytes;
+    this.uploads = new UploadsService({ ...d, options: d.options.uploads, onFileReplaced: () => this.scheduleGarbage() });
   }
 
   /** Simple or base64 upload: streams `source` to a new version of `fileName`, replacing the current one. */

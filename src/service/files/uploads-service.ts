@@ -27,6 +27,7 @@ import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '..
 import { checkFileName, DIRECT_UPLOAD_TYPES, fileBlobKey, resolveContentType } from './files-rules.js';
 import { assembleUpload, COMPLETING_STALE_MS, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
 import { PartSigner, loadOrCreateSigningKey, serverRoot } from './uploads-signing.js';
+import type { ServiceCore } from '../deps.js';
 
 /** A part file no row names, untouched this long, belongs to no PUT in flight (1 h, like the temp sweep). */
 export const ORPHAN_PART_AGE_MS = 3600_000;
@@ -70,14 +71,15 @@ function listed(nums: number[]): string {
 export class UploadsService {
   private readonly signer: PartSigner;
 
-  constructor(
-    private readonly store: Store,
-    private readonly blobs: BlobStore,
-    private readonly clock: Clock,
-    private readonly opts: UploadsOptions,
-    private readonly onFileReplaced: () => void,
-  ) {
-    this.signer = new PartSigner(loadOrCreateSigningKey(opts.signingKeyFile));
+  private readonly store: Store;
+  private readonly blobs: BlobStore;
+  private readonly clock: Clock;
+  private readonly opts: UploadsOptions;
+  private readonly onFileReplaced: () => void;
+
+  constructor(d: Pick<ServiceCore, 'store' | 'blobs' | 'clock'> & { options: UploadsOptions; onFileReplaced: () => void }) {
+    ({ store: this.store, blobs: this.blobs, clock: this.clock, options: this.opts, onFileReplaced: this.onFileReplaced } = d);
+    this.signer = new PartSigner(loadOrCreateSigningKey(this.opts.signingKeyFile));
   }
 
   get publicUrl(): string | null {

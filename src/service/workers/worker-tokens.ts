@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { randomHex } from '../../lib/ids.js';
 import type { Store, WorkerTokenRecord } from '../../store/store.js';
+import type { ServiceCore } from '../deps.js';
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** A worker makes ~1 request per heartbeat (3 s) per job plus one per trainer message: caching a hit for 1 s saves most lookups and bounds revocation delay. */
@@ -25,7 +26,12 @@ const hashToken = (token: string): string => createHash('sha256').update(token).
 export class WorkerTokenService {
   private readonly cache = new Map<string, { record: WorkerTokenRecord; until: number }>();
 
-  constructor(private readonly store: Store, private readonly clock: Clock) {}
+  private readonly store: Store;
+  private readonly clock: Clock;
+
+  constructor(d: Pick<ServiceCore, 'store' | 'clock'>) {
+    ({ store: this.store, clock: this.clock } = d);
+  }
 
   async create(name = 'worker', plain = generateWorkerToken()): Promise<{ token: string; record: WorkerTokenRecord }> {
     if (!plain.startsWith('wk_')) throw new Error("a worker token starts with 'wk_'");
