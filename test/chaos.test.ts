@@ -24,6 +24,8 @@ import { dropPgSchema } from './helpers/test-store.js';
 const PG_URL = process.env.FTNODE_TEST_PG_URL;
 const STEPS = 24;
 const PACE_MS = 100; // each training step is held this long at its gate: ~2.4 s of training per job, ~20 s for all
+/** Jobs hold at their last step until this many kills happened, so a fast machine cannot finish them all first. */
+const HOLD_UNTIL_KILLS = 6;
 
 const dirs: string[] = [];
 let cluster: Cluster | null = null;
@@ -49,8 +51,9 @@ test('kills of workers and replicas every couple of seconds: every job ends lega
     env: { FTNODE_LEASE_MS: '2000', FTNODE_HEARTBEAT_MS: '200', FTNODE_REAPER_INTERVAL_MS: '200', FTNODE_WORKER_DISCONNECT_GRACE_MS: '1000', FTNODE_MAX_ATTEMPTS: '100' },
   });
   await cluster.start();
-  pacer = paceGates(gateDir, PACE_MS);
-  const run = await runChaos(cluster, cluster.client(), { jobs: 20, model: 'fixture-chaos', cancel: 3, stop: 3, deadlineMs: 180_000 });
+  let enoughKills = false;
+  pacer = paceGates(gateDir, PACE_MS, '', (f) => !enoughKills && f.endsWith(`.step_${STEPS}.reached`));
+  const run = await runChaos(cluster, cluster.client(), { jobs: 20, model: 'fixture-chaos', cancel: 3, stop: 3, deadlineMs: 180_000, onKill: (n) => { enoughKills ||= n >= HOLD_UNTIL_KILLS; } });
   const artifacts = join(home, 'artifacts');
   const summary = await checkChaos(PG_URL!, schema, run, {
     info: async (key) => {

@@ -43,6 +43,8 @@ export interface ChaosPlan {
    * so a bounded number of kills keeps the run's length set by the jobs, not by the restarts.
    */
   maxKills?: number;
+  /** Called after each kill with the number so far (a test can hold its jobs until enough happened). */
+  onKill?: (kills: number) => void;
 }
 
 export interface ChaosRun {
@@ -97,6 +99,7 @@ export async function runChaos(cluster: Cluster, client: FailoverClient, plan: C
       await cluster.startReplica(victim - workers);
     }
     kills.push(`${victim < workers ? `w${victim}` : `r${victim - workers}`}(${((Date.now() - t0) / 1000).toFixed(1)}s)`); // with how long its restart took
+    plan.onKill?.(kills.length);
   }
   assert.ok(kills.length >= 5, `only ${kills.length} kills happened: the chaos did not get going`);
   return { ids, cancelled, stopped, acted, kills, ms: Date.now() - started };

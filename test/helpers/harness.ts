@@ -155,11 +155,11 @@ export function processAlive(pid: number): boolean {
  * Opens each gate `paceMs` after a trainer reached it (only gates of jobs whose id starts with
  * `prefix`): training goes on at a steady pace whoever runs it. Stop it with clearInterval.
  */
-export function paceGates(gateDir: string, paceMs: number, prefix = ''): NodeJS.Timeout {
+export function paceGates(gateDir: string, paceMs: number, prefix = '', hold: (file: string) => boolean = () => false): NodeJS.Timeout {
   const seen = new Map<string, number>();
   return setInterval(() => {
     for (const f of readdirSync(gateDir)) {
-      if (!f.startsWith(prefix) || !f.endsWith('.reached')) continue;
+      if (!f.startsWith(prefix) || !f.endsWith('.reached') || hold(f)) continue;
       const first = seen.get(f) ?? Date.now();
       seen.set(f, first);
       if (Date.now() - first >= paceMs) writeFileSync(join(gateDir, f.replace(/\.reached$/, '.go')), '');
