@@ -244,7 +244,9 @@ export function render(fc: FuzzCase, seeds: Seeds, port: number): Rendered {
   if (type !== null) lines.push(`content-type: ${type}`);
   for (const [k, v] of fc.headers) {
     if (k === 'host') continue;
-    lines.push(`${k}: ${v.startsWith('@@') ? String(seeds.resolve(v.slice(2))) : v}`);
+    // Only a known reference is substituted (as in the body, above): a generated value such as '@@'
+    // (seed 32549181) is sent as it is.
+    lines.push(`${k}: ${v.startsWith('@@') && v.slice(2) in seeds.values ? String(seeds.resolve(v.slice(2))) : v}`);
   }
   let payload = b.bytes;
   const n = payload.length;
