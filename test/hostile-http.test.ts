@@ -5,7 +5,7 @@
  * hang), in the error envelope (never 5xx), and leaves nothing: no temp file, no file version.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -149,6 +149,27 @@ describe('multipart bodies that end wrong', () => {
     assert.ok(a.status >= 400 && a.status < 500, a.headers);
     assert.match(a.body, /^\{"errors":\[\{"code":"/);
     await waitFor('no temp file', () => tmpFiles().length === 0);
+  });
+});
+
+describe('a multipart body that closes before its Content-Length', () => {
+  test('then the client hangs up: the parser\'s 400 stands, and the file never appears', async () => {
+    const before = await fileIds();
+    const content = 'whole multipart, short body';
+    const body = `${filePart('short-after-close.txt', content)}--XX--\r\n`;
+    const s = connect(port, '127.0.0.1');
+    let out = '';
+    s.on('data', (c) => (out += String(c)));
+    const closed = new Promise((resolve) => s.on('close', resolve));
+    s.write(multipartRequest(body, undefined, Buffer.byteLength(body) + 100));
+    const staged = (): boolean => tmpFiles().some((f) => statSync(join(tmpDir(), f)).size === content.length);
+    await waitFor('the file part staged (or stored)', async () => staged() || (await fileIds()).length > before.length);
+    assert.deepEqual(await fileIds(), before, 'not stored while the request is short of its Content-Length');
+    s.end();
+    await closed;
+    assert.match(out, /^HTTP\/1\.1 400 /, out);
+    await waitFor('the staged file removed', () => tmpFiles().length === 0); // a store would rename it before this
+    assert.deepEqual(await fileIds(), before, 'not stored after the 400');
   });
 });
 

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ManualClock } from '../src/lib/clock.js';
 import { jobBody, startTestApp, TEST_KEY, waitFor, type TestApp } from './helpers/harness.js';
@@ -137,6 +140,40 @@ describe('claims, fenced writes and uploads (manual clock)', () => {
     assert.match(m, /^ftnode_queue_depth 0$/m);
     assert.match(m, /^ftnode_http_request_duration_seconds_count\{method="POST",route="\/v1\/worker\/claim",status="200"\} 3$/m);
     assert.match(m, /^ftnode_http_request_duration_seconds_bucket\{method="GET",route="\/v0.5\/fine-tune\/jobs\/:job_id",status="200",le="\+Inf"\} \d+$/m);
+  });
+
+  test('a body whose multipart framing closes before its Content-Length, then hangs up: the 400 stands, no checkpoint', async () => {
+    const { t, w, create } = await app({}, new ManualClock(Date.now()));
+    await create('job-short');
+    const { fence } = (await w.call('/v1/worker/claim', { worker_id: 'remote:n1:0c0d:0', wait_ms: 0 })).body.work;
+    await w.call('/v1/worker/advance', { fence, action: 'start_training' });
+    const bytes = Buffer.from('checkpoint bytes, short body');
+    const report = JSON.stringify({ step: 1, name: 'step_1', size: bytes.length, sha256: sha(bytes), metrics: { loss: 1 }, meta: {} });
+    const body = `--BB\r\nContent-Disposition: form-data; name="report"\r\n\r\n${report}\r\n` +
+      `--BB\r\nContent-Disposition: form-data; name="file"; filename="file"\r\n\r\n${bytes}\r\n--BB--\r\n`;
+    const scratch = join(t.home, 'artifacts', '.work', 'remote-uploads');
+    const staged = (): number[] => (existsSync(scratch) ? readdirSync(scratch) : []).map((d) => {
+      const f = join(scratch, d, 'upload');
+      return existsSync(f) ? statSync(f).size : -1;
+    });
+    const checkpoints = async (): Promise<unknown[]> => (await t.client.get('/v0.5/fine-tune/jobs/job-short/checkpoints')).body.data;
+    const s = connect(Number(new URL(t.app.url).port), '127.0.0.1');
+    let answer = '';
+    s.on('data', (c) => (answer += String(c)));
+    const closed = new Promise((resolve) => s.on('close', resolve));
+    // Every byte of a complete multipart body, 100 fewer than declared.
+    s.write(`POST /v1/worker/attempts/${fence.attempt_id}/checkpoints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${w.token}\r\n` +
+      `x-ftnode-lease-token: ${fence.lease_token}\r\nContent-Type: multipart/form-data; boundary=BB\r\nContent-Length: ${Buffer.byteLength(body) + 100}\r\n\r\n${body}`);
+    await waitFor('the file part staged (or committed)', async () => staged()[0] === bytes.length || (await checkpoints()).length > 0);
+    assert.deepEqual(await checkpoints(), [], 'nothing is committed while the request is short of its Content-Length');
+    s.end(); // then our side closes: the HTTP parser answers 400
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 400 /, answer);
+    assert.match(answer, /"code":"invalid_request"/);
+    await waitFor('the staged file removed', () => staged().length === 0); // the commit would come before this
+    assert.deepEqual(await checkpoints(), [], 'nothing committed after the 400');
+    const ok = await w.upload(fence.attempt_id, fence.lease_token, JSON.parse(report), bytes);
+    assert.equal(ok.status, 200, 'the same upload, whole, commits');
   });
 });
 

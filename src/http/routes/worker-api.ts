@@ -19,7 +19,7 @@ import type { WorkerTokenRecord } from '../../domain/types.js';
 import { WorkerApi, type Download } from '../../service/workers/worker-api.js';
 import type { WorkerSessions } from '../../service/workers/worker-sessions.js';
 import type { WorkerTokenService } from '../../service/workers/worker-tokens.js';
-import { guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
+import { endWithRequest, guardPart, multipartError, requireBoundary } from '../multipart-guard.js';
 import { drainBody } from '../drain.js';
 
 export interface WorkerRouteDeps {
@@ -64,9 +64,12 @@ function parseReport(text: string): Body {
 
 /**
  * Reads a multipart body `report` (JSON field) then `file`; `handle` gets both, and may leave the file unread (refused).
- * Other file parts are read and ignored (up to 8). Once `handle` committed the file, what follows in
- * the body cannot undo it: a parser error after that (a fields or parts limit) answers the commit,
- * not a 4xx for a checkpoint that was stored (found by the route fuzzer, docs/testing.md).
+ * Other file parts are read and ignored (up to 8). `handle` runs while the loop goes on reading the
+ * parts after the file, and its file stream ends only once the whole request has arrived
+ * (endWithRequest): a commit on that end never follows a request the HTTP parser answered 400. Once
+ * `handle` committed, what follows in the body cannot undo it: a parser error after that (a fields or
+ * parts limit) answers the commit, not a 4xx for a checkpoint that was stored (found by the route
+ * fuzzer, docs/testing.md).
  */
 async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Readable) => Promise<T>): Promise<T> {
   if (!req.isMultipart()) {
@@ -74,7 +77,8 @@ async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Reada
     throw new FtError('invalid_parameter', 'send multipart/form-data: a field "report" (JSON), then the file part "file"');
   }
   let report: Body | null = null;
-  let result: { v: T } | null = null;
+  let pending: Promise<T> | null = null;
+  let parserError: unknown = null;
   const opts = { limits: { fileSize: Infinity, files: 8, fields: 4 } };
   try {
     requireBoundary(req);
@@ -83,26 +87,41 @@ async function upload<T>(req: FastifyRequest, handle: (report: Body, file: Reada
         if (part.fieldname === 'report') report = parseReport(String(part.value));
         continue;
       }
-      if (part.fieldname !== 'file' || !report || result) {
+      if (part.fieldname !== 'file' || !report || pending) {
         part.file.resume();
         continue;
       }
-      const unguard = guardPart(req.raw, part.file);
-      try {
-        result = { v: await handle(report, part.file) };
-      } finally {
-        unguard();
-      }
-      part.file.resume(); // refused without reading: discard the rest
+      pending = handleFile(req, part.file, report, handle);
+      pending.catch(() => undefined); // settled below, once the loop has read the rest of the parts
     }
   } catch (err) {
+    parserError = err;
     await drainBody(req.raw);
-    if (result) return result.v; // committed: the rest of the body was extra
-    if ((err as { code?: string }).code === 'FST_FILES_LIMIT') throw new FtError('invalid_parameter', 'too many file parts: send one, named "file"');
-    throw multipartError(err) ?? err;
   }
-  if (!result) throw new FtError('missing_parameter', 'the multipart body needs a field "report" before the file part "file"');
-  return result.v;
+  if (!pending) {
+    if (parserError) throw parserFailure(parserError);
+    throw new FtError('missing_parameter', 'the multipart body needs a field "report" before the file part "file"');
+  }
+  try {
+    return await pending; // committed: a parser error after the file part was about extra bytes
+  } catch (err) {
+    await drainBody(req.raw);
+    throw parserError ? parserFailure(parserError) : (multipartError(err) ?? err);
+  }
+}
+
+function handleFile<T>(req: FastifyRequest, part: Readable, report: Body, handle: (report: Body, file: Readable) => Promise<T>): Promise<T> {
+  const unguard = guardPart(req.raw, part);
+  const file = endWithRequest(req.raw, part);
+  return handle(report, file).finally(() => {
+    unguard();
+    file.resume(); // refused without reading: discard the rest
+  });
+}
+
+function parserFailure(err: unknown): unknown {
+  if ((err as { code?: string }).code === 'FST_FILES_LIMIT') return new FtError('invalid_parameter', 'too many file parts: send one, named "file"');
+  return multipartError(err) ?? err;
 }
 
 export function registerWorkerApi(app: FastifyInstance, d: WorkerRouteDeps): void {
