@@ -214,6 +214,29 @@ function conformance(name: string, open: () => Promise<Backend>): void {
       await store.deleteParts('up_2');
     });
 
+    it('direct-upload parts past 64 MiB (CRC-32C re-checked on a thread of its own on disk): a part changed after its record is found', async () => {
+      const partSize = 8 * 1024 * 1024;
+      const bytes = [...Array.from({ length: 8 }, () => randomBytes(partSize)), randomBytes(1000)]; // 64 MiB + 1000 B
+      const w = { partSize, numBytes: bytes.reduce((n, b) => n + b.length, 0) };
+      await store.openParts('up_big', { key: 't8/big', ...w });
+      const names: string[] = [];
+      for (const [n, b] of bytes.entries()) names.push((await store.writePart('up_big', Readable.from([b]), { number: n, length: b.length, ...w })).name);
+      await store.writePart('up_big', Readable.from([randomBytes(partSize)]), { number: 5, length: partSize, ...w }); // landed, never recorded
+      const spec = bytes.map((b, n) => ({ number: n, name: names[n]!, numBytes: b.length, crc32c: crc32c(b) }));
+      const bad = await store.stageParts('up_big', spec, { key: 't8/big' });
+      assert.equal(bad.staged, null);
+      if (name === 'local disk') assert.deepEqual(bad.broken, [5], 'only the changed part must be sent again');
+      else assert.ok(bad.broken.includes(5), `part 5 is broken (${bad.broken})`);
+      for (const n of bad.broken) names[n] = (await store.writePart('up_big', Readable.from([bytes[n]!]), { number: n, length: bytes[n]!.length, ...w })).name;
+      const ok = await store.stageParts('up_big', spec.map((p) => ({ ...p, name: names[p.number]! })), { key: 't8/big' });
+      assert.deepEqual(ok.broken, []);
+      assert.equal(ok.staged!.sha256, sha(Buffer.concat(bytes)));
+      await ok.staged!.commit('t8/big');
+      assert.equal(sha(await readAll(store.readStream('t8/big'))), sha(Buffer.concat(bytes)));
+      await store.deleteParts('up_big');
+      await store.delete('t8/big');
+    });
+
     it('direct-upload parts: the sweep deletes groups no live upload names, and keeps live ones', async () => {
       const w = { partSize: 4, numBytes: 4 };
       await store.openParts('up_live', { key: 't8/live', ...w });

@@ -7,7 +7,8 @@
  * - a direct upload's parts are written once, in place: each PUT pwrites its bytes at its offset of
  *   one staging file, `<root>/.parts/<group>/staging` (sized to the whole file at its first byte),
  *   through its own file descriptor, so parts arrive concurrently and out of order; complete reads
- *   it once (checkStagingFile) and renames it into place. Bytes of a PUT that broke off stay in
+ *   it once for sha256 (checkStagingFile), with the CRC-32C re-check on a thread of its own for
+ *   files of 64 MiB and more (parts-crc.ts), and renames it into place. Bytes of a PUT that broke off stay in
  *   place unrecorded; the CRC-32C re-check at complete catches any that overwrote a recorded part.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PartSpec, PartWrite, StageOptions } from './blob-store.js';
 import { PartsChecker } from './parts-check.js';
+import { OFF_THREAD_MIN_BYTES, partCrcsOffThread } from './parts-crc.js';
 
 /** 1 MiB reads into one reused buffer (assembly): per-read overhead is negligible at this size. */
 export const READ_CHUNK = 1 << 20;
@@ -234,7 +236,9 @@ export async function checkStagingFile(partsRoot: string, group: string, parts: 
   const path = join(partDir(partsRoot, group), STAGING_NAME);
   const foreign = parts.filter((p) => p.name !== STAGING_NAME).map((p) => p.number);
   if (foreign.length > 0) return { path, size: 0, sha256: '', broken: foreign };
-  const check = new PartsChecker(parts, opts.hash !== false, opts.tap);
+  const total = parts.reduce((n, p) => n + p.numBytes, 0);
+  const offThread = total >= OFF_THREAD_MIN_BYTES && parts.some((p) => p.crc32c !== null);
+  const check = new PartsChecker(parts, opts.hash !== false, opts.tap, !offThread);
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -244,6 +248,8 @@ export async function checkStagingFile(partsRoot: string, group: string, parts: 
   }
   try {
     if ((await fh.stat()).size !== check.total) return { path, size: 0, sha256: '', broken: parts.map((p) => p.number) };
+    const crcs = offThread ? partCrcsOffThread(path, parts.map((p) => p.numBytes)) : null;
+    crcs?.catch(() => undefined); // awaited after the read below
     const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)] as const;
     let pos = 0;
     let turn = 0;
@@ -257,7 +263,12 @@ export async function checkStagingFile(partsRoot: string, group: string, parts: 
       reading = fh.read(buffers[turn]!, 0, READ_CHUNK, pos); // into the buffer consumed last round
       check.update(chunk);
     }
-    return { path, ...check.result() };
+    const r = check.result();
+    if (crcs && r.broken.length === 0) {
+      const values = await crcs;
+      r.broken = parts.filter((p, i) => p.crc32c !== null && values[i] !== p.crc32c).map((p) => p.number);
+    }
+    return { path, ...r };
   } finally {
     await fh.close();
   }

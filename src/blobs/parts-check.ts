@@ -3,7 +3,9 @@
  * goes through sha256 (the file record), the caller's tap (dataset checks) and the CRC-32C of the
  * part it belongs to, which must equal the CRC recorded when that part's PUT finished. A part whose
  * bytes changed after it was recorded (a re-send that broke off midway, two racing PUTs of one
- * part) is reported broken, so complete can tell the client to send it again.
+ * part) is reported broken, so complete can tell the client to send it again. With `crcs: false`
+ * the caller checks the CRCs some other way (local disk: on a thread of its own, parts-crc.ts) and
+ * this read only hashes, taps and counts.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Crc32c } from '../lib/crc32c.js';
@@ -17,7 +19,7 @@ export class PartsChecker {
   private readonly bad: number[] = [];
   size = 0;
 
-  constructor(private readonly parts: PartSpec[], hash: boolean, private readonly tap?: (chunk: Buffer) => void) {
+  constructor(private readonly parts: PartSpec[], hash: boolean, private readonly tap?: (chunk: Buffer) => void, private readonly crcs = true) {
     this.hash = hash ? createHash('sha256') : null;
     this.left = parts[0]?.numBytes ?? 0;
     this.skipEmpty();
@@ -35,7 +37,7 @@ export class PartsChecker {
     let off = 0;
     while (off < chunk.length && this.pi < this.parts.length) {
       const take = Math.min(this.left, chunk.length - off);
-      this.crc.update(take === chunk.length ? chunk : chunk.subarray(off, off + take));
+      if (this.crcs) this.crc.update(take === chunk.length ? chunk : chunk.subarray(off, off + take));
       off += take;
       this.left -= take;
       this.skipEmpty();
@@ -51,7 +53,7 @@ export class PartsChecker {
   private skipEmpty(): void {
     while (this.pi < this.parts.length && this.left === 0) {
       const p = this.parts[this.pi]!;
-      if (p.crc32c !== null && this.crc.value() !== p.crc32c) this.bad.push(p.number);
+      if (this.crcs && p.crc32c !== null && this.crc.value() !== p.crc32c) this.bad.push(p.number);
       this.pi++;
       this.left = this.parts[this.pi]?.numBytes ?? 0;
       this.crc = new Crc32c();
