@@ -237,6 +237,31 @@ function conformance(name: string, open: () => Promise<Backend>): void {
       await store.delete('t8/big');
     });
 
+    it('direct-upload parts, verified by the caller: committed without a read, under the size and sha256 given; a missing part is still found', async () => {
+      const p0 = randomBytes(5 * 1024 * 1024);
+      const p1 = randomBytes(777);
+      const whole = Buffer.concat([p0, p1]);
+      const w = { partSize: p0.length, numBytes: whole.length };
+      await store.openParts('up_ver', { key: 't8/verified', ...w });
+      const a0 = await store.writePart('up_ver', Readable.from([p0]), { number: 0, length: p0.length, ...w });
+      const spec = [{ number: 0, name: a0.name, numBytes: p0.length, crc32c: crc32c(p0) }, { number: 1, name: 'never-written', numBytes: p1.length, crc32c: crc32c(p1) }];
+      const verified = { size: whole.length, sha256: sha(whole) };
+      if (name === 'local disk') {
+        // Local disk checks the layout only: part 1 names no bytes in the staging file.
+        const missing = await store.stageParts('up_ver', spec, { key: 't8/verified', verified });
+        assert.equal(missing.staged, null);
+        assert.deepEqual(missing.broken, [1]);
+      }
+      const b1 = await store.writePart('up_ver', Readable.from([p1]), { number: 1, length: p1.length, ...w });
+      const ok = await store.stageParts('up_ver', [spec[0]!, { ...spec[1]!, name: b1.name }], { key: 't8/verified', verified });
+      assert.deepEqual(ok.broken, []);
+      assert.deepEqual({ size: ok.staged!.size, sha256: ok.staged!.sha256 }, verified);
+      await ok.staged!.commit('t8/verified');
+      assert.equal(sha(await readAll(store.readStream('t8/verified'))), sha(whole));
+      await store.deleteParts('up_ver');
+      await store.delete('t8/verified');
+    });
+
     it('direct-upload parts: the sweep deletes groups no live upload names, and keeps live ones', async () => {
       const w = { partSize: 4, numBytes: 4 };
       await store.openParts('up_live', { key: 't8/live', ...w });

@@ -28,6 +28,7 @@ import { OutputLinks } from '../service/batch/batch-links.js';
 import { BatchService } from '../service/batch/batch-service.js';
 import { Bus } from '../service/bus.js';
 import { FilesService } from '../service/files/files-service.js';
+import type { UploadsService } from '../service/files/uploads-service.js';
 import { Finalizer } from '../service/jobs/finalize.js';
 import { FleetService } from '../service/workers/fleet.js';
 import { JobCreator } from '../service/jobs/job-create.js';
@@ -121,6 +122,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
       uploads: {
         partBytes: config.uploadPartBytes, urlTtlMs: config.uploadUrlTtlMs, ttlMs: config.uploadTtlMs, maxBytes: config.maxDirectUploadBytes,
         publicUrl: config.publicUrl, signingKeyFile,
+        alone: !(store instanceof PostgresStore), // SQLite: no replica shares this data, every PUT comes here
       },
     },
   });
@@ -155,7 +157,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   const workerApi = new WorkerApi({ ...core, attempts, paths: DOWNLOAD_PATHS, settings: { lease_ms: config.leaseMs, heartbeat_ms: config.heartbeatMs, claim_wait_ms: config.workerClaimWaitMs } });
   const sessions = new WorkerSessions({ ...core, recovery, settings: { graceMs: config.workerDisconnectGraceMs, pingMs: 15_000 }, onError });
   const unrelay = store instanceof PostgresStore ? await relayNotifications(store, bus, onError) : () => undefined;
-  metricGauges(metrics, store, workerApi, sessions, clock, config.heartbeatMs);
+  metricGauges(metrics, store, workerApi, sessions, clock, config.heartbeatMs, files.uploads);
   const extraRoutes = [
     (app: FastifyInstance) => registerBatchV05(app, batch),
     (app: FastifyInstance) => registerWorkerApi(app, { api: workerApi, sessions, tokens: workerTokens }),
@@ -261,8 +263,8 @@ async function relayNotifications(store: PostgresStore, bus: Bus, onError: (err:
   };
 }
 
-/** Scrape-time gauges: jobs by status and queue depth (the same on every replica), this replica's waiting claims and sessions. */
-function metricGauges(m: Metrics, store: Store, api: WorkerApi, sessions: WorkerSessions, clock: Clock, heartbeatMs: number): void {
+/** Scrape-time gauges: jobs by status and queue depth (the same on every replica), this replica's waiting claims, sessions and direct-upload completes. */
+function metricGauges(m: Metrics, store: Store, api: WorkerApi, sessions: WorkerSessions, clock: Clock, heartbeatMs: number, uploads: UploadsService): void {
   const byStatus = (): Promise<Record<string, number>> => store.countJobsByStatus();
   m.gauge('ftnode_jobs', 'Jobs by status (all replicas see the same)', async () => {
     const counts = await byStatus();
@@ -274,5 +276,8 @@ function metricGauges(m: Metrics, store: Store, api: WorkerApi, sessions: Worker
     return (['builtin', 'remote'] as const).map((k) => [{ kind: k }, live.filter((w) => w.kind === k).length]);
   });
   m.gauge('ftnode_worker_claims_waiting', 'Remote workers long-polling this replica for work', () => [[{}, api.waitingClaims]]);
+  m.gauge('ftnode_direct_upload_completes', 'Direct uploads completed through this process, by whether complete read the bytes back (no: hashed as the parts arrived)', () => [
+    [{ read_back: 'no' }, uploads.completes.digested], [{ read_back: 'yes' }, uploads.completes.readBack],
+  ]);
   m.gauge('ftnode_worker_sessions', 'Remote worker sessions held open by this replica', () => [[{}, sessions.open]]);
 }

@@ -80,8 +80,10 @@ export interface BlobStore {
    * whose bytes no longer match their record (a re-sent part that broke off, two racing PUTs of one
    * part, a staging file or multipart upload that is gone): nothing is committed then, and those
    * parts must be sent again. Otherwise `staged` is committed with commit(opts.key) or discarded.
+   * `verified`: the caller hashed the parts' bytes as they were written and knows no other write
+   * touched them since (upload-digest.ts); nothing is read then, and `staged` carries that size and sha256.
    */
-  stageParts(group: string, parts: PartSpec[], opts: StageOptions & { key: string }): Promise<{ staged: StagedBlob | null; broken: number[] }>;
+  stageParts(group: string, parts: PartSpec[], opts: StageOptions & { key: string; verified?: BlobInfo }): Promise<{ staged: StagedBlob | null; broken: number[] }>;
   /** Deletes a group's part data (local: the folder; S3: aborts the multipart upload, deletes the marker). */
   deleteParts(group: string): Promise<void>;
   /**

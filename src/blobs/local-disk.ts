@@ -15,7 +15,7 @@ import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, ty
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { PartSpec, PartWrite } from './blob-store.js';
 import {
-  checkStagingFile, deletePartFiles, fsyncPath, listPartFiles, openReadStream, partDir, STAGING_NAME, streamToFile, writePartInPlace, type StreamResult,
+  checkStagingFile, checkStagingLayout, deletePartFiles, fsyncPath, listPartFiles, openReadStream, partDir, STAGING_NAME, streamToFile, writePartInPlace, type StreamResult,
 } from './local-staging.js';
 
 export class LocalDiskBlobStore implements BlobStore {
@@ -220,7 +220,7 @@ export class LocalDiskBlobStore implements BlobStore {
     }
   }
 
-  async stageParts(group: string, parts: PartSpec[], opts: StageOptions & { key: string }): Promise<{ staged: StagedBlob | null; broken: number[] }> {
+  async stageParts(group: string, parts: PartSpec[], opts: StageOptions & { key: string; verified?: BlobInfo }): Promise<{ staged: StagedBlob | null; broken: number[] }> {
     // A PUT of this upload that started before complete may still be writing here: let it finish
     // (it cannot be recorded now), so the read below sees every byte it will ever write.
     await Promise.allSettled([...(this.writers.get(group) ?? [])]);
@@ -229,7 +229,7 @@ export class LocalDiskBlobStore implements BlobStore {
     // when a part turns out broken.
     const synced = fsyncPath(join(partDir(this.partsDir, group), STAGING_NAME));
     synced.catch(() => undefined); // awaited by commit(); a missing file is reported by the check
-    const r = await checkStagingFile(this.partsDir, group, parts, opts);
+    const r = opts.verified ? await checkStagingLayout(this.partsDir, group, parts, opts.verified) : await checkStagingFile(this.partsDir, group, parts, opts);
     if (r.broken.length > 0) return { staged: null, broken: r.broken };
     // The staging file itself becomes the object (fsync + rename): nothing is copied. discard()
     // keeps it, so the parts stay usable for another complete.

@@ -232,6 +232,20 @@ export async function writePartInPlace(partsRoot: string, group: string, source:
  * parts whose bytes no longer match their CRC (all of them when the file is gone or has the wrong
  * size; parts recorded in another layout, one file per part, count as broken too).
  */
+/**
+ * checkStagingFile for parts the caller already hashed (`verified`): only the layout is checked
+ * (every part in the staging file, the file of the whole size); no byte is read.
+ */
+export async function checkStagingLayout(partsRoot: string, group: string, parts: PartSpec[], verified: { size: number; sha256: string }): Promise<{ path: string; size: number; sha256: string; broken: number[] }> {
+  const path = join(partDir(partsRoot, group), STAGING_NAME);
+  const foreign = parts.filter((p) => p.name !== STAGING_NAME).map((p) => p.number);
+  if (foreign.length > 0) return { path, size: 0, sha256: '', broken: foreign };
+  const total = parts.reduce((n, p) => n + p.numBytes, 0);
+  const size = await stat(path).then((st) => st.size, () => -1);
+  if (size !== total || verified.size !== total) return { path, size: 0, sha256: '', broken: parts.map((p) => p.number) };
+  return { path, size: total, sha256: verified.sha256, broken: [] };
+}
+
 export async function checkStagingFile(partsRoot: string, group: string, parts: PartSpec[], opts: StageOptions = {}): Promise<{ path: string; size: number; sha256: string; broken: number[] }> {
   const path = join(partDir(partsRoot, group), STAGING_NAME);
   const foreign = parts.filter((p) => p.name !== STAGING_NAME).map((p) => p.number);

@@ -1,6 +1,8 @@
 /**
  * Completing a direct upload. The optional CRC-32C is checked first, from the part CRCs computed
- * as the parts arrived (crc32cCombine: 4-byte values, no data), so a mismatch costs no I/O. The
+ * as the parts arrived (crc32cCombine: 4-byte values, no data), so a mismatch costs no I/O. A
+ * process alone on its data has usually hashed the parts as they arrived (upload-digest.ts): then
+ * nothing is read, and the parts are committed as they are (blobs.stageParts with `verified`). The
  * parts were written once, in place (local disk: at their offsets of one staging file; S3: as the
  * parts of one multipart upload), so assembly writes nothing: the bytes are read once, in order,
  * through sha256 (for the file record), the dataset checks and a re-check of every part's CRC-32C
@@ -20,6 +22,7 @@ import type { Clock } from '../../lib/clock.js';
 import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../../lib/crc32c.js';
 import type { PartRef, Store, UploadPart, UploadRecord } from '../../store/store.js';
 import { inspectorFor } from './files-inspect.js';
+import type { UploadDigestResult } from './upload-digest.js';
 import { fileBlobKey } from './files-rules.js';
 
 /** An assembler reports every COMPLETING_HEARTBEAT_MS; silent for COMPLETING_STALE_MS (6 beats), its upload reopens. */
@@ -59,11 +62,12 @@ function mismatch(given: string, numBytes: number, actual: number): FtError {
 }
 
 export async function assembleUpload(
-  deps: { store: Store; blobs: BlobStore; clock: Clock },
+  deps: { store: Store; blobs: BlobStore; clock: Clock; completes?: { digested: number; readBack: number } },
   u: UploadRecord,
   parts: UploadPart[],
   complete_token: number,
   checksum: string | null,
+  digest: UploadDigestResult | null = null,
 ): Promise<CompleteAnswer> {
   const { store, blobs, clock } = deps;
   let staged: StagedBlob | null = null;
@@ -80,14 +84,17 @@ export async function assembleUpload(
     const known = partsCrc(parts);
     if (expected !== null && known !== null && known !== expected) throw mismatch(checksum!, u.num_bytes, known);
     const crc = expected !== null && known === null ? new Crc32c() : null; // parts recorded before migration 3
-    const inspector = inspectorFor(u.file_id, u.file_type);
+    // Hashed as the parts arrived (upload-digest.ts): the bytes are not read again.
+    const verified = digest && !crc ? digest : null;
+    if (deps.completes) deps.completes[verified ? 'digested' : 'readBack']++;
+    const inspector = verified ? null : inspectorFor(u.file_id, u.file_type);
     const tap = (chunk: Buffer): void => {
       crc?.update(chunk);
       inspector?.update(chunk);
     };
     const ordered = [...parts].sort((a, b) => a.part_number - b.part_number);
     const specs = ordered.map((p) => ({ number: p.part_number, name: p.staged_name, numBytes: p.num_bytes, crc32c: p.crc32c }));
-    const r = await blobs.stageParts(u.upload_id, specs, { tap, key: blob_key });
+    const r = await blobs.stageParts(u.upload_id, specs, verified ? { key: blob_key, verified } : { tap, key: blob_key });
     if (r.broken.length > 0) {
       // Their bytes changed after they were recorded (or are gone): forget them, so the client
       // (and a resume) sends them again; the answer is the one for missing parts.
@@ -102,7 +109,7 @@ export async function assembleUpload(
     const now = clock.now();
     const rec = await store.finishUpload(u.upload_id, complete_token, {
       file_uid: u.file_uid, org_uuid: u.org_uuid, file_id: u.file_id, file_type: u.file_type, num_bytes: staged.size,
-      sha256: staged.sha256, blob_key, status: 'ready', attributes: inspector?.result() ?? {}, created_at: now, deleted_at: null,
+      sha256: staged.sha256, blob_key, status: 'ready', attributes: verified ? verified.attributes : inspector?.result() ?? {}, created_at: now, deleted_at: null,
     }, now);
     if (!rec) throw new Error(`upload ${u.upload_id} left the completing state during assembly`);
     committed = false; // recorded: the bytes belong to the file version now

@@ -26,6 +26,7 @@ import { typeId } from '../../lib/ids.js';
 import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../../store/store.js';
 import { checkFileName, DIRECT_UPLOAD_TYPES, fileBlobKey, resolveContentType } from './files-rules.js';
 import { assembleUpload, COMPLETING_STALE_MS, parseChecksum, type CompleteAnswer } from './uploads-complete.js';
+import { UploadDigests, type PartFeed } from './upload-digest.js';
 import { PartSigner, loadOrCreateSigningKey, serverRoot } from './uploads-signing.js';
 import type { ServiceCore } from '../deps.js';
 
@@ -39,6 +40,8 @@ export interface UploadsOptions {
   maxBytes: number; // largest direct upload
   publicUrl: string | null; // base of part URLs; null = the Host the client used
   signingKeyFile: string;
+  /** Alone on its data (SQLite): every PUT passes through this process, so complete can use the digests made as parts arrive (upload-digest.ts). */
+  alone?: boolean;
 }
 
 export interface PartUrl {
@@ -76,10 +79,15 @@ export class UploadsService {
   private readonly clock: Clock;
   private readonly opts: UploadsOptions;
   private readonly onFileReplaced: () => void;
+  /** Null when replicas share the data: a PUT may land on any of them, so complete reads back. */
+  readonly digests: UploadDigests | null;
+  /** Completes by this process, by whether the bytes were read back (metrics). */
+  readonly completes = { digested: 0, readBack: 0 };
 
   constructor(d: Pick<ServiceCore, 'store' | 'blobs' | 'clock'> & { options: UploadsOptions; onFileReplaced: () => void }) {
     ({ store: this.store, blobs: this.blobs, clock: this.clock, options: this.opts, onFileReplaced: this.onFileReplaced } = d);
     this.signer = new PartSigner(loadOrCreateSigningKey(this.opts.signingKeyFile));
+    this.digests = this.opts.alone ? new UploadDigests() : null;
   }
 
   get publicUrl(): string | null {
@@ -113,7 +121,7 @@ export class UploadsService {
       const done = new Set(r.parts.filter((p) => p.checkpointed).map((p) => p.part_number));
       numbers = [...Array(r.upload.num_parts).keys()].filter((n) => !done.has(n));
     } else {
-      if (r.superseded) await this.blobs.deleteParts(r.superseded.upload_id);
+      if (r.superseded) await this.dropParts(r.superseded.upload_id);
       try {
         await this.blobs.openParts(r.upload.upload_id, { key: fileBlobKey(org_uuid, r.upload.file_uid), numBytes: r.upload.num_bytes, partSize: r.upload.part_size });
       } catch (err) {
@@ -153,9 +161,25 @@ export class UploadsService {
       throw new FtError('invalid_parameter', `part ${part} must be exactly ${expected} bytes; Content-Length says ${contentLength}`);
     }
     const crc = new Crc32c(); // combined at complete: no second pass over the file for the checksum
+    const feed = this.digests?.begin(u, part) ?? null;
+    let token: string | null = null;
+    try {
+      token = await this.writeAndRecord(u, part, expected, source, crc, feed);
+      return token;
+    } finally {
+      if (token === null) feed?.failed();
+    }
+  }
+
+  private async writeAndRecord(u: UploadRecord, part: number, expected: number, source: Readable, crc: Crc32c, feed: PartFeed | null): Promise<string> {
+    const upload_id = u.upload_id;
+    const tap = feed ? (c: Buffer): void => {
+      crc.update(c);
+      feed.chunk(c);
+    } : (c: Buffer): void => void crc.update(c);
     let staged;
     try {
-      staged = await this.blobs.writePart(upload_id, source, { number: part, partSize: u.part_size, length: expected, numBytes: u.num_bytes, tap: (c) => crc.update(c) });
+      staged = await this.blobs.writePart(upload_id, source, { number: part, partSize: u.part_size, length: expected, numBytes: u.num_bytes, tap });
     } catch (err) {
       // On S3 a PUT of an upload that ended meanwhile fails in UploadPart (its multipart upload was aborted): say so, as the record would.
       const state = (await this.store.getUpload(upload_id))?.state ?? 'aborted';
@@ -175,9 +199,10 @@ export class UploadsService {
     if (!r.recorded) {
       // The upload ended (aborted, superseded, expired, completed) while this part streamed in.
       const state = (await this.store.getUpload(upload_id))?.state ?? 'aborted';
-      if (state !== 'open' && state !== 'completing') await this.blobs.deleteParts(upload_id); // what this PUT may have re-created
+      if (state !== 'open' && state !== 'completing') await this.dropParts(upload_id); // what this PUT may have re-created
       throw this.stateError(upload_id, state);
     }
+    feed?.recorded(token);
     return token;
   }
 
@@ -195,7 +220,12 @@ export class UploadsService {
     parseChecksum(body.integrity_checksum ?? null); // a malformed checksum is a 400 before anything moves
     const r = await this.store.beginCompleteUpload(upload_id, this.refs(body.parts ?? []), this.clock.now());
     if (!r.ok) throw this.partsError(u, r);
-    return assembleUpload({ store: this.store, blobs: this.blobs, clock: this.clock }, u, r.parts, r.complete_token, body.integrity_checksum ?? null)
+    const digest = this.digests?.take(upload_id, u.num_bytes, r.parts) ?? null;
+    return assembleUpload({ store: this.store, blobs: this.blobs, clock: this.clock, completes: this.completes }, u, r.parts, r.complete_token, body.integrity_checksum ?? null, digest)
+      .then((answer) => {
+        this.digests?.forget(upload_id);
+        return answer;
+      })
       .finally(() => this.onFileReplaced());
   }
 
@@ -203,7 +233,7 @@ export class UploadsService {
     const u = await this.own(org_uuid, upload_id);
     const before = await this.store.abortUpload(upload_id, this.clock.now());
     if (before === 'completed' || before === 'completing') throw this.stateError(upload_id, before);
-    await this.blobs.deleteParts(upload_id);
+    await this.dropParts(upload_id);
     return { is_valid: true, upload_id, file_name: u.file_id, upload_status: before === 'expired' ? 'expired' : 'aborted' };
   }
 
@@ -212,8 +242,14 @@ export class UploadsService {
     const now = this.clock.now();
     await this.store.reopenInterruptedUploads(now, now - COMPLETING_STALE_MS); // its assembler died or hung
     const expired = await this.store.expireUploads(now - this.opts.ttlMs, now);
-    for (const u of expired) await this.blobs.deleteParts(u.upload_id);
+    for (const u of expired) await this.dropParts(u.upload_id);
     return expired.length;
+  }
+
+  /** An upload ended without a file version: its part data and its digest go. */
+  private async dropParts(upload_id: string): Promise<void> {
+    this.digests?.forget(upload_id);
+    await this.blobs.deleteParts(upload_id);
   }
 
   /**
