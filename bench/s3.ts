@@ -69,10 +69,15 @@ async function main(): Promise<void> {
       const s3Simple = async (): Promise<void> => void secs['ftnode simple upload (S3)']!.push(await timed(() => files.uploadSimple(onS3.url, src, `s3-${r}.txt`)));
       for (const step of swap ? [s3Simple, sdkPut] : [sdkPut, s3Simple]) await step();
       secs['ftnode direct upload (S3)']!.push(await timed(() => files.uploadDirect(onS3.url, src, `s3-d-${r}.txt`, digest.crc32c, phases.s3)));
-      secs['SDK get']!.push(await timed(async () => drainHashed((await sdk.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `sdk/${r}` }))).Body as Readable, dst, digest.sha256)));
-      rmSync(dst, { force: true });
-      secs['ftnode download (S3)']!.push(await timed(() => files.download(onS3.url, `s3-${r}.txt`, dst, digest.sha256)));
-      rmSync(dst, { force: true });
+      const sdkGet = async (): Promise<void> => {
+        secs['SDK get']!.push(await timed(async () => drainHashed((await sdk.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `sdk/${r}` }))).Body as Readable, dst, digest.sha256)));
+        rmSync(dst, { force: true });
+      };
+      const s3Download = async (): Promise<void> => {
+        secs['ftnode download (S3)']!.push(await timed(() => files.download(onS3.url, `s3-${r}.txt`, dst, digest.sha256)));
+        rmSync(dst, { force: true });
+      };
+      for (const step of swap ? [s3Download, sdkGet] : [sdkGet, s3Download]) await step();
       const diskSimple = async (): Promise<void> => void secs['simple upload (disk)']!.push(await timed(() => files.uploadSimple(onDisk.url, src, `disk-s-${r}.txt`)));
       const diskDirect = async (): Promise<void> => void secs['direct upload (disk)']!.push(await timed(() => files.uploadDirect(onDisk.url, src, `disk-d-${r}.txt`, digest.crc32c, phases.disk)));
       for (const step of swap ? [diskDirect, diskSimple] : [diskSimple, diskDirect]) await step();
@@ -109,7 +114,9 @@ async function main(): Promise<void> {
   console.log(`direct upload split (medians): S3 part PUTs ${median(phases.s3.parts).toFixed(2)} s + complete ${median(phases.s3.complete).toFixed(2)} s; disk ${median(phases.disk.parts).toFixed(2)} s + ${median(phases.disk.complete).toFixed(2)} s`);
   console.log(`direct vs simple upload on local disk: ${ratio(direct)} (goal >= 0.9x)`);
   const perRound = (num: string, den: string): string => secs[num]!.map((v, i) => ratio(v / secs[den]![i]!)).join(', ');
-  console.log(`per round (odd rounds swap the order): upload vs SDK put ${perRound('SDK put', 'ftnode simple upload (S3)')}; direct vs simple on disk ${perRound('simple upload (disk)', 'direct upload (disk)')}`);
+  console.log(`per round (odd rounds swap the order of each pair): upload vs SDK put ${perRound('SDK put', 'ftnode simple upload (S3)')}; ` +
+    `download vs SDK get ${perRound('SDK get', 'ftnode download (S3)')}; direct vs simple on disk ${perRound('simple upload (disk)', 'direct upload (disk)')}; ` +
+    `direct to S3 vs SDK put ${perRound('SDK put', 'ftnode direct upload (S3)')}`);
   console.log(`server peak RSS, 4 concurrent ${opts.sizeMb} MB uploads to S3: simple ${(rss.peakHwmKiB / 1024).toFixed(0)} MiB, then direct ${(rssDirect.peakHwmKiB / 1024).toFixed(0)} MiB`);
   console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
