@@ -6,7 +6,8 @@
  *   and only with exactly its expected length; its bytes are written once, in place (blobs.writePart:
  *   its offset of the upload's staging file, or an S3 UploadPart), and it is recorded only after
  *   its bytes and CRC-32C are complete; a re-sent part replaces the earlier one and gets a new token;
- * - complete reads the parts once (sha256, dataset checks, each part's CRC-32C again), commits the
+ * - complete reads the parts once (sha256, dataset checks, each part's CRC-32C again), or, alone on
+ *   its data, uses the digest made as they arrived (upload-digest.ts) and reads nothing; it commits the
  *   object and records the file version (store.finishUpload, one write); a checksum mismatch stores
  *   nothing and leaves the upload open; a part whose bytes changed is dropped and named missing;
  * - an upload idle for `ttlMs` is expired by sweep(), and its part files are deleted;
