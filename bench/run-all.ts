@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark in sequence, each in its own process with its default options:
  * api-read, lifecycle-latency, trainer (docs/benchmarks-core.md), then kernels, swat, swat-knn,
- * swat-fewshot, files, s3, python-trainer and datasets (1 GB generated JSONL and CSV, docs/benchmarks.md
+ * swat-fewshot, files, s3, s3-hop, python-trainer and datasets (1 GB generated JSONL and CSV, docs/benchmarks.md
  * "Real-sized datasets") when
  * they have been built (dist/bench/<name>.js; a missing one is skipped, not an error). One failing
  * bench does not stop the others; the exit code is 1 if any failed.
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { machineLine } from './lib/machine.js';
 import { table } from './lib/stats.js';
 
-const ALL = ['api-read', 'lifecycle-latency', 'trainer', 'kernels', 'swat', 'swat-knn', 'swat-fewshot', 'files', 's3', 'python-trainer', 'datasets'];
+const ALL = ['api-read', 'lifecycle-latency', 'trainer', 'kernels', 'swat', 'swat-knn', 'swat-fewshot', 'files', 's3', 's3-hop', 'python-trainer', 'datasets'];
 
 function run(file: string): Promise<number> {
   return new Promise((resolve) => {
