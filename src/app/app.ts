@@ -276,7 +276,7 @@ function metricGauges(m: Metrics, store: Store, api: WorkerApi, sessions: Worker
     return (['builtin', 'remote'] as const).map((k) => [{ kind: k }, live.filter((w) => w.kind === k).length]);
   });
   m.gauge('ftnode_worker_claims_waiting', 'Remote workers long-polling this replica for work', () => [[{}, api.waitingClaims]]);
-  m.gauge('ftnode_direct_upload_completes', 'Direct uploads completed through this process, by whether complete read the bytes back (no: hashed as the parts arrived)', () => [
+  m.gauge('ftnode_direct_upload_completes', 'Direct-upload completes this process ran (succeeded or not), by whether they read the bytes back (no: hashed as the parts arrived)', () => [
     [{ read_back: 'no' }, uploads.completes.digested], [{ read_back: 'yes' }, uploads.completes.readBack],
   ]);
   m.gauge('ftnode_worker_sessions', 'Remote worker sessions held open by this replica', () => [[{}, sessions.open]]);

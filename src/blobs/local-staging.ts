@@ -226,19 +226,19 @@ export async function writePartInPlace(partsRoot: string, group: string, source:
   return { name: STAGING_NAME, size: m.size, overLimit: m.over };
 }
 
-/**
- * Reads the staging file once, in order, through sha256, the tap and a CRC-32C per recorded part,
- * double-buffered (the next 1 MiB is read in the thread pool while this one is hashed). Returns the
- * parts whose bytes no longer match their CRC (all of them when the file is gone or has the wrong
- * size; parts recorded in another layout, one file per part, count as broken too).
- */
+type StagingCheck = { path: string; size: number; sha256: string; broken: number[] };
+
+/** The staging file's path, and the parts recorded in another layout (one file per part), which count as broken. */
+function stagingOf(partsRoot: string, group: string, parts: PartSpec[]): { path: string; foreign: number[] } {
+  return { path: join(partDir(partsRoot, group), STAGING_NAME), foreign: parts.filter((p) => p.name !== STAGING_NAME).map((p) => p.number) };
+}
+
 /**
  * checkStagingFile for parts the caller already hashed (`verified`): only the layout is checked
  * (every part in the staging file, the file of the whole size); no byte is read.
  */
-export async function checkStagingLayout(partsRoot: string, group: string, parts: PartSpec[], verified: { size: number; sha256: string }): Promise<{ path: string; size: number; sha256: string; broken: number[] }> {
-  const path = join(partDir(partsRoot, group), STAGING_NAME);
-  const foreign = parts.filter((p) => p.name !== STAGING_NAME).map((p) => p.number);
+export async function checkStagingLayout(partsRoot: string, group: string, parts: PartSpec[], verified: { size: number; sha256: string }): Promise<StagingCheck> {
+  const { path, foreign } = stagingOf(partsRoot, group, parts);
   if (foreign.length > 0) return { path, size: 0, sha256: '', broken: foreign };
   const total = parts.reduce((n, p) => n + p.numBytes, 0);
   const size = await stat(path).then((st) => st.size, () => -1);
@@ -246,9 +246,14 @@ export async function checkStagingLayout(partsRoot: string, group: string, parts
   return { path, size: total, sha256: verified.sha256, broken: [] };
 }
 
-export async function checkStagingFile(partsRoot: string, group: string, parts: PartSpec[], opts: StageOptions = {}): Promise<{ path: string; size: number; sha256: string; broken: number[] }> {
-  const path = join(partDir(partsRoot, group), STAGING_NAME);
-  const foreign = parts.filter((p) => p.name !== STAGING_NAME).map((p) => p.number);
+/**
+ * Reads the staging file once, in order, through sha256, the tap and a CRC-32C per recorded part,
+ * double-buffered (the next 1 MiB is read in the thread pool while this one is hashed). Returns the
+ * parts whose bytes no longer match their CRC (all of them when the file is gone or has the wrong
+ * size; parts recorded in another layout, one file per part, count as broken too).
+ */
+export async function checkStagingFile(partsRoot: string, group: string, parts: PartSpec[], opts: StageOptions = {}): Promise<StagingCheck> {
+  const { path, foreign } = stagingOf(partsRoot, group, parts);
   if (foreign.length > 0) return { path, size: 0, sha256: '', broken: foreign };
   const total = parts.reduce((n, p) => n + p.numBytes, 0);
   const offThread = total >= OFF_THREAD_MIN_BYTES && parts.some((p) => p.crc32c !== null);
