@@ -37,11 +37,19 @@ function coalesce(fn: () => Promise<void>, onError: (e: unknown) => void): () =>
   return run;
 }
 
-/** Where the best checkpoint sits on the metrics axis (the listing says; else its own step). */
-function bestMark(page: MetricsPage, ckpts: Checkpoint[]): Mark | null {
+/**
+ * Where the best checkpoint sits on the metrics axis (the metrics page says; a server without that
+ * extension, its own step). Undefined while the metrics page predates the checkpoint: the checkpoint list
+ * and the metrics are two reads, and a time-series checkpoint's own step counts epochs, not the
+ * optimizer steps of the axis (`step_4` is at step 124 with 31 steps per epoch), so the chart keeps
+ * the mark it has until the metrics page catches up.
+ */
+function bestMark(page: MetricsPage, ckpts: Checkpoint[]): Mark | null | undefined {
   const best = bestCheckpoint(ckpts);
   if (!best) return null;
-  const step = page.checkpoints?.find((c) => c.id === best.checkpoint_id)?.metrics_step ?? best.step;
+  const listed = page.checkpoints?.find((c) => c.id === best.checkpoint_id);
+  if (page.checkpoints && !listed) return undefined;
+  const step = listed?.metrics_step ?? best.step;
   return { step, label: `best ${best.checkpoint_id} (${best.metric} ${Number.isInteger(best.value) ? best.value : best.value.toFixed(4)}) at step ${step}` };
 }
 
@@ -98,8 +106,10 @@ export async function jobPage(root: HTMLElement, ctx: PageCtx, id: string): Prom
     summary.dataset.outcome = s.outcome;
     replace(summary, s.outcome === 'queued' ? 'Waiting for a worker.' : summaryText(s));
   };
+  let mark: Mark | null = null;
   const drawCharts = async (): Promise<void> => {
-    const mark = bestMark(metrics, ckpts);
+    const next = bestMark(metrics, ckpts);
+    if (next !== undefined) mark = next;
     await Promise.all([lossChart.update(metrics.metrics, mark), evalChart.update(metrics.metrics, mark)]);
   };
   const refreshMetrics = coalesce(async () => {
@@ -108,8 +118,11 @@ export async function jobPage(root: HTMLElement, ctx: PageCtx, id: string): Prom
   }, ctx.onError);
   const refreshCheckpoints = coalesce(async () => {
     ckpts = (await client.checkpoints(job.id)).data;
-    renderCheckpoints(ckptBody, client, job.id, ckpts, bestCheckpoint(ckpts)?.checkpoint_id ?? null);
+    const bestId = bestCheckpoint(ckpts)?.checkpoint_id ?? null;
+    renderCheckpoints(ckptBody, client, job.id, ckpts, bestId);
     renderSummary();
+    // A checkpoint newer than the metrics page: read the page again for its place on the axis.
+    if (bestId && metrics.checkpoints && !metrics.checkpoints.some((c) => c.id === bestId)) refreshMetrics();
     await drawCharts();
   }, ctx.onError);
   let configLoaded = false;
