@@ -3,6 +3,7 @@
  * transitions, delete, counts).
  */
 import assert from 'node:assert/strict';
+import type { Job } from '../../src/domain/types.js';
 import { ev, T0 } from '../helpers/store-fixtures.js';
 import type { Case } from './harness.js';
 
@@ -26,6 +27,23 @@ export const jobCases: Case[] = [
       assert.equal(await s.getJobByUuid('no-such-uuid'), null);
       const same = await s.createJob(f.jobRecord({ org_uuid: 'other', id: 'j' }), ev);
       assert.equal(same.created, true, 'another org may use the same id');
+    },
+  },
+  {
+    name: 'concurrent getJob calls each answer their own job: 130 ids, repeats, missing ids and another org in one turn',
+    async run({ s, f }) {
+      const mine: Job[] = [];
+      // 130: more than one statement's worth (100 keys) when a store batches point reads.
+      for (let i = 0; i < 130; i++) mine.push(await f.job({ id: `g${i}`, created_at: T0 + i }));
+      const theirs = await f.job({ org_uuid: 'other', id: 'g0', name: 'theirs' });
+      // Issued together, so a store that batches point reads (PostgreSQL) answers them from one statement.
+      const asks: Array<[string, string]> = [
+        ...mine.map((j): [string, string] => ['o', j.id]), ['o', 'g3'], ['o', 'missing'], ['other', 'g0'], ['other', 'g1'], ['nobody', 'g0'],
+      ];
+      const got = await Promise.all(asks.map(([org, id]) => s.getJob(org, id)));
+      assert.deepEqual(got, [...mine, mine[3], null, theirs, null, null]);
+      const many = await Promise.all(Array.from({ length: 300 }, (_, i) => s.getJob('o', `g${i % 140}`)));
+      many.forEach((j, i) => assert.deepEqual(j, mine[i % 140] ?? null, `ask ${i}`));
     },
   },
   {
