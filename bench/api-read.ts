@@ -45,6 +45,7 @@ import { parseArgs } from './lib/args.js';
 import { dropSchema, seedPostgres } from './lib/seed-pg.js';
 import { pool, runLoad, type LoadSummary } from './lib/load.js';
 import { machineLine } from './lib/machine.js';
+import { cpuOfProcessesNamed, machineBusyUs } from './lib/proc.js';
 import { int, maxOf, median, minOf, ms, prng, ratio, table } from './lib/stats.js';
 
 const KEY = 'sk_bench_0123456789abcdefghijklmnopqrstuvwxyzAB';
@@ -419,9 +420,15 @@ async function main(): Promise<void> {
     // CPU time of this (server) process per request served: what a request costs, whatever the
     // machine load; bare/app of it is the req/s ratio one saturated core would give.
     const cpuUs: Record<string, { bare: number[]; app: number[] }> = {};
+    // The PostgreSQL server's backends and the whole machine (load generator included), per request:
+    // on these 2 vCPUs the app's round trip also costs the database's CPU, which process.cpuUsage misses.
+    const pgUs: Record<string, { bare: number[]; app: number[] }> = {};
+    const machineUs: Record<string, { bare: number[]; app: number[] }> = {};
     for (const sc of scenarios) {
       results[sc.name] = { bare: [], app: [] };
       cpuUs[sc.name] = { bare: [], app: [] };
+      pgUs[sc.name] = { bare: [], app: [] };
+      machineUs[sc.name] = { bare: [], app: [] };
       const perRound = Math.ceil(sc.requests / opts.rounds);
       for (let round = 0; round < opts.rounds; round++) {
         for (const which of ['bare', 'app'] as const) {
@@ -438,9 +445,13 @@ async function main(): Promise<void> {
           const paths = sc.paths.length > 1 ? [...sc.paths.slice(offset), ...sc.paths.slice(0, offset)] : sc.paths;
           const warmup = round === 0 ? sc.warmup : 2 * opts.connections;
           const cpu0 = process.cpuUsage();
+          const pg0 = opts.pg ? cpuOfProcessesNamed('postgres') : 0;
+          const machine0 = machineBusyUs();
           const r = await runLoad({ origin, paths, headers, connections: opts.connections, requests: perRound, warmup });
           const cpu = process.cpuUsage(cpu0);
           cpuUs[sc.name]![which].push((cpu.user + cpu.system) / (perRound + warmup));
+          if (opts.pg) pgUs[sc.name]![which].push((cpuOfProcessesNamed('postgres') - pg0) / (perRound + warmup));
+          machineUs[sc.name]![which].push((machineBusyUs() - machine0) / (perRound + warmup));
           if (session) {
             const { profile } = await post<{ profile: { nodes: ProfileNode[] } }>(session, 'Profiler.stop');
             session.disconnect();
@@ -467,16 +478,21 @@ async function main(): Promise<void> {
       const relMedian = median(perRound);
       const met = relMedian >= 0.6 && a.latency.p99 < 10;
       const cpuBare = minOf(cpuUs[sc.name]!.bare), cpuApp = minOf(cpuUs[sc.name]!.app); // least-disturbed round
-      rows.push([sc.label, int(b.rps), `${ms(b.latency.p50)} / ${ms(b.latency.p99)}`, int(a.rps), `${ms(a.latency.p50)} / ${ms(a.latency.p99)}`, ratio(rel), `${ratio(relMedian)} (${perRound.map((x) => x.toFixed(2)).join(', ')})`, `${int(cpuBare)} / ${int(cpuApp)} → ${ratio(cpuBare / cpuApp)}`, met ? 'met' : 'MISSED']);
+      const pgApp = opts.pg ? median(pgUs[sc.name]!.app) : null;
+      const machineBare = median(machineUs[sc.name]!.bare), machineApp = median(machineUs[sc.name]!.app);
+      rows.push([sc.label, int(b.rps), `${ms(b.latency.p50)} / ${ms(b.latency.p99)}`, int(a.rps), `${ms(a.latency.p50)} / ${ms(a.latency.p99)}`, ratio(rel), `${ratio(relMedian)} (${perRound.map((x) => x.toFixed(2)).join(', ')})`, `${int(cpuBare)} / ${int(cpuApp)} → ${ratio(cpuBare / cpuApp)}`,
+        pgApp === null ? '-' : int(pgApp), `${int(machineBare)} / ${int(machineApp)} → ${ratio(machineBare / machineApp)}`, met ? 'met' : 'MISSED']);
       summary[sc.name] = {
         requests: a.requests, bare_rps: Math.round(b.rps), bare_p50_ms: +b.latency.p50.toFixed(3), bare_p99_ms: +b.latency.p99.toFixed(3),
         app_rps: Math.round(a.rps), app_p50_ms: +a.latency.p50.toFixed(3), app_p99_ms: +a.latency.p99.toFixed(3),
         ratio_pooled: +rel.toFixed(3), ratio_round_median: +relMedian.toFixed(3), ratio_rounds: perRound.map((x) => +x.toFixed(3)),
-        server_cpu_us_per_req_bare: Math.round(cpuBare), server_cpu_us_per_req_app: Math.round(cpuApp), cpu_ratio: +(cpuBare / cpuApp).toFixed(3), target_met: met,
+        server_cpu_us_per_req_bare: Math.round(cpuBare), server_cpu_us_per_req_app: Math.round(cpuApp), cpu_ratio: +(cpuBare / cpuApp).toFixed(3),
+        postgres_cpu_us_per_req_app: pgApp === null ? null : Math.round(pgApp),
+        machine_cpu_us_per_req_bare: Math.round(machineBare), machine_cpu_us_per_req_app: Math.round(machineApp), target_met: met,
       };
     }
     console.log(`\n${int(opts.jobs)} stored jobs, ${opts.connections} keep-alive connections, load generator in a separate process, ${opts.rounds} alternating rounds pooled`);
-    console.log(table(['request', 'bare req/s', 'bare p50 / p99 ms', 'app req/s', 'app p50 / p99 ms', 'app/bare pooled', 'app/bare median of rounds (rounds)', 'server CPU µs/req bare / app → bare/app', 'target (≥0.6×, p99<10 ms)'], rows));
+    console.log(table(['request', 'bare req/s', 'bare p50 / p99 ms', 'app req/s', 'app p50 / p99 ms', 'app/bare pooled', 'app/bare median of rounds (rounds)', 'server CPU µs/req bare / app → bare/app', 'postgres CPU µs/req (app, median)', 'machine CPU µs/req bare / app (median)', 'target (≥0.6×, p99<10 ms)'], rows));
     const out = { bench: 'api-read', options: opts, seed: { store_jobs_per_s: Math.round(seeded.storeRate), raw_jobs_per_s: Math.round(seeded.rawRate), seconds: +seeded.seconds.toFixed(2) }, results: summary };
     if (opts.breakdown && !opts.pg) { // the breakdown reads the SQLite file directly
       const parts = await breakdown(app.config.databaseFile, org, seeded.ids, prng(opts.seed + 2));

@@ -1,4 +1,4 @@
-/** Process helpers: liveness (signal 0), /proc/<pid>/status memory figures, waiting for a pid to vanish, children. */
+/** Process helpers: liveness (signal 0), /proc/<pid>/status memory figures, waiting for a pid to vanish, children, CPU of processes by name and of the machine. */
 import { readdirSync, readFileSync } from 'node:fs';
 
 export function pidAlive(pid: number): boolean {
@@ -102,4 +102,38 @@ export function sampleChildren(parent: number, everyMs = 10): { stop(): { peakHw
       return { peakHwmKiB, children: peaks.size };
     },
   };
+}
+
+/** Linux's USER_HZ: /proc reports CPU times in ticks of 10 ms on every x64 and arm64 kernel. */
+const TICK_US = 10_000;
+
+/**
+ * User + system CPU of every process whose command name is `comm` (e.g. the PostgreSQL server's
+ * backends), in µs, summed over /proc/<pid>/stat; 10 ms resolution per process. A process that ends
+ * between two readings drops out, so compare readings only over spans where they all live
+ * (pooled connections do).
+ */
+export function cpuOfProcessesNamed(comm: string): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone since the listing
+    }
+    const close = stat.lastIndexOf(')');
+    if (stat.slice(stat.indexOf('(') + 1, close) !== comm) continue;
+    const fields = stat.slice(close + 2).split(' '); // fields[0] is field 3 (state); utime is field 14
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * TICK_US;
+}
+
+/** Busy CPU time of the whole machine (every core, every process: /proc/stat's user, nice, system, irq, softirq), in µs. */
+export function machineBusyUs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq] = cpu;
+  return (user! + nice! + system! + irq! + softirq!) * TICK_US;
 }
