@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { BlobMismatchError, BlobTooLargeError, type BlobStore } from '../src/blobs/blob-store.js';
 import { LocalDiskBlobStore } from '../src/blobs/local-disk.js';
 import { S3BlobStore } from '../src/blobs/s3.js';
-import { crc32c } from '../src/lib/crc32c.js';
+import { crc32c } from '../src/blobs/crc32c.js';
 import { interfaceMethods, recording } from './helpers/interface-methods.js';
 import { S3_CREDENTIALS, startS3Server, type S3Server } from './helpers/s3-server.js';
 

@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { crc32c, crc32cToBase64 } from '../src/lib/crc32c.js';
+import { crc32c, crc32cToBase64 } from '../src/blobs/crc32c.js';
 import { AUTH, rawRequest } from './files-helpers.js';
 import { Client, waitFor } from './helpers/harness.js';
 import { killHard, startServerProcess, writeServerConfig, type ServerProcess } from './helpers/server-process.js';

@@ -1,5 +1,5 @@
 /**
- * CRC-32C (src/lib/crc32c.ts) against published vectors (RFC 3720 B.4 iSCSI vectors and the
+ * CRC-32C (src/blobs/crc32c.ts) against published vectors (RFC 3720 B.4 iSCSI vectors and the
  * "123456789" check value), split at every alignment (the word path reads 4-byte-aligned words),
  * the combination of part CRCs direct uploads use at complete, and the wire form: base64 of the
  * big-endian value, 8 characters; the native addon held equal to the table reference.
@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { advanceTables, Crc32c, crc32c, CRC32C_IMPLEMENTATION, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../src/lib/crc32c.js';
+import { advanceTables, Crc32c, crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../src/blobs/crc32c.js';
 
-test('the native addon is the implementation here, and agrees with the tables on random data, splits and Uint8Array views', () => {
-  assert.equal(CRC32C_IMPLEMENTATION, 'native', '@node-rs/crc32 loads on this platform');
+test('the native addon agrees with the table reference on random data, splits and Uint8Array views', () => {
   const tables = (b: Uint8Array): number => ~advanceTables(-1, b) >>> 0;
   for (const n of [0, 1, 7, 8, 9, 63, 64, 65, 4095, 100_003, 1 << 20]) {
     const data = randomBytes(n);

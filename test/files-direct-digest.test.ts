@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { randomHex } from '../src/lib/ids.js';
-import { crc32c, crc32cToBase64 } from '../src/lib/crc32c.js';
+import { crc32c, crc32cToBase64 } from '../src/blobs/crc32c.js';
 import { hashDownload, rawRequest } from './files-helpers.js';
 import { startTestApp, type TestApp } from './helpers/harness.js';
 import { dropPgSchema } from './helpers/test-store.js';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { crc32c, crc32cToBase64 } from '../src/lib/crc32c.js';
+import { crc32c, crc32cToBase64 } from '../src/blobs/crc32c.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { AUTH, otherOrgAuth, rawRequest } from './files-helpers.js';
 import { Client, startTestApp, type TestApp } from './helpers/harness.js';

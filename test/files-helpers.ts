@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
-import { Crc32c } from '../src/lib/crc32c.js';
+import { Crc32c } from '../src/blobs/crc32c.js';
 import type { App } from '../src/app/app.js';
 import { TEST_KEY } from './helpers/harness.js';
 

@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Crc32c } from '../../src/lib/crc32c.js';
+import { Crc32c } from '../../src/blobs/crc32c.js';
 
 export interface Answer {
   status: number;

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Crc32c } from '../lib/crc32c.js';
+import { Crc32c } from './crc32c.js';
 
 const { path, sizes } = workerData as { path: string; sizes: number[] };
 const CHUNK = 1 << 20;

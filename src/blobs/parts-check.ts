@@ -8,7 +8,7 @@
  * this read only hashes, taps and counts.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Crc32c } from '../lib/crc32c.js';
+import { Crc32c } from './crc32c.js';
 import type { PartSpec } from './blob-store.js';
 
 export class PartsChecker {

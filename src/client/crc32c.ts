@@ -2,7 +2,7 @@
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of a file, for the optional integrity
  * checksum of a direct upload: the base64 of the 4 big-endian bytes, e.g. "4waSgw==" for "123456789".
  * Byte-at-a-time with one 256-entry table (a few hundred MB/s, ahead of any network upload); the
- * client keeps its own copy because it imports nothing but src/api (the server's is in src/lib).
+ * client keeps its own copy because it imports nothing but src/api (the server's is in src/blobs).
  */
 import { createReadStream } from 'node:fs';
 

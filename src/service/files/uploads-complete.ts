@@ -19,7 +19,7 @@
 import type { BlobStore, StagedBlob } from '../../blobs/blob-store.js';
 import { FtError } from '../../domain/errors.js';
 import type { Clock } from '../../lib/clock.js';
-import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../../lib/crc32c.js';
+import { Crc32c, crc32cCombine, crc32cFromBase64, crc32cToBase64 } from '../../blobs/crc32c.js';
 import type { PartRef, Store, UploadPart, UploadRecord } from '../../store/store.js';
 import { inspectorFor } from './files-inspect.js';
 import type { UploadDigestResult } from './upload-digest.js';

@@ -22,7 +22,7 @@ import type { BlobStore } from '../../blobs/blob-store.js';
 import { FtError } from '../../domain/errors.js';
 import { isoMicros } from '../../domain/time.js';
 import type { Clock } from '../../lib/clock.js';
-import { Crc32c } from '../../lib/crc32c.js';
+import { Crc32c } from '../../blobs/crc32c.js';
 import { typeId } from '../../lib/ids.js';
 import type { PartRef, PartsRefusal, Store, UploadRecord, UploadState } from '../../store/store.js';
 import { checkFileName, DIRECT_UPLOAD_TYPES, fileBlobKey, resolveContentType } from './files-rules.js';

@@ -3,16 +3,16 @@
  * follow a stream of any length in constant memory. Direct uploads send it as the base64 of the
  * big-endian 4-byte value: 8 characters, e.g. "4waSgw==" for "123456789" (0xE3069283).
  *
- * The work is done by @node-rs/crc32 (the CPU's CRC32 instruction through a native addon): 6.6 GB/s
- * on the development machine, against about 1.1 GB/s for the slicing-by-8 tables below, which stay
- * as the reference the native path is tested against and as the fallback where the addon has no
- * build for the platform. On a 2-core host the table loop cost ~0.65 CPU-seconds per uploaded GB of
- * direct-upload parts (docs/benchmarks-s3.md).
+ * The work is done by @node-rs/crc32 (the CPU's CRC32 instruction through a native addon; npm
+ * installs its prebuilt binary for Linux, macOS and Windows on x64 and arm64): 6.6 GB/s on the
+ * development machine, against about 1.1 GB/s for the slicing-by-8 tables below, which stay as the
+ * reference the addon is tested against. On a 2-core host the tables cost ~0.65 CPU-seconds per GB
+ * of direct-upload parts, which a simple upload does not spend (docs/benchmarks-s3.md).
  *
  * Slicing-by-8: eight 256-entry tables (8 KiB) consume 8 bytes per step. The byte-at-a-time table
  * loop measured 440 MB/s on the development machine, this one about 1.1 GB/s.
  */
-import { createRequire } from 'node:module';
+import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 
 const POLY = 0x82f63b78;
 
@@ -65,24 +65,6 @@ function advance(state: number, buf: Uint8Array): number {
   return bytewise(c, buf, i, n);
 }
 
-type NativeCrc32c = (input: Buffer, initialState?: number) => number;
-
-/** The addon's crc32c(bytes, crc of what came before) → crc of both, or null where it does not load. */
-function loadNative(): NativeCrc32c | null {
-  if (process.env.FTNODE_CRC32C === 'tables') return null; // the reference path, for tests and benchmarks
-  try {
-    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c?: NativeCrc32c };
-    return typeof mod.crc32c === 'function' ? mod.crc32c : null;
-  } catch {
-    return null;
-  }
-}
-
-const native = loadNative();
-
-/** Which implementation runs: 'native' (the addon) or 'tables' (slicing-by-8 in JavaScript). */
-export const CRC32C_IMPLEMENTATION: 'native' | 'tables' = native ? 'native' : 'tables';
-
 /** The table implementation's raw-state step, exported for the test that holds the two paths equal. */
 export function advanceTables(state: number, buf: Uint8Array): number {
   return advance(state, buf);
@@ -93,10 +75,9 @@ export class Crc32c {
   private state = -1; // the register starts inverted (all ones)
 
   update(chunk: Uint8Array): this {
-    if (native && chunk.length > 0) {
-      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      this.state = ~native(bytes, ~this.state >>> 0); // the addon takes and returns finished CRCs
-    } else this.state = advance(this.state, chunk);
+    if (chunk.length === 0) return this;
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.state = ~nativeCrc32c(bytes, ~this.state >>> 0); // the addon takes and returns finished CRCs
     return this;
   }
 
