@@ -34,6 +34,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   prediction_unavailable: 409,
   internal_error: 500,
   database_unavailable: 503,
+  storage_unavailable: 503,
 };
 
 export const CONTEXT_STATUS: Readonly<Record<ErrorContext, number>> = {

@@ -34,7 +34,17 @@ export class S3Sink extends Writable {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (this.buffered < this.partBytes) return cb();
-    this.flushPart().then(() => cb(), (err: Error) => cb(err));
+    this.flushPart().then(() => cb(), (err: Error) => cb(this.failed(err)));
+  }
+
+  /** The first failure of S3 itself (a request that failed), as opposed to the source's. */
+  get storageFailure(): Error | null {
+    return this.failure;
+  }
+
+  private failed(err: Error): Error {
+    this.failure ??= err;
+    return err;
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -43,7 +53,7 @@ export class S3Sink extends Writable {
     tail.then(() => this.drain()).then(() => {
       this.finished = true;
       cb();
-    }, (err: Error) => cb(err));
+    }, (err: Error) => cb(this.failed(err)));
   }
 
   private async flushPart(): Promise<void> {

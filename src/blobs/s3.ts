@@ -22,6 +22,7 @@ import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BlobStoreUnavailableError } from '../domain/unavailable.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { BlobMismatchError, BlobTooLargeError, type BlobInfo, type BlobStore, type PartSpec, type PartWrite, type PartsSpec, type StageOptions, type StagedBlob, type StagedPart } from './blob-store.js';
 import { hashFile } from './local-disk.js';
@@ -137,7 +138,8 @@ export class S3BlobStore implements BlobStore {
       else await pipeline(source, meter, sink);
     } catch (err) {
       await sink.abort();
-      throw err;
+      // The pipeline destroyed the request stream too: say the store failed, not the client.
+      throw sink.storageFailure ? new BlobStoreUnavailableError('an upload to S3', sink.storageFailure) : err;
     }
     if (over) await sink.abort();
     return { sink, size, sha256: hash ? hash.digest('hex') : '', overLimit: over };
@@ -387,7 +389,9 @@ export class S3BlobStore implements BlobStore {
     const meter = new Writable({
       highWaterMark: 1 << 20,
       write(chunk: Buffer, _enc, cb) {
-        if (failed) return cb(failed);
+        // UploadPart failed: read the rest of the part (at most one part size) and drop it, so the
+        // client gets the 503 below instead of a reset connection.
+        if (failed) return cb();
         if (over || size + chunk.length > limit) {
           over = true; // keep reading so the HTTP client can read the answer; drop the bytes
           return cb();
@@ -398,7 +402,7 @@ export class S3BlobStore implements BlobStore {
         const go = (): void => {
           body.off('drain', go);
           body.off('close', go);
-          cb(failed);
+          cb();
         };
         body.on('drain', go);
         body.on('close', go);
@@ -414,6 +418,12 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       await stop();
       throw err;
+    }
+    // UploadPart failed (S3 reset the connection, or answered 5xx): a failure of the store (503),
+    // which must not read as the client's (its ECONNRESET once looked like a client hanging up).
+    if (failed) {
+      await stop();
+      throw new BlobStoreUnavailableError(`UploadPart ${opts.number + 1}`, failed);
     }
     if (over || size !== limit) {
       await stop();

@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   prediction_unavailable: { suggestion: 'Wait until the job has a committed checkpoint.' },
   internal_error: { suggestion: 'Retry later; if it persists, report the error_uid.' },
   database_unavailable: { suggestion: 'Retry after the number of seconds in Retry-After; the database is restarting or unreachable.' },
+  storage_unavailable: { suggestion: 'Retry after the number of seconds in Retry-After (for a direct upload, PUT the part again); the object store failed or is unreachable.' },
 } as const satisfies Record<string, { suggestion: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -2,14 +2,15 @@
  * The HTTP edge of the error catalogue: every failure leaves as the documented envelope. Domain errors
  * carry their code; schema failures list every problem; Fastify's own errors (bad JSON, body too
  * large, unsupported media) are mapped to catalogue codes; a store that cannot reach its database is a
- * 503 `database_unavailable` with Retry-After; anything else is a 500 with no stack trace.
+ * 503 `database_unavailable` with Retry-After, an object store that fails while a request's body
+ * streams into it a 503 `storage_unavailable` with Retry-After; anything else is a 500 with no stack trace.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DRAIN_LIMIT_BYTES, drainBounded } from './drain.js';
 import { envelope, fromValidation, statusOf, withHttpStatus } from '../api/envelope.js';
 import { FtError, type ErrorCode } from '../domain/errors.js';
-import { StoreUnavailableError } from '../domain/unavailable.js';
+import { BlobStoreUnavailableError, StoreUnavailableError } from '../domain/unavailable.js';
 
 /** A restarted PostgreSQL accepts connections again within seconds (docs/postgres.md, measured). */
 const UNAVAILABLE_RETRY_AFTER_S = 2;
@@ -114,6 +115,11 @@ function answerFor(err: FastifyError, req: FastifyRequest, reply: FastifyReply):
       : 'the database is unavailable (restarting or unreachable); nothing was changed';
     reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
     return new FtError('database_unavailable', message);
+  }
+  if (err instanceof BlobStoreUnavailableError) {
+    req.log.warn({ err }, 'object storage unavailable');
+    reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+    return new FtError('storage_unavailable', 'the object store failed while the request body streamed into it; nothing was recorded');
   }
   if (err.validation) {
     const where = err.validationContext === 'querystring' ? 'the query string' : err.validationContext === 'params' ? 'the path' : 'the request body';
