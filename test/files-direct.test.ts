@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { crc32c, crc32cToBase64 } from '../src/blobs/crc32c.js';
@@ -190,6 +190,22 @@ describe('parts', () => {
     assert.deepEqual(existsSync(partsDir(init.upload_id)) ? readdirSync(partsDir(init.upload_id)) : [], []);
     const ok = await rawRequest(url, 'PUT', { 'transfer-encoding': 'chunked' }, data(100, 5));
     assert.equal(ok.status, 200);
+  });
+
+  test('a chunked re-PUT of a recorded part that runs short is 400 and leaves the recorded bytes as they were', async () => {
+    const content = data(100, 6);
+    const init = (await initiate('held.txt', 100)).body;
+    const [first] = await putAll(init, content);
+    const staging = join(partsDir(init.upload_id), 'staging');
+    const before = { bytes: readFileSync(staging), mtime: statSync(staging).mtimeMs };
+    const short = await rawRequest(init.parts[0].url, 'PUT', { 'transfer-encoding': 'chunked' }, data(60, 7));
+    assert.equal(short.status, 400);
+    assert.match(short.json().errors[0].message, /exactly 100 bytes; received 60/);
+    assert.ok(readFileSync(staging).equals(before.bytes), 'the recorded part was not overwritten');
+    assert.equal(statSync(staging).mtimeMs, before.mtime, 'nothing was written');
+    const done = await c.call('POST', `/v0.5/files/uploads/${init.upload_id}/complete`, { parts: [first], integrity_checksum: crc32cToBase64(crc32c(content)) });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(sha((await rawRequest(`${t.app.url}/v0.5/files/download/held.txt`, 'GET', AUTH)).body), sha(content));
   });
 
   test('a re-sent part replaces the earlier one: the old token no longer completes', async () => {

@@ -134,6 +134,13 @@ export interface PartWrite {
   /** The whole file's size (the local staging file is sized to it at its first byte). */
   numBytes: number;
   tap?: (chunk: Buffer) => void;
+  /**
+   * The body's length was not declared (chunked): keep its bytes until exactly `length` have
+   * arrived, and write nothing if it runs short or long, so a refused PUT changes nothing stored
+   * (local disk would otherwise overwrite a recorded part in place; an S3 UploadPart that does not
+   * complete never replaces the part anyway). A store may stream in place when it cannot hold more.
+   */
+  holdUntilComplete?: boolean;
 }
 
 export interface PartsSpec {

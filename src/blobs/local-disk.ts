@@ -18,6 +18,9 @@ import {
   checkStagingFile, checkStagingLayout, deletePartFiles, fsyncPath, listPartFiles, openReadStream, partDir, STAGING_NAME, streamToFile, writePartInPlace, type StreamResult,
 } from './local-staging.js';
 
+/** Memory for chunked part PUTs held until their last byte (PartWrite.holdUntilComplete). */
+export const HOLD_BUDGET_BYTES = 256 * 1024 * 1024;
+
 export class LocalDiskBlobStore implements BlobStore {
   readonly streamsUploads = false;
   readonly minPartBytes = 1;
@@ -26,6 +29,7 @@ export class LocalDiskBlobStore implements BlobStore {
   private readonly partsDir: string;
   /** Part writes in flight in this process, by group: complete waits for them before it reads the staging file. */
   private readonly writers = new Map<string, Set<Promise<unknown>>>();
+  private heldBytes = 0; // bytes of chunked part PUTs held until complete (writePart)
 
   /** `clock` names temporary files and dates the sweeps (file mtimes are compared with it). */
   constructor(root: string, private readonly clock: Clock = systemClock) {
@@ -208,7 +212,13 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   async writePart(group: string, source: Readable, opts: PartWrite): Promise<StagedPart> {
-    const w = writePartInPlace(this.partsDir, group, source, opts);
+    // Chunked part PUTs are held in memory until complete, within HOLD_BUDGET_BYTES for the process
+    // (8 MiB parts: 32 at once); past it they stream in place as a declared length does.
+    const hold = opts.holdUntilComplete === true && this.heldBytes + opts.length <= HOLD_BUDGET_BYTES;
+    if (hold) this.heldBytes += opts.length;
+    const w = writePartInPlace(this.partsDir, group, source, opts, hold).finally(() => {
+      if (hold) this.heldBytes -= opts.length;
+    });
     const set = this.writers.get(group) ?? new Set<Promise<unknown>>();
     this.writers.set(group, set);
     set.add(w);

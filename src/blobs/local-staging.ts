@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream, createWriteStream, open as fsOpen, writev as fsWritev } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PartSpec, PartWrite, StageOptions } from './blob-store.js';
 import { PartsChecker } from './parts-check.js';
@@ -212,8 +212,10 @@ async function writevAll(fd: number, bufs: Buffer[], position: number): Promise<
  * source is still read to its end). A source that fails leaves whatever it wrote in place: those
  * bytes belong to no recorded part (a part is recorded only after its bytes and CRC are complete),
  * and complete re-checks every recorded part's CRC-32C, so they can never be served.
+ * `hold`: the bytes are kept in memory (at most `length`) and written only when exactly `length`
+ * arrived; a body that ran short or long, or broke off, writes nothing (PartWrite.holdUntilComplete).
  */
-export async function writePartInPlace(partsRoot: string, group: string, source: Readable, opts: PartWrite): Promise<{ name: string; size: number; overLimit: boolean }> {
+export async function writePartInPlace(partsRoot: string, group: string, source: Readable, opts: PartWrite, hold = false): Promise<{ name: string; size: number; overLimit: boolean }> {
   const path = join(partDir(partsRoot, group), STAGING_NAME);
   const limit = opts.length;
   const tap = opts.tap;
@@ -221,7 +223,12 @@ export async function writePartInPlace(partsRoot: string, group: string, source:
   const meter = m.stream;
   if (source.destroyed) throw Object.assign(new Error('the upload stream was closed before it could be stored'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
   const writer = new InPlaceWriter(path, opts.number * opts.partSize, opts.numBytes);
-  await pipeline(source, meter, writer);
+  if (hold) {
+    const kept: Buffer[] = [];
+    await pipeline(source, meter, new Writable({ write(chunk: Buffer, _enc, cb) { kept.push(chunk); cb(); } }));
+    if (m.over || m.size !== limit) return { name: STAGING_NAME, size: m.size, overLimit: m.over };
+    await pipeline(Readable.from(kept), writer);
+  } else await pipeline(source, meter, writer);
   if (!m.over && m.size === 0 && limit === 0) await writer.touch(); // the one empty part of an empty file
   return { name: STAGING_NAME, size: m.size, overLimit: m.over };
 }

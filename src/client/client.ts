@@ -259,10 +259,16 @@ export class FtClient {
   abortUpload(uploadId: string): Promise<unknown> {
     return this.json('abortUpload', { params: { upload_id: uploadId } });
   }
-  /** PUT one part to its signed URL (no bearer key: the URL carries its own signature); returns the ETag. */
+  /**
+   * PUT one part to its signed URL (no bearer key: the URL carries its own signature); returns the
+   * ETag. `body` must be the part's `length` bytes: the length is declared (a streamed body would
+   * otherwise go chunked), as S3's UploadPart requires, and a server can then write it in place as
+   * it arrives instead of holding it until its end.
+   */
   async putPart(part: T.UploadPart, body: NonNullable<RequestInit['body']>, signal?: AbortSignal): Promise<string> {
     const url = /^https?:\/\//.test(part.url) ? part.url : `${this.endpoint}${part.url.startsWith('/') ? '' : '/'}${part.url}`;
-    const res = await this.fetchOk(url, { method: 'PUT', body, signal, headers: { 'content-type': 'application/octet-stream' }, duplex: 'half' } as RequestInit);
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(part.length) };
+    const res = await this.fetchOk(url, { method: 'PUT', body, signal, headers, duplex: 'half' } as RequestInit);
     await res.arrayBuffer().catch(() => undefined);
     const etag = res.headers.get('etag');
     if (!etag) throw ApiError.local('missing_etag', `the part URL for part ${part.part_number} answered without an ETag`);

@@ -165,14 +165,14 @@ export class UploadsService {
     const feed = this.digests?.begin(u, part) ?? null;
     let token: string | null = null;
     try {
-      token = await this.writeAndRecord(u, part, expected, source, crc, feed);
+      token = await this.writeAndRecord(u, part, expected, source, crc, feed, contentLength !== undefined);
       return token;
     } finally {
       if (token === null) feed?.failed();
     }
   }
 
-  private async writeAndRecord(u: UploadRecord, part: number, expected: number, source: Readable, crc: Crc32c, feed: PartFeed | null): Promise<string> {
+  private async writeAndRecord(u: UploadRecord, part: number, expected: number, source: Readable, crc: Crc32c, feed: PartFeed | null, lengthDeclared: boolean): Promise<string> {
     const upload_id = u.upload_id;
     const tap = feed ? (c: Buffer): void => {
       crc.update(c);
@@ -180,7 +180,7 @@ export class UploadsService {
     } : (c: Buffer): void => void crc.update(c);
     let staged;
     try {
-      staged = await this.blobs.writePart(upload_id, source, { number: part, partSize: u.part_size, length: expected, numBytes: u.num_bytes, tap });
+      staged = await this.blobs.writePart(upload_id, source, { number: part, partSize: u.part_size, length: expected, numBytes: u.num_bytes, tap, holdUntilComplete: !lengthDeclared });
     } catch (err) {
       // On S3 a PUT of an upload that ended meanwhile fails in UploadPart (its multipart upload was aborted): say so, as the record would.
       const state = (await this.store.getUpload(upload_id))?.state ?? 'aborted';
