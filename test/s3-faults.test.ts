@@ -1,10 +1,11 @@
 /**
  * The object store failing under a request: ftnode on s3rver through a TCP proxy that the test can
  * make reset every connection (RST) once a request has sent some of its body. A direct upload's part
- * PUT whose UploadPart is reset mid-stream, and a simple upload whose multipart sink is reset, answer
- * 503 `storage_unavailable` with Retry-After (not the 400 of a client that hung up, which is what the
- * reset looked like before: the failed pipeline destroys the request stream with S3's ECONNRESET),
- * record nothing, and go through once the store is back.
+ * PUT whose UploadPart is reset mid-stream, a simple upload whose multipart sink is reset, and one
+ * whose single PutObject at the end is reset, answer 503 `storage_unavailable` with Retry-After (not
+ * the 400 of a client that hung up, which is what the reset looked like before: the request stream,
+ * destroyed by the failed pipeline or ended, made S3's ECONNRESET look like the client's), record
+ * nothing, and go through once the store is back.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -123,4 +124,16 @@ test('a simple upload whose S3 multipart sink is reset is a 503 storage_unavaila
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   const d = await rawRequest(`${t.app.url}/v0.5/files/download/sink.txt`, 'GET', AUTH);
   assert.equal(sha(d.body), sha(content));
+});
+
+test('a small simple upload whose PutObject at the end is reset is a 503 storage_unavailable; the retry stores it', async () => {
+  const content = data(MiB, 3); // under the sink's 8 MiB part: one PutObject once the body has been read
+  proxy.armed = true;
+  const failed = await t.client.upload('small.txt', content);
+  proxy.armed = false;
+  assert.equal(failed.status, 503, JSON.stringify(failed.body));
+  assert.equal(failed.body.errors[0].code, 'storage_unavailable');
+  assert.equal((await t.client.get('/v0.5/files/metadata/small.txt')).status, 404, 'nothing listed');
+  assert.equal((await t.client.upload('small.txt', content)).status, 200);
+  assert.equal(sha((await rawRequest(`${t.app.url}/v0.5/files/download/small.txt`, 'GET', AUTH)).body), sha(content));
 });

@@ -11,6 +11,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { Writable } from 'node:stream';
+import { BlobStoreUnavailableError } from '../domain/unavailable.js';
 
 /** 8 MiB parts: above S3's 5 MiB minimum, 1,250 requests per 10 GB; 10,000 parts allow 80 GB per object. */
 export const PART_BYTES = 8 * 1024 * 1024;
@@ -84,19 +85,26 @@ export class S3Sink extends Writable {
     if (this.failure) throw this.failure;
   }
 
-  /** Makes the object visible under `key` (call once, after the stream finished without error). */
+  /**
+   * Makes the object visible under `key` (call once, after the stream finished without error). A
+   * failure here is S3's (the request body was read to its end): BlobStoreUnavailableError, 503.
+   */
   async complete(): Promise<void> {
     if (!this.finished) throw new Error('S3Sink.complete() before the stream finished');
-    if (this.uploadId === null) {
-      const body = Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [];
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length }));
-      return;
+    try {
+      if (this.uploadId === null) {
+        const body = Buffer.concat(this.chunks, this.buffered);
+        this.chunks = [];
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length }));
+        return;
+      }
+      await this.client.send(new CompleteMultipartUploadCommand({
+        Bucket: this.bucket, Key: this.key, UploadId: this.uploadId,
+        MultipartUpload: { Parts: this.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }));
+    } catch (err) {
+      throw new BlobStoreUnavailableError(this.uploadId === null ? 'PutObject' : 'CompleteMultipartUpload', err);
     }
-    await this.client.send(new CompleteMultipartUploadCommand({
-      Bucket: this.bucket, Key: this.key, UploadId: this.uploadId,
-      MultipartUpload: { Parts: this.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-    }));
   }
 
   /** Drops the parts sent so far; nothing was ever visible. Servers without AbortMultipartUpload leave them to their own expiry. */

@@ -430,7 +430,11 @@ export class S3BlobStore implements BlobStore {
       return { name: '', size, overLimit: over };
     }
     body.end();
-    const r = await send;
+    // Every byte was read: a failure now is S3's alone (and the ended request stream, destroyed by
+    // then, would again make its ECONNRESET look like the client's).
+    const r = await send.catch((err: unknown) => {
+      throw new BlobStoreUnavailableError(`UploadPart ${opts.number + 1}`, err);
+    });
     return { name: r.ETag ?? '', size, overLimit: false };
   }
 
