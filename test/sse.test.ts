@@ -3,10 +3,13 @@
  * event stream (recorded events first, then new ones and `status` events as they happen; the stream
  * ends after the terminal status; `Last-Event-ID` resumes without repeats), and the JSON form
  * (`{data:[...]}`, newest first, `limit`, `order=asc`). The trainer is held at gates so "live" is
- * provable: what arrives after a gate opens was not recorded when the stream started.
+ * provable: what arrives after a gate opens was not recorded when the stream started. statusFrames
+ * (which statuses a pump shows when several changes land between two reads) is checked on its own.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Job } from '../src/domain/types.js';
+import { statusFrames } from '../src/http/routes/sse.js';
 import { jobBody, startTestApp, TEST_KEY, type TestApp } from './helpers/harness.js';
 
 const JOBS = '/v0.5/fine-tune/jobs';
@@ -209,5 +212,24 @@ describe('JSON mode', () => {
     assert.deepEqual((await t.client.get(`${JOBS}/${id}/events?order=asc&limit=-1`)).body.data, [...data].reverse());
     assert.equal((await t.client.get(`${JOBS}/${id}/events?limit=0`)).status, 400);
     assert.equal((await t.client.get(`${JOBS}/nope/events`)).status, 404);
+  });
+});
+
+describe('statusFrames: every status a job passes through, in order, never back in time', () => {
+  const at = (status: string, step = 0) => ({ status, progress: { step } }) as unknown as Job;
+  const statuses = (jobs: Job[]) => jobs.map((j) => j.status);
+  test('a status that was passed before the read is shown before the read', () => {
+    assert.deepEqual(statuses(statusFrames('RUNNING', [at('STOPPING'), at('STOPPED')], at('STOPPED'))), ['STOPPING']);
+    assert.deepEqual(statuses(statusFrames('', [at('STARTING'), at('RUNNING'), at('STOPPING')], at('STOPPED'))), ['STARTING', 'RUNNING', 'STOPPING']);
+  });
+  test('nothing twice: the status shown and the read\'s own status are not repeated', () => {
+    assert.deepEqual(statuses(statusFrames('RUNNING', [at('RUNNING', 5), at('RUNNING', 6)], at('RUNNING', 7))), []);
+    assert.deepEqual(statuses(statusFrames('RUNNING', [at('STOPPING')], at('STOPPING'))), []);
+  });
+  test('snapshots the previous read already showed are skipped (they arrived while it was in flight)', () => {
+    // The previous read returned FINALIZING after both changes were committed: nothing goes back to RUNNING.
+    assert.deepEqual(statuses(statusFrames('FINALIZING', [at('RUNNING'), at('FINALIZING')], at('FINALIZING'))), []);
+    // It returned RUNNING: FINALIZING is still to show, then the read's COMPLETED.
+    assert.deepEqual(statuses(statusFrames('RUNNING', [at('RUNNING'), at('FINALIZING')], at('COMPLETED'))), ['FINALIZING']);
   });
 });

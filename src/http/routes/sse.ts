@@ -1,7 +1,8 @@
 /**
  * Live job events as server-sent events: first every recorded event after Last-Event-ID (so a
  * reconnect resumes without gaps), then each new one as it is recorded, plus a `status` event on
- * every status change. The stream ends after the job reaches a terminal status (not while the
+ * every status change (each status the job passes through, even two between one read and the next:
+ * statusFrames). The stream ends after the job reaches a terminal status (not while the
  * database is unavailable). A comment line every 15 s keeps proxies from closing an idle stream.
  * A HEAD gets the stream's headers and ends at once: Node ignores writes of a HEAD response and sends
  * no headers until its end, so a HEAD stream was never answered (found by the route fuzzer, docs/testing.md).
@@ -25,17 +26,40 @@ function open(req: FastifyRequest, reply: FastifyReply): boolean {
   return false;
 }
 
+/**
+ * The status frames a pump sends before the job as it read it: the statuses in `changes` (the bus's
+ * snapshots of this job's changes, oldest first, all committed before the read) that the stream has
+ * not shown yet, each once and in order, none equal to the read's own status (its frame follows).
+ * So a STOPPING that became STOPPED before the read is still shown. Snapshots that arrived while the
+ * previous read was in flight may already be behind what it showed: everything up to the last
+ * snapshot with the status last shown is skipped, so a frame never goes back in time.
+ */
+export function statusFrames(shown: string, changes: readonly Job[], current: Job): Job[] {
+  const from = changes.map((j): string => j.status).lastIndexOf(shown) + 1;
+  const out: Job[] = [];
+  for (const j of changes.slice(from)) {
+    if (j.status === shown || j.status === current.status) continue;
+    out.push(j);
+    shown = j.status;
+  }
+  return out;
+}
+
 export async function streamEvents(req: FastifyRequest, reply: FastifyReply, jobs: JobsService, job: Job): Promise<void> {
   if (!open(req, reply)) return;
   const res = reply.raw;
   let lastSeq = Number(req.headers['last-event-id'] ?? 0) || 0;
-  let lastStatus = '';
+  let lastSig = '';
+  let shown = ''; // the status of the last status frame
+  let changes: Job[] = []; // the bus's snapshots since the last read began
   let closed = false;
   let pumping = Promise.resolve();
   const org = job.org_uuid;
 
   const pump = async (): Promise<void> => {
     if (closed) return;
+    const seen = changes; // taken before the read: every one of them is at most as new as it
+    changes = [];
     // The job first, then the events: a status change and its event are one write, so every event up
     // to the status read is in the events read after it. (Events first could miss `job_completed` when
     // it lands between the two reads, and the stream would end without it.) It also sends the event
@@ -55,14 +79,19 @@ export async function streamEvents(req: FastifyRequest, reply: FastifyReply, job
       lastSeq = e.seq;
     }
     if (!current) return finish();
+    // Statuses passed through between two reads (their events are already written above).
+    const passed = statusFrames(shown, seen, current);
+    for (const j of passed) res.write(`event: status\ndata: ${JSON.stringify(jobDto(j))}\n\n`);
     const sig = `${current.status}|${JSON.stringify(current.progress)}`;
-    if (sig !== lastStatus) {
-      lastStatus = sig;
+    if (sig !== lastSig || passed.length > 0) {
+      lastSig = sig;
+      shown = current.status;
       res.write(`event: status\ndata: ${JSON.stringify(jobDto(current))}\n\n`);
     }
     if (isTerminal(current.status)) finish();
   };
-  const schedule = (): void => {
+  const schedule = (changed?: Job): void => {
+    if (changed) changes.push(changed);
     pumping = pumping.then(pump);
   };
   const unsubscribe = jobs.subscribe(job, schedule);

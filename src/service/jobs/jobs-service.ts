@@ -205,10 +205,13 @@ export class JobsService {
     return this.bus.on('job-changed', (j) => j.org_uuid === org_uuid && FINE_TUNE_API_VERSIONS.includes(j.api_version) && fn(j));
   }
 
-  /** Calls `onTouched` whenever anything is recorded for this job (SSE); returns the unsubscribe function. */
-  subscribe(job: Job, onTouched: () => void): () => void {
+  /**
+   * Calls `onTouched` whenever anything is recorded for this job (SSE), with the job as the change
+   * left it when its status (or record) changed; returns the unsubscribe function.
+   */
+  subscribe(job: Job, onTouched: (changed?: Job) => void): () => void {
     const offTouched = this.bus.on('job-touched', (u) => u === job.uuid && onTouched());
-    const offChange = this.bus.on('job-changed', (j) => j.uuid === job.uuid && onTouched());
+    const offChange = this.bus.on('job-changed', (j) => j.uuid === job.uuid && onTouched(j));
     return () => {
       offTouched();
       offChange();
