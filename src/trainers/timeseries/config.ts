@@ -27,7 +27,7 @@ export interface EncoderSettings {
   /** MiniRocket feature count; null = the kernel default (about 10k). */
   numFeatures: number | null;
   /**
-   * `encoder: "window_stats"` (ftnode extension, opt-in): per column mean, log std and log mean |Δx|
+   * `encoder: "window_stats"` (ftnode extension; or the automatic choice's pick): per column mean, log std and log mean |Δx|
    * of each window (few-shot.ts's statistics, 3 per column) instead of MiniRocket; instance
    * normalisation does not apply. On SWaT it held up out of time where MiniRocket did not
    * (docs/benchmarks-swat.md, head protocol).
@@ -57,10 +57,11 @@ export interface KnnSettings {
 export interface TsConfig {
   method: 'head' | 'knn';
   /**
-   * head only: true when the request sets none of encoder, hidden_units, instance_norm and
-   * num_features; the trainer then chooses encoder × hidden units itself by a blocked validation on
-   * the latest part of its training files (select.ts). Any of those keys opts out: the others take
-   * their fixed defaults (MiniRocket, 64 units), exactly as before the automatic choice existed.
+   * True when the request sets none of encoder, instance_norm and num_features (and, for head,
+   * hidden_units); the trainer then chooses the encoder (× hidden units for head) itself by a
+   * blocked validation on the latest part of its training files (select.ts). Any of those keys opts
+   * out: the others take their fixed defaults (MiniRocket; 64 units for head; 1,008 features for
+   * knn), exactly as before the automatic choice existed.
    */
   auto: boolean;
   reader: ReaderSettings;
@@ -91,6 +92,8 @@ export const READER_DEFAULTS = { windowSize: 128, stepSize: 4, timestampColumn: 
 const HEAD_KEYS = ['batch_size', 'n_epochs', 'learning_rate', 'weight_decay', 'hidden_units', 'patience', 'instance_norm', 'num_features', 'encoder'];
 /** Keys that fix the head's encoder or width: setting any of them turns the automatic choice off. */
 export const AUTO_KEYS = ['encoder', 'hidden_units', 'instance_norm', 'num_features'];
+/** knn's: the encoder's keys (knn has no hidden layer). */
+export const KNN_AUTO_KEYS = ['encoder', 'instance_norm', 'num_features'];
 const KNN_KEYS = ['batch_size', 'n_neighbors', 'metric', 'weights', 'normalize_embeddings', 'instance_norm', 'num_features', 'encoder'];
 
 type Obj = Record<string, unknown>;
@@ -203,6 +206,6 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
     weights: type === 'knn' ? c.oneOf(hp, 'weights', hpPath, ['uniform', 'distance'] as const, KNN_DEFAULTS.weights) : KNN_DEFAULTS.weights,
     normalizeEmbeddings: type === 'knn' ? c.bool(hp, 'normalize_embeddings', hpPath, KNN_DEFAULTS.normalizeEmbeddings) : KNN_DEFAULTS.normalizeEmbeddings,
   };
-  const auto = type === 'head' && AUTO_KEYS.every((k) => hp[k] === undefined || hp[k] === null);
+  const auto = (type === 'head' ? AUTO_KEYS : KNN_AUTO_KEYS).every((k) => hp[k] === undefined || hp[k] === null);
   return { config: { method: type, auto, reader, encoder, head, knn }, problems: c.problems, warnings: c.warnings };
 }

@@ -42,7 +42,7 @@ export function configOrThrow(raw: Record<string, unknown>, ctx?: TrainContext):
  * runs once window counts are known (e.g. to emit hyperparameters).
  */
 export async function prepare(
-  ctx: TrainContext, onReady: (p: { nTrain: number; nVal: number; cfg: TsConfig; resumed: TsModel | null }) => BatchHook,
+  ctx: TrainContext, onReady: (p: { nTrain: number; nVal: number; nChannels: number; cfg: TsConfig; resumed: TsModel | null }) => BatchHook,
   beforeFit?: (data: LoadedData, cfg: TsConfig) => Promise<boolean>,
 ): Promise<Prepared | null> {
   const cfg = configOrThrow(ctx.spec.config, ctx);
@@ -65,7 +65,7 @@ export async function prepare(
   const L = cfg.reader.windowSize;
   const trainWs = new WindowSet(data.train.series, L, cfg.reader.stepSize);
   const valWs = new WindowSet(data.val.series, L, cfg.reader.stepSize);
-  const hook = onReady({ nTrain: trainWs.count, nVal: valWs.count, cfg, resumed });
+  const hook = onReady({ nTrain: trainWs.count, nVal: valWs.count, nChannels: trainWs.channels, cfg, resumed });
   ctx.emit({ type: 'log', level: 'info', message: `${trainWs.count} training and ${valWs.count} validation windows of ${L}×${trainWs.channels}; kernels ${getKernels().name}` });
 
   const seed = ctx.spec.seed;

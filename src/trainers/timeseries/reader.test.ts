@@ -92,6 +92,16 @@ test('config: defaults, bounds, and all problems at once', () => {
   assert.equal(parseConfig({ method: { type: 'knn', knn: { hyperparameters: { n_neighbors: 2 } } } }).problems.length, 1);
 });
 
+test('config: knn chooses its encoder unless the request names encoder, instance_norm or num_features', () => {
+  const knn = (hp: Record<string, unknown>) => parseConfig({ method: { type: 'knn', knn: { hyperparameters: hp } } }).config;
+  assert.equal(knn({}).auto, true);
+  assert.equal(knn({ n_neighbors: 7, metric: 'euclidean', hidden_units: 8, num_features: null }).auto, true);
+  for (const fixed of [{ num_features: 840 }, { instance_norm: true }, { encoder: 'minirocket' }]) assert.equal(knn(fixed).auto, false, JSON.stringify(fixed));
+  assert.equal(knn({ encoder: 'window_stats' }).encoder.windowStats, true);
+  // Without a choice (fixed keys, or files too short to hold a block out) knn stays on MiniRocket, 1,008 features.
+  assert.deepEqual([knn({ instance_norm: true }).encoder.windowStats, knn({}).encoder.numFeatures], [false, 1008]);
+});
+
 test('validate() reports every dataset and config problem', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ftnode-val-'));
   const good = Array.from({ length: 20 }, (_, t) => `t${t},${t},${t}`).join('\n');

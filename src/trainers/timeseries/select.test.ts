@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 import { decodeContainer } from './checkpoint.js';
 import { timeseriesTrainer } from './index.js';
 import type { Series } from './reader.js';
-import { blockedSplit, CANDIDATES, HELD_OUT_FRACTION } from './select.js';
+import { blockedSplit, CANDIDATES, HELD_OUT_FRACTION, KNN_CANDIDATES } from './select.js';
+import { deserializeModel } from './model.js';
 import { makeSpec, recordingCtx, writeSynthetic, type SynthFiles } from './test-helpers.js';
 
 let files: SynthFiles;
@@ -89,4 +90,23 @@ test('a request that sets hidden_units gets the fixed defaults, no choice, no se
   assert.equal(hp.values.num_features, 9996);
   const meta = decodeContainer(rec.checkpoints[0]!.bytes).meta as Record<string, unknown>;
   assert.equal('selection' in meta, false);
+});
+
+test('knn with no encoder keys chooses its encoder the same way, says so, and its checkpoint keeps and predicts with it', async () => {
+  const rec = recordingCtx(makeSpec(files, 'knn', { num_features: undefined, n_neighbors: 3 }));
+  const res = await timeseriesTrainer.train(rec.ctx);
+  assert.equal(res.reason, 'completed');
+  const hp = rec.messages.find((m) => m.type === 'hyperparameters');
+  assert.ok(hp?.type === 'hyperparameters');
+  assert.equal(hp.values.selection, 'automatic');
+  const logs = rec.messages.flatMap((m) => (m.type === 'log' ? [m.message] : [])).filter((m) => m.startsWith('automatic choice'));
+  assert.equal(logs.length, KNN_CANDIDATES.length + 1, logs.join('\n'));
+  const { meta } = decodeContainer(rec.checkpoints[0]!.bytes) as { meta: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(meta.selection.scores.map((c: { encoder: string }) => c.encoder), ['window_stats', 'minirocket']);
+  assert.equal(hp.values.encoder, meta.selection.encoder);
+  const model = deserializeModel(Buffer.from(rec.checkpoints[0]!.bytes));
+  assert.equal(model.encoder.windowStats === true, meta.selection.encoder === 'window_stats');
+  // The number of features the event reports is the stored encoder's: 3 per column (2 here) or MiniRocket's 1,008.
+  assert.equal(hp.values.num_features, model.encoder.rocket.nFeatures);
+  assert.ok(res.metrics!.macro_f1! >= 0.9, `macro-F1 ${res.metrics!.macro_f1}`);
 });

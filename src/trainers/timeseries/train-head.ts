@@ -16,7 +16,9 @@ import { headToKernelMemory, headWorkspace, initHead } from './head.js';
 import { HeadPool, headProbaOn, headStep } from './head-pool.js';
 import { evalMetrics } from './metrics.js';
 import { serializeModel, type SelectionRecord, type TsModel } from './model.js';
-import { HELD_OUT_FRACTION, selectHead } from './select.js';
+import { chooseAutomatically } from './select.js';
+import type { TsConfig } from './config.js';
+import type { LoadedData } from './data.js';
 import { getKernels } from './numeric.js';
 import { DEFAULT_NUM_FEATURES, embedWindows } from './encoder.js';
 import { prepare, tick } from './prepare.js';
@@ -44,23 +46,11 @@ async function trainHeadOn(ctx: TrainContext, pools: HeadPool[]): Promise<TrainR
   const stopHook = async (): Promise<boolean> => (await tick(), ctx.stopRequested());
   let selection: SelectionRecord | undefined;
   // The automatic choice of encoder × width (select.ts), before anything of the final run is fitted.
-  const choose = async (data: Parameters<typeof selectHead>[0], cfg: Parameters<typeof selectHead>[1]): Promise<boolean> => {
-    if (!cfg.auto) return true;
+  const choose = async (data: LoadedData, cfg: TsConfig): Promise<boolean> => {
     const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
-    const r = await selectHead(data, cfg, ctx.spec.seed, stopHook, log);
+    const r = await chooseAutomatically(data, cfg, ctx.spec.seed, stopHook, log);
     if (r === null) return false;
-    if (typeof r === 'string') {
-      log(`automatic choice skipped (${r}): MiniRocket encoder, ${cfg.head.hiddenUnits} hidden units`);
-      return true;
-    }
-    cfg.encoder.windowStats = r.chosen.encoder === 'window_stats';
-    cfg.head.hiddenUnits = r.chosen.hiddenUnits;
-    selection = {
-      encoder: r.chosen.encoder, hidden_units: r.chosen.hiddenUnits, margin: +r.margin.toFixed(4), n_fit_windows: r.nFit, n_held_windows: r.nHeld,
-      held_out_fraction: HELD_OUT_FRACTION,
-      scores: r.scores.map((c) => ({ encoder: c.encoder, hidden_units: c.hiddenUnits, macro_f1: +c.macroF1.toFixed(4), epoch: c.epoch })),
-    };
-    log(`automatic choice: ${r.chosen.encoder} encoder, ${r.chosen.hiddenUnits} hidden units (the simplest within ${r.margin.toFixed(4)} macro-F1 of the best)`);
+    selection = r;
     return true;
   };
   const p = await prepare(ctx, ({ nTrain, nVal, cfg, resumed }) => {

@@ -10,27 +10,50 @@
  * The reference vectors are quantised to int8 before the evaluation (knn.ts quantizeKnn), so the
  * reported metrics are those of the stored checkpoint (version 3: 1 byte per value, and the PCA
  * basis that lets the search skip provably far references, knn-basis.ts).
+ * A request that sets none of encoder, instance_norm and num_features gets its encoder chosen first
+ * (window statistics or MiniRocket) by the blocked validation of select.ts, as head's does.
  */
 import type { TrainContext } from '../builtin.js';
 import { buildKnn, quantizeKnn } from './knn.js';
 import { evalMetrics } from './metrics.js';
-import { predictProba, serializeModel, type TsModel } from './model.js';
+import { predictProba, serializeModel, type SelectionRecord, type TsModel } from './model.js';
 import { getKernels } from './numeric.js';
 import { DEFAULT_NUM_FEATURES, ENCODE_BATCH } from './encoder.js';
 import { prepare, tick } from './prepare.js';
 import { identity } from './windows.js';
+import { chooseAutomatically } from './select.js';
+import type { TsConfig } from './config.js';
+import type { LoadedData } from './data.js';
 import type { TrainResult } from './train-head.js';
 
 export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
   let total = 1;
   let batch = ENCODE_BATCH;
-  const p = await prepare(ctx, ({ nTrain, nVal, cfg }) => {
+  const stopHook = async (): Promise<boolean> => (await tick(), ctx.stopRequested());
+  let selection: SelectionRecord | undefined;
+  // The automatic choice of encoder (select.ts), before anything of the final run is fitted.
+  const choose = async (data: LoadedData, cfg: TsConfig): Promise<boolean> => {
+    const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
+    const r = await chooseAutomatically(data, cfg, ctx.spec.seed, stopHook, log);
+    if (r === null) return false;
+    selection = r;
+    return true;
+  };
+  const p = await prepare(ctx, ({ nTrain, nVal, nChannels, cfg, resumed }) => {
+    if (resumed) selection = resumed.selection; // a resumed run keeps the choice that made its model
     batch = cfg.knn.batchSize ?? ENCODE_BATCH;
     total = Math.max(1, Math.ceil(nTrain / batch));
     ctx.emit({ type: 'hyperparameters', values: {
       method: 'knn', batch_size: batch, n_neighbors: cfg.knn.nNeighbors, metric: cfg.knn.metric, weights: cfg.knn.weights,
       normalize_embeddings: cfg.knn.normalizeEmbeddings, window_size: cfg.reader.windowSize, step_size: cfg.reader.stepSize,
-      instance_norm: cfg.encoder.instanceNorm, num_features: cfg.encoder.numFeatures ?? DEFAULT_NUM_FEATURES, n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
+      ...(cfg.encoder.windowStats
+        ? { encoder: 'window_stats', instance_norm: false, num_features: 3 * nChannels }
+        : { encoder: 'minirocket', instance_norm: cfg.encoder.instanceNorm, num_features: cfg.encoder.numFeatures ?? DEFAULT_NUM_FEATURES }),
+      n_train_windows: nTrain, n_validation_windows: nVal, seed: ctx.spec.seed, kernels: getKernels().name,
+      ...(selection ? {
+        selection: 'automatic', selection_margin: selection.margin,
+        selection_scores: selection.scores.map((c) => `${c.encoder}: ${c.macro_f1}`).join(', '),
+      } : {}),
     } });
     return async (done) => {
       await tick();
@@ -38,7 +61,7 @@ export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
       ctx.emit({ type: 'progress', step: Math.floor(done / batch), total_steps: total, epoch: 0, phase: 'embedding' });
       return false;
     };
-  });
+  }, choose);
   if (!p) return { reason: 'stopped', step: 0 };
   if (p.resumed?.knn) {
     ctx.emit({ type: 'finalizing' });
@@ -51,6 +74,7 @@ export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
   const model: TsModel = {
     method: 'knn', labels: p.data.labels, channelStats: p.channelStats, encoder: p.encoder,
     reader: { ...p.cfg.reader, dataColumns: p.data.columns }, knn, epoch: 1, seed: ctx.spec.seed, metrics: {}, kernels: getKernels().name,
+    ...(selection ? { selection } : {}),
   };
   ctx.emit({ type: 'finalizing' });
   // On the metrics axis the evaluation comes after the last embedding batch (step `total`).
