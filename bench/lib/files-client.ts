@@ -129,6 +129,25 @@ export class FilesClient {
   }
 }
 
+/**
+ * A download that ftnode answers with a 302 (FTNODE_S3_DOWNLOAD_REDIRECT=1): the redirect, then the
+ * presigned GET straight from the bucket, hashed to `dst` like download().
+ */
+export function downloadByRedirect(url: string, name: string, dst: string, sha256: string, auth: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    request(`${url}/v0.5/files/download/${name}`, { headers: auth, agent: false }, (res) => {
+      res.resume();
+      const to = res.headers.location;
+      if (res.statusCode !== 302 || !to) return reject(new Error(`download by redirect: HTTP ${res.statusCode}`));
+      // The presigned URL carries its own signature: no Authorization header goes to the bucket.
+      request(to, { agent: false }, (obj) => {
+        if (obj.statusCode !== 200) return reject(new Error(`presigned GET: HTTP ${obj.statusCode}`));
+        drainHashed(obj, dst, sha256).then(resolve, reject);
+      }).on('error', reject).end();
+    }).on('error', reject).end();
+  });
+}
+
 /** Writes a stream to `dst` while hashing it; throws when the sha256 differs. */
 export async function drainHashed(body: Readable, dst: string, sha256: string): Promise<void> {
   const h = createHash('sha256');
