@@ -25,6 +25,23 @@ after(() => rm(files.dir, { recursive: true, force: true }));
 /** No num_features (makeSpec's default): the request fixes nothing, so the trainer chooses. */
 const AUTO = { num_features: undefined, n_epochs: 3 };
 
+/**
+ * Trains with the automatic choice on; checks that it was made and reported (a `log` line per
+ * candidate and one for the winner, `selection: automatic`); the hyperparameters and checkpoint header.
+ */
+async function trainChoosing(method: 'head' | 'knn', hp: Record<string, unknown>, nCandidates: number) {
+  const rec = recordingCtx(makeSpec(files, method, hp));
+  const res = await timeseriesTrainer.train(rec.ctx);
+  assert.equal(res.reason, 'completed');
+  const msg = rec.messages.find((m) => m.type === 'hyperparameters');
+  assert.ok(msg?.type === 'hyperparameters');
+  assert.equal(msg.values.selection, 'automatic');
+  const logs = rec.messages.flatMap((m) => (m.type === 'log' ? [m.message] : [])).filter((m) => m.startsWith('automatic choice'));
+  assert.equal(logs.length, nCandidates + 1, logs.join('\n'));
+  const { meta } = decodeContainer(rec.checkpoints[0]!.bytes) as { meta: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { rec, res, hp: msg, meta };
+}
+
 test('blockedSplit: the latest quarter of each file is held out, rows disjoint, order kept', () => {
   const T = 200;
   const mk = (id: string): Series => ({ fileId: id, columns: ['a', 'b'], timestamps: [], length: T, data: Float32Array.from({ length: 2 * T }, (_, i) => i) });
@@ -44,15 +61,7 @@ test('blockedSplit: the latest quarter of each file is held out, rows disjoint, 
 });
 
 test('defaults: the trainer chooses from the training files only and reports the choice; resume keeps it', async () => {
-  const rec = recordingCtx(makeSpec(files, 'head', AUTO));
-  const res = await timeseriesTrainer.train(rec.ctx);
-  assert.equal(res.reason, 'completed');
-  const hp = rec.messages.find((m) => m.type === 'hyperparameters');
-  assert.ok(hp?.type === 'hyperparameters');
-  assert.equal(hp.values.selection, 'automatic');
-  const logs = rec.messages.flatMap((m) => (m.type === 'log' ? [m.message] : [])).filter((m) => m.startsWith('automatic choice'));
-  assert.equal(logs.length, CANDIDATES.length + 1, logs.join('\n'));
-  const { meta } = decodeContainer(rec.checkpoints[0]!.bytes) as { meta: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const { rec, hp, meta } = await trainChoosing('head', AUTO, CANDIDATES.length);
   assert.equal(meta.selection.scores.length, CANDIDATES.length);
   assert.equal(meta.selection.hidden_units, hp.values.hidden_units);
   assert.equal(meta.head.hidden, meta.selection.hidden_units);
@@ -93,15 +102,7 @@ test('a request that sets hidden_units gets the fixed defaults, no choice, no se
 });
 
 test('knn with no encoder keys chooses its encoder the same way, says so, and its checkpoint keeps and predicts with it', async () => {
-  const rec = recordingCtx(makeSpec(files, 'knn', { num_features: undefined, n_neighbors: 3 }));
-  const res = await timeseriesTrainer.train(rec.ctx);
-  assert.equal(res.reason, 'completed');
-  const hp = rec.messages.find((m) => m.type === 'hyperparameters');
-  assert.ok(hp?.type === 'hyperparameters');
-  assert.equal(hp.values.selection, 'automatic');
-  const logs = rec.messages.flatMap((m) => (m.type === 'log' ? [m.message] : [])).filter((m) => m.startsWith('automatic choice'));
-  assert.equal(logs.length, KNN_CANDIDATES.length + 1, logs.join('\n'));
-  const { meta } = decodeContainer(rec.checkpoints[0]!.bytes) as { meta: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const { rec, res, hp, meta } = await trainChoosing('knn', { num_features: undefined, n_neighbors: 3 }, KNN_CANDIDATES.length);
   assert.deepEqual(meta.selection.scores.map((c: { encoder: string }) => c.encoder), ['window_stats', 'minirocket']);
   assert.equal(hp.values.encoder, meta.selection.encoder);
   const model = deserializeModel(Buffer.from(rec.checkpoints[0]!.bytes));

@@ -14,6 +14,7 @@
  * validation_files are never looked at here: they still select the final run's checkpoint, and a
  * held-out split stays held out. The trainer then fits the winner on all training files as usual.
  */
+import type { TrainContext } from '../builtin.js';
 import { chooseHeadSchedule, type HeadSchedule } from './hparams.js';
 import type { TsConfig } from './config.js';
 import type { LoadedData } from './data.js';
@@ -220,6 +221,20 @@ export async function chooseAutomatically(data: LoadedData, cfg: TsConfig, seed:
     encoder: r.chosen.encoder, hidden_units: r.chosen.hiddenUnits, margin: +r.margin.toFixed(4), n_fit_windows: r.nFit, n_held_windows: r.nHeld,
     held_out_fraction: HELD_OUT_FRACTION,
     scores: r.scores.map((c) => ({ encoder: c.encoder, hidden_units: c.hiddenUnits, macro_f1: +c.macroF1.toFixed(4), epoch: c.epoch })),
+  };
+}
+
+/**
+ * prepare()'s `beforeFit` for a trainer: the automatic choice with the job's seed, its `log` lines
+ * and the trainer's stop hook; `keep` gets the record (undefined: no choice was made).
+ */
+export function chooseBeforeFit(ctx: TrainContext, stopHook: BatchHook, keep: (r: SelectionRecord | undefined) => void): (data: LoadedData, cfg: TsConfig) => Promise<boolean> {
+  return async (data, cfg) => {
+    const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
+    const r = await chooseAutomatically(data, cfg, ctx.spec.seed, stopHook, log);
+    if (r === null) return false;
+    keep(r);
+    return true;
   };
 }
 

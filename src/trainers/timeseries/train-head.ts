@@ -16,9 +16,7 @@ import { headToKernelMemory, headWorkspace, initHead } from './head.js';
 import { HeadPool, headProbaOn, headStep } from './head-pool.js';
 import { evalMetrics } from './metrics.js';
 import { serializeModel, type SelectionRecord, type TsModel } from './model.js';
-import { chooseAutomatically } from './select.js';
-import type { TsConfig } from './config.js';
-import type { LoadedData } from './data.js';
+import { chooseBeforeFit } from './select.js';
 import { getKernels } from './numeric.js';
 import { DEFAULT_NUM_FEATURES, embedWindows } from './encoder.js';
 import { prepare, tick } from './prepare.js';
@@ -46,13 +44,7 @@ async function trainHeadOn(ctx: TrainContext, pools: HeadPool[]): Promise<TrainR
   const stopHook = async (): Promise<boolean> => (await tick(), ctx.stopRequested());
   let selection: SelectionRecord | undefined;
   // The automatic choice of encoder × width (select.ts), before anything of the final run is fitted.
-  const choose = async (data: LoadedData, cfg: TsConfig): Promise<boolean> => {
-    const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
-    const r = await chooseAutomatically(data, cfg, ctx.spec.seed, stopHook, log);
-    if (r === null) return false;
-    selection = r;
-    return true;
-  };
+  const choose = chooseBeforeFit(ctx, stopHook, (r) => (selection = r));
   const p = await prepare(ctx, ({ nTrain, nVal, cfg, resumed }) => {
     if (resumed) selection = resumed.selection; // a resumed run keeps the choice that made its model
     schedule = chooseHeadSchedule(nTrain, cfg.head);

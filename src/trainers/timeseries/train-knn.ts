@@ -21,9 +21,7 @@ import { getKernels } from './numeric.js';
 import { DEFAULT_NUM_FEATURES, ENCODE_BATCH } from './encoder.js';
 import { prepare, tick } from './prepare.js';
 import { identity } from './windows.js';
-import { chooseAutomatically } from './select.js';
-import type { TsConfig } from './config.js';
-import type { LoadedData } from './data.js';
+import { chooseBeforeFit } from './select.js';
 import type { TrainResult } from './train-head.js';
 
 export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
@@ -32,13 +30,7 @@ export async function trainKnn(ctx: TrainContext): Promise<TrainResult> {
   const stopHook = async (): Promise<boolean> => (await tick(), ctx.stopRequested());
   let selection: SelectionRecord | undefined;
   // The automatic choice of encoder (select.ts), before anything of the final run is fitted.
-  const choose = async (data: LoadedData, cfg: TsConfig): Promise<boolean> => {
-    const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
-    const r = await chooseAutomatically(data, cfg, ctx.spec.seed, stopHook, log);
-    if (r === null) return false;
-    selection = r;
-    return true;
-  };
+  const choose = chooseBeforeFit(ctx, stopHook, (r) => (selection = r));
   const p = await prepare(ctx, ({ nTrain, nVal, nChannels, cfg, resumed }) => {
     if (resumed) selection = resumed.selection; // a resumed run keeps the choice that made its model
     batch = cfg.knn.batchSize ?? ENCODE_BATCH;
