@@ -70,7 +70,10 @@ export async function streamEvents(req: FastifyRequest, reply: FastifyReply, job
     } catch (err) {
       // The database is unreachable (restarting): not a reason to end the stream. The next wake-up
       // pumps again (after a reconnect the LISTEN side re-announces every job that was not yet ended).
-      if (err instanceof StoreUnavailableError) return;
+      if (err instanceof StoreUnavailableError) {
+        changes = [...seen, ...changes]; // still to show, after the next read
+        return;
+      }
       current = null; // the job is gone (deleted)
     }
     const events = await jobs.events(org, job.id, { limit: -1, newestFirst: false, afterSeq: lastSeq }).catch(() => []);
